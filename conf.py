@@ -1,0 +1,81 @@
+"""Sphinx configuration for Autograd by Example.
+
+Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
+"""
+
+import os
+import sys
+from importlib.metadata import version as _version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+
+from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
+
+project = "Autograd by Example"
+author = "Autograd by Example contributors"
+copyright = "2026, " + author
+release = _version("gradkit")  # read from the installed metadata: conf.py must not import torch
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx_gallery.gen_gallery",
+    "myst_nb",
+    "site_hooks",
+]
+
+exclude_patterns = [
+    "_build",
+    "jupyter_execute",
+    # sphinx-gallery writes an .ipynb beside each generated page for download;
+    # myst-nb would otherwise parse and re-execute each of them.
+    "auto_examples/**/*.ipynb",
+    "auto_examples/*.ipynb",
+    "**/.ipynb_checkpoints",
+]
+
+# -- sphinx-gallery ----------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": ["../gallery"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": r"/plot_",
+    "subsection_order": ExplicitOrder(
+        ["../gallery/basics", "../gallery/vectors", "../gallery/tracking"]
+    ),
+    "within_subsection_order": "FileNameSortKey",
+    # Fresh matplotlib state, and torch's global switches back to defaults,
+    # before every example (see docs/_ext/site_hooks.py).
+    "reset_modules": ("matplotlib", "site_hooks.reset_torch"),
+    "remove_config_comments": True,
+    "download_all_examples": True,
+    "only_warn_on_example_error": False,
+    "abort_on_example_error": True,
+    "doc_module": ("gradkit",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "min_reported_time": 0,
+    "capture_repr": (),
+}
+
+# -- myst-nb -----------------------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+nb_execution_mode = "cache"
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_execution_timeout = 180
+nb_execution_excludepatterns = ["auto_examples/*"]
+nb_merge_streams = True
+
+# -- autodoc -----------------------------------------------------------------
+autodoc_typehints = "description"
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+
+# -- HTML --------------------------------------------------------------------
+html_theme = "alabaster"
+html_title = f"Autograd by Example {release}"
+html_static_path = []
