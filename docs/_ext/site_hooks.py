@@ -1,4 +1,30 @@
-"""Build hooks for the site: a clean torch state before each gallery example."""
+"""Build hooks for the site.
+
+- :func:`reset_torch` puts torch back to its defaults before every gallery example.
+- :func:`invalidate_stale_outputs` makes ``make html`` rerun examples whose
+  results may have changed although their own file did not.
+
+NOTE: [Stale outputs]
+sphinx-gallery reruns an example only when the example's own file changes
+(it keeps an ``.md5`` of the script beside the generated page), and myst-nb's
+cache is keyed on a notebook's code cells. Neither notices a change in
+``src/gradkit`` or in a pinned dependency, so a page could keep showing numbers
+computed by older code. Before sphinx-gallery looks at its md5 files, we compare
+fingerprints of gradkit's sources and of the environment with the ones stored by
+the last build; when gradkit changed, every example that uses gradkit loses its
+``.md5`` (so it reruns), and when the environment changed, every example does.
+The myst-nb cache is dropped in both cases.
+"""
+
+import hashlib
+import json
+import shutil
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STAMP_NAME = ".inputs-fingerprint.json"
+ENV_PACKAGES = ("torch", "numpy", "matplotlib", "sphinx-gallery", "myst-nb")
 
 
 def reset_torch(gallery_conf, fname):
@@ -11,6 +37,70 @@ def reset_torch(gallery_conf, fname):
     torch.manual_seed(0)
 
 
+def _hash_files(paths, root):
+    """Digest of the given files' names (relative to ``root``) and bytes, in sorted order."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprints(root=ROOT):
+    """Fingerprints of what example outputs depend on besides the examples themselves."""
+    package = list((root / "src" / "gradkit").rglob("*.py"))
+    versions = {name: version(name) for name in ENV_PACKAGES}
+    constraints = root / "requirements" / "constraints.txt"
+    env_digest = hashlib.sha256(json.dumps(versions, sort_keys=True).encode())
+    if constraints.exists():
+        env_digest.update(constraints.read_bytes())
+    return {"gradkit": _hash_files(package, root), "environment": env_digest.hexdigest()}
+
+
+def invalidate_stale_outputs(gallery_dirs, examples_dirs, nb_cache, current):
+    """Remove the md5 files (and myst-nb cache) that would let stale outputs be reused.
+
+    Returns the list of example files that will be rerun because of it.
+    """
+    stamp = Path(gallery_dirs[0]) / STAMP_NAME
+    previous = json.loads(stamp.read_text()) if stamp.exists() else None
+    rerun = []
+    if previous is not None and previous != current:
+        env_changed = previous.get("environment") != current["environment"]
+        for examples_dir, gallery_dir in zip(examples_dirs, gallery_dirs, strict=True):
+            for script in Path(examples_dir).rglob("*.py"):
+                uses_gradkit = "gradkit" in script.read_text()
+                if not (env_changed or uses_gradkit):
+                    continue
+                target = Path(gallery_dir) / script.relative_to(examples_dir)
+                md5 = Path(f"{target}.md5")
+                if md5.exists():
+                    md5.unlink()
+                    rerun.append(script)
+        if nb_cache is not None:
+            shutil.rmtree(nb_cache, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(current, indent=2, sort_keys=True))
+    return rerun
+
+
+def _on_builder_inited(app):
+    """Run :func:`invalidate_stale_outputs` with the build's own folders."""
+    from sphinx.util import logging
+
+    conf = app.config.sphinx_gallery_conf
+    srcdir = Path(app.srcdir)
+    gallery_dirs = [srcdir / d for d in conf["gallery_dirs"]]
+    examples_dirs = [(srcdir / d).resolve() for d in conf["examples_dirs"]]
+    nb_cache = app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    rerun = invalidate_stale_outputs(gallery_dirs, examples_dirs, Path(nb_cache), fingerprints())
+    if rerun:
+        logging.getLogger(__name__).info(
+            f"[site_hooks] gradkit or the environment changed: rerunning {len(rerun)} examples"
+        )
+
+
 def setup(app):
-    """Register nothing yet; the module is imported for :func:`reset_torch`."""
+    """Run the stale-output check before sphinx-gallery reads its md5 files."""
+    app.connect("builder-inited", _on_builder_inited, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
