@@ -8,11 +8,10 @@ STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 SPHINXOPTS ?= -W --keep-going
 BUILDDIR := _build
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1764201600
 
-.PHONY: help install html test lint clean bench bench-build lock
+.PHONY: help install html test lint clean bench bench-build lock mutation-docs
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
@@ -20,6 +19,7 @@ help:
 	@echo "make lint         ruff over src, tests, gallery, benchmarks"
 	@echo "make bench-build  time clean, no-op and one-example rebuilds against 'import torch'"
 	@echo "make bench        gradkit speed and memory benchmark"
+	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
 	@echo "make lock         re-resolve $(CONSTRAINTS) (needs the registries)"
 	@echo "make clean        remove the build and generated pages (keeps $(VENV))"
 
@@ -52,3 +52,6 @@ lock:
 
 clean:
 	rm -rf $(BUILDDIR) docs/auto_examples docs/gen_modules docs/jupyter_execute docs/sg_execution_times.rst
+
+mutation-docs: $(STAMP)
+	$(BIN)/python tests/mutation_docs.py

@@ -1,0 +1,365 @@
+"""Mutation score for the docs: does every derivative the site prints reach a check?
+
+``make mutation-docs`` runs every gallery script, MyST-NB page and gradkit
+doctest once to find the places ("sites", a line of the page) that produce a
+derivative or check a value, then reruns the page once per (site, mutation)
+with that one site's results corrupted, and counts the mutant as caught when
+the page fails. A surviving mutant is a derivative that no check looks at, or
+a check too loose to notice the change.
+
+What is mutated, at run time (no source edits, so every site is reachable):
+
+- derivative producers: ``torch.autograd.grad`` (its results),
+  ``torch.autograd.backward`` / ``Tensor.backward`` (the seed gradient, so every
+  ``.grad`` it writes), ``torch.autograd.functional.*``, the functions built by
+  ``torch.func.grad/jacrev/jacfwd/hessian/vjp`` and the result of
+  ``torch.func.jvp`` and ``forward_ad.unpack_dual``; gradkit calls reach these;
+- checked values: the ``actual`` argument of ``torch.testing.assert_close``;
+- powers of tracked tensors: ``t ** k`` with ``t.requires_grad`` becomes ``t ** (k + 1)``;
+  such a mutant that changes nothing the page prints (a power outside any
+  derivative, say under ``torch.no_grad()``) is equivalent.
+
+Mutations: scale by 1+1e-4, by 1.01 and by 2; add 1; flip the sign; replace by 0.
+A mutant that leaves every value unchanged (0 scaled, say) is "equivalent" and
+not counted. Backward calls made more than ``TRAINING_LOOP_CALLS`` times from one
+line feed an optimizer, not a printed value; they are reported, not counted.
+"""
+
+import argparse
+import contextlib
+import doctest
+import functools
+import importlib
+import json
+import multiprocessing
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import torch  # noqa: E402
+from pagerun import (  # noqa: E402
+    GALLERY_SCRIPTS,
+    MYST_NB_PAGES,
+    ROOT,
+    cell_filename,
+    run_gallery_source,
+    run_myst_nb_page,
+)
+
+TRAINING_LOOP_CALLS = 20
+
+MUTATIONS = {
+    "scale 1+1e-4": lambda t: t * (1 + 1e-4),
+    "scale 1.01": lambda t: t * 1.01,
+    "scale 2": lambda t: t * 2,
+    "add 1": lambda t: t + 1,
+    "flip sign": lambda t: -t,
+    "zero": torch.zeros_like,
+}
+POWER_MUTATION = "power + 1"
+
+
+@dataclass
+class Plan:
+    """What one run does: record sites, or corrupt one site with one mutation."""
+
+    owner: str  # prefix of the code file names that belong to the page
+    target: tuple | None = None  # (kind, line, mutation name) or None to record
+    sites: dict = field(default_factory=dict)  # (kind, line) -> calls
+    fired: bool = False
+    changed: bool = False
+    busy: bool = False
+
+
+PLAN: Plan | None = None
+
+
+def _site_line(owner):
+    """The line of the page's own code that is running now, or None."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(owner):
+            name = frame.f_code.co_filename
+            return f"{Path(name).name}:{frame.f_lineno}" if "#cell" in name else frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+def _mutate_tree(value, mutate):
+    """Apply ``mutate`` to every tensor in a (nested) tuple/list result."""
+    if isinstance(value, torch.Tensor):
+        return mutate(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return type(value)(mutate(torch.tensor(value, dtype=torch.float64)).item())
+    if isinstance(value, tuple | list):
+        return type(value)(_mutate_tree(v, mutate) for v in value)
+    return value
+
+
+def _differs(before, after):
+    if isinstance(before, torch.Tensor):
+        try:
+            return not torch.equal(before.detach(), after.detach())
+        except RuntimeError:  # batched tensors under vmap: assume the mutation changed them
+            return True
+    if isinstance(before, int | float):
+        return before != after
+    if isinstance(before, tuple | list):
+        return any(_differs(b, a) for b, a in zip(before, after, strict=False))
+    return False
+
+
+def _intercept(kind, value):
+    """Record a site, or mutate ``value`` when this is the targeted site."""
+    plan = PLAN
+    line = _site_line(plan.owner)
+    if line is None:
+        return value
+    key = (kind, line)
+    if plan.target is None:
+        plan.sites[key] = plan.sites.get(key, 0) + 1
+        return value
+    if plan.target[:2] != key:
+        return value
+    plan.fired = True
+    mutated = _mutate_tree(value, MUTATIONS[plan.target[2]])
+    plan.changed |= _differs(value, mutated)
+    return mutated
+
+
+def _guarded(fn, transform):
+    """Wrap ``fn`` so only the outermost intercepted call on the stack is mutated."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        plan = PLAN
+        if plan is None or plan.busy:
+            return fn(*args, **kwargs)
+        plan.busy = True
+        try:
+            return transform(fn, args, kwargs)
+        finally:
+            plan.busy = False
+
+    return wrapper
+
+
+def _derivative_result(fn, args, kwargs):
+    out = fn(*args, **kwargs)
+    PLAN.busy = False
+    return _intercept("derivative", out)
+
+
+def _backward(fn, args, kwargs):
+    tensors = args[0] if args else kwargs["tensors"]
+    grads = args[1] if len(args) > 1 else kwargs.get("grad_tensors")
+    tensors_seq = (tensors,) if isinstance(tensors, torch.Tensor) else tuple(tensors)
+    if grads is None:
+        grads = tuple(torch.ones_like(t) for t in tensors_seq)
+    elif isinstance(grads, torch.Tensor):
+        grads = (grads,)
+    plan = PLAN
+    plan.busy = False
+    before = (plan.fired, plan.changed)
+    grads = _intercept("derivative", tuple(grads))
+    plan.busy = True
+    kwargs.pop("grad_tensors", None)
+    try:
+        return fn(tensors_seq, grads, *args[2:], **kwargs)
+    except Exception:
+        # A backward that raises (an error shown on purpose) produced no derivative.
+        plan.fired, plan.changed = before
+        raise
+
+
+def _transform_factory(fn, args, kwargs):
+    """torch.func.grad & co. return a function: mutate what that function returns."""
+    built = fn(*args, **kwargs)
+    if fn.__name__ == "vjp":  # (out, vjp_fn): mutate what vjp_fn returns
+        out, vjp_fn = built
+        return out, _guarded(vjp_fn, _derivative_result)
+    return _guarded(built, _derivative_result)
+
+
+def _jvp(fn, args, kwargs):
+    out = fn(*args, **kwargs)
+    PLAN.busy = False
+    primal_out, tangent_out = out[0], out[1]
+    return (primal_out, _intercept("derivative", tangent_out), *out[2:])
+
+
+def _unpack_dual(fn, args, kwargs):
+    unpacked = fn(*args, **kwargs)
+    PLAN.busy = False
+    return unpacked._replace(tangent=_intercept("derivative", unpacked.tangent))
+
+
+def _assert_close(fn, args, kwargs):
+    PLAN.busy = False
+    actual = _intercept("check", args[0])
+    return fn(actual, *args[1:], **kwargs)
+
+
+def _power(fn, args, kwargs):
+    base, exponent = args[0], args[1]
+    plan = PLAN
+    if isinstance(exponent, int | float) and base.requires_grad:
+        line = _site_line(plan.owner)
+        key = ("power", line)
+        if line is not None and plan.target is None:
+            plan.sites[key] = plan.sites.get(key, 0) + 1
+        elif line is not None and plan.target[:2] == key:
+            plan.fired = plan.changed = True
+            exponent = exponent + 1
+    return fn(base, exponent)
+
+
+def _install_patches():
+    """Replace the derivative producers and checkers with intercepting wrappers."""
+    import torch.autograd.forward_ad as forward_ad
+    import torch.autograd.functional as functional
+
+    torch.autograd.grad = _guarded(torch.autograd.grad, _derivative_result)
+    torch.autograd.backward = _guarded(torch.autograd.backward, _backward)
+    for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
+        setattr(functional, name, _guarded(getattr(functional, name), _derivative_result))
+    for name in ("grad", "jacrev", "jacfwd", "hessian", "vjp", "grad_and_value"):
+        setattr(torch.func, name, _guarded(getattr(torch.func, name), _transform_factory))
+    torch.func.jvp = _guarded(torch.func.jvp, _jvp)
+    forward_ad.unpack_dual = _guarded(forward_ad.unpack_dual, _unpack_dual)
+    torch.testing.assert_close = _guarded(torch.testing.assert_close, _assert_close)
+    torch.Tensor.__pow__ = _guarded(torch.Tensor.__pow__, _power)
+    # gradkit imported torch.autograd.grad by attribute, so it sees the patch; reload
+    # in case it bound the function at import time.
+    for module in [m for m in list(sys.modules) if m.startswith("gradkit")]:
+        importlib.reload(sys.modules[module])
+
+
+# -- pages -----------------------------------------------------------------------
+
+
+def _pages(selected):
+    pages = [("gallery", p.relative_to(ROOT).as_posix()) for p in GALLERY_SCRIPTS]
+    pages += [("myst-nb", p.relative_to(ROOT).as_posix()) for p in MYST_NB_PAGES]
+    pages += [("doctest", name) for name in _doctest_names()]
+    if selected:
+        pages = [p for p in pages if any(s in p[1] for s in selected)]
+    return pages
+
+
+def _doctest_modules():
+    import gradkit
+
+    names = ["gradkit"] + [f"gradkit.{p.stem}" for p in Path(gradkit.__file__).parent.glob("*.py")]
+    return [importlib.import_module(n) for n in sorted(set(names)) if not n.endswith("__init__")]
+
+
+def _doctest_names():
+    tests = []
+    for module in _doctest_modules():
+        tests += [t.name for t in doctest.DocTestFinder().find(module) if t.examples]
+    return sorted(set(tests))
+
+
+def _run_doctest(name):
+    for module in _doctest_modules():
+        for test in doctest.DocTestFinder().find(module):
+            if test.name == name:
+                runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+                with contextlib.redirect_stdout(None):
+                    result = runner.run(test, out=lambda _: None)
+                if result.failed:
+                    raise AssertionError(f"doctest {name}: {result.failed} example(s) failed")
+                return
+
+
+def _owner(kind, page):
+    if kind == "gallery":
+        return str(ROOT / page)
+    if kind == "myst-nb":
+        return cell_filename(ROOT / page, 0).rsplit("#", 1)[0] + "#cell"
+    return f"<doctest {page}["
+
+
+def _run_page(kind, page):
+    if kind == "gallery":
+        path = ROOT / page
+        return run_gallery_source(path.read_text(), path)
+    if kind == "myst-nb":
+        return run_myst_nb_page(ROOT / page)
+    _run_doctest(page)
+    return ""
+
+
+def score_page(args):
+    """Record a page's sites, then run every (site, mutation); return the page's tally."""
+    global PLAN
+    kind, page = args
+    _install_patches()
+    PLAN = Plan(owner=_owner(kind, page))
+    start = time.perf_counter()
+    baseline = _run_page(kind, page)
+    sites = PLAN.sites
+    tally = {"page": page, "kind": kind, "caught": 0, "tried": 0, "equivalent": 0,
+             "excluded": [], "survivors": [], "caught_by_error": 0}
+    for (site_kind, line), calls in sorted(sites.items(), key=str):
+        if site_kind == "derivative" and calls > TRAINING_LOOP_CALLS:
+            tally["excluded"].append(f"line {line}: {calls} calls (training loop)")
+            continue
+        names = [POWER_MUTATION] if site_kind == "power" else list(MUTATIONS)
+        for name in names:
+            PLAN = Plan(owner=_owner(kind, page), target=(site_kind, line, name))
+            outcome = "survived"
+            try:
+                printed = _run_page(kind, page)
+                if site_kind == "power" and printed == baseline:
+                    PLAN.changed = False  # nothing the page shows depends on this power
+            except AssertionError:
+                outcome = "caught"
+            except Exception:  # noqa: BLE001 - any error stops the build: caught
+                outcome = "error"
+            if not (PLAN.fired and PLAN.changed):
+                tally["equivalent"] += 1
+                continue
+            tally["tried"] += 1
+            if outcome == "survived":
+                tally["survivors"].append(f"{site_kind} at line {line}: {name}")
+            else:
+                tally["caught"] += 1
+                tally["caught_by_error"] += outcome == "error"
+    tally["seconds"] = round(time.perf_counter() - start, 1)
+    return tally
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pages", nargs="*", help="substrings selecting pages (default: all)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", default=str(ROOT / "_build" / "mutation-docs.json"))
+    args = parser.parse_args()
+
+    pages = _pages(args.pages)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(args.jobs, maxtasksperchild=1) as pool:
+        tallies = pool.map(score_page, pages, chunksize=1)
+
+    print(f"{'page':<62}{'caught/tried':>14}{'equiv':>7}{'excl':>6}{'s':>7}")
+    for t in tallies:
+        print(f"{t['page']:<62}{t['caught']:>7}/{t['tried']:<6}{t['equivalent']:>7}"
+              f"{len(t['excluded']):>6}{t['seconds']:>7}")
+        for s in t["survivors"]:
+            print(f"    SURVIVED {s}")
+    caught = sum(t["caught"] for t in tallies)
+    tried = sum(t["tried"] for t in tallies)
+    print(f"total: {caught}/{tried} caught ({100 * caught / max(tried, 1):.1f}%) "
+          f"over {len(tallies)} pages")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(tallies, indent=2))
+    return 0 if caught == tried and tried > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Run the site's executable pages in this process, the way the build runs them.
+
+Used by the tests and by ``make mutation-docs`` (tests/mutation_docs.py).
+"""
+
+import io
+import os
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+GALLERY = ROOT / "gallery"
+DOCS = ROOT / "docs"
+if str(DOCS / "_ext") not in sys.path:
+    sys.path.insert(0, str(DOCS / "_ext"))
+
+from site_hooks import reset_torch  # noqa: E402
+
+GALLERY_SCRIPTS = sorted(GALLERY.rglob("plot_*.py"))
+MYST_NB_PAGES = sorted(
+    p
+    for p in DOCS.rglob("*.md")
+    if not {"auto_examples", "jupyter_execute"} & set(p.parts)
+    and "file_format: mystnb" in p.read_text()
+)
+
+
+class ExpectedErrorMissing(AssertionError):
+    """A cell tagged raises-exception ran without raising."""
+
+
+def run_gallery_source(source: str, path: Path) -> str:
+    """Execute a gallery script's source as sphinx-gallery would; return what it printed."""
+    import matplotlib.pyplot as plt
+
+    reset_torch(None, str(path))
+    namespace = {"__name__": "__main__", "__file__": str(path)}
+    code = compile(source, str(path), "exec")
+    out = io.StringIO()
+    old_cwd = os.getcwd()
+    os.chdir(path.parent)
+    try:
+        with redirect_stdout(out):
+            exec(code, namespace)
+    finally:
+        os.chdir(old_cwd)
+        plt.close("all")
+        reset_torch(None, str(path))
+    return out.getvalue()
+
+
+def myst_nb_cells(page: Path):
+    """Yield ``(index, source, tags)`` for each code cell of a MyST-NB text notebook."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    notebook = read_myst_markdown_notebook(page.read_text())
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            yield index, cell.source, set(cell.metadata.get("tags", []))
+
+
+def cell_filename(page: Path, index: int) -> str:
+    """The pseudo file name a cell's code is compiled under (used to attribute call sites)."""
+    return f"{page}#cell{index}"
+
+
+def run_myst_nb_page(page: Path) -> str:
+    """Run a MyST-NB page's cells in order; return what they printed.
+
+    A ``raises-exception`` cell must raise something other than AssertionError,
+    else :class:`ExpectedErrorMissing` (an AssertionError) is raised.
+    """
+    import matplotlib.pyplot as plt
+
+    reset_torch(None, str(page))
+    namespace = {"__name__": "__main__"}
+    out = io.StringIO()
+    try:
+        for index, source, tags in myst_nb_cells(page):
+            code = compile(source, cell_filename(page, index), "exec")
+            with redirect_stdout(out):
+                if "raises-exception" not in tags:
+                    exec(code, namespace)
+                    continue
+                try:
+                    exec(code, namespace)
+                except AssertionError:
+                    raise
+                except Exception as err:  # noqa: BLE001 - any real error is what the cell shows
+                    print(f"{type(err).__name__}: {err}")
+                else:
+                    raise ExpectedErrorMissing(f"{page.name}, cell {index} did not raise")
+    finally:
+        plt.close("all")
+        reset_torch(None, str(page))
+    return out.getvalue()
