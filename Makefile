@@ -28,7 +28,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test,dev,bench]'
 	touch $@
 
 html: $(STAMP)
@@ -46,7 +46,7 @@ bench-build: $(STAMP)
 
 lock:
 	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock
-	/tmp/gradkit-lock/bin/python -m pip install --quiet -e '.[docs,test]'
+	/tmp/gradkit-lock/bin/python -m pip install --quiet -e '.[docs,test,dev,bench]'
 	/tmp/gradkit-lock/bin/python -m pip freeze --exclude-editable \
 	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(CONSTRAINTS)
 

@@ -23,8 +23,11 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
     "myst_nb",
+    "sphinx_copybutton",
+    "sphinx_design",
     "site_hooks",
 ]
 
@@ -44,7 +47,15 @@ sphinx_gallery_conf = {
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": r"/plot_",
     "subsection_order": ExplicitOrder(
-        ["../gallery/basics", "../gallery/vectors", "../gallery/tracking"]
+        [
+            "../gallery/basics",
+            "../gallery/vectors",
+            "../gallery/tracking",
+            "../gallery/training",
+            "../gallery/jacobians",
+            "../gallery/extending",
+            "../gallery/pinns",
+        ]
     ),
     "within_subsection_order": "FileNameSortKey",
     # Fresh matplotlib state, and torch's global switches back to defaults,
@@ -57,6 +68,9 @@ sphinx_gallery_conf = {
     "doc_module": ("gradkit",),
     "backreferences_dir": "gen_modules/backreferences",
     "min_reported_time": 0,
+    # Show each example's run time even though the Makefile sets SOURCE_DATE_EPOCH
+    # (sphinx-gallery hides times then); the reproducibility check ignores them.
+    "write_computation_times": True,
     "capture_repr": (),
 }
 
@@ -76,6 +90,30 @@ napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 
 # -- HTML --------------------------------------------------------------------
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"
 html_title = f"Autograd by Example {release}"
 html_static_path = []
+html_theme_options = {
+    "navbar_align": "left",
+    "header_links_before_dropdown": 5,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "use_edit_page_button": True,
+    "icon_links": [],
+}
+html_context = {
+    "github_user": "autograd-by-example",
+    "github_repo": "autograd-by-example",
+    "github_version": "main",
+    "doc_path": "docs",
+}
+html_show_sourcelink = True
+
+# -- copy button: copy code, not prompts or outputs ---------------------------
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = False
+copybutton_exclude = ".linenos, .gp, .go"
+
+# -- intersphinx: inventories are committed, the build never goes online ------
+intersphinx_mapping = {}
