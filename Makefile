@@ -11,7 +11,7 @@ BUILDDIR := _build
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1764201600
 
-.PHONY: help install html test lint clean bench bench-build lock mutation-docs
+.PHONY: help install html test lint clean bench bench-build lock mutation-docs record-values
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-build  time clean, no-op and one-example rebuilds against 'import torch'"
 	@echo "make bench        gradkit speed and memory benchmark"
 	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
+	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
 	@echo "make lock         re-resolve $(CONSTRAINTS) (needs the registries)"
 	@echo "make clean        remove the build and generated pages (keeps $(VENV))"
 
@@ -31,7 +32,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test,dev,bench]'
 	touch $@
 
-html: $(STAMP)
+html: $(STAMP) mathjax
 	$(BIN)/sphinx-build -b html -c . $(SPHINXOPTS) docs $(BUILDDIR)/html
 	@echo "Site built: open $(BUILDDIR)/html/index.html"
 
@@ -55,3 +56,60 @@ clean:
 
 mutation-docs: $(STAMP)
 	$(BIN)/python tests/mutation_docs.py
+
+record-values: $(STAMP)
+	-$(BIN)/python -m pytest -q tests/test_gallery.py tests/test_docs_pages.py -k "recorded_values" --force-regen
+	@echo "Recorded values regenerated under tests/test_gallery/ and tests/test_docs_pages/: review 'git diff' before committing."
+
+# -- the reader's site: offline assets, browser tests, publishing -------------
+# (appended; see docs/_ext/make_inventories.py, tests/browser/, .readthedocs.yaml)
+NPM ?= npm
+MATHJAX_STAGE := $(BUILDDIR)/mathjax/mathjax
+MATHJAX_SRC := node_modules/mathjax/es5
+BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra tests/browser
+.PHONY: mathjax test-browser serve livehtml inventories inventories-online check-publishing
+
+# MathJax from the npm registry (package-lock.json), staged for html_static_path:
+# the site loads it from _static/mathjax/, never from a CDN.
+mathjax: $(MATHJAX_STAGE)/tex-chtml.js
+
+$(MATHJAX_SRC)/tex-chtml.js: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	touch $@
+
+$(MATHJAX_STAGE)/tex-chtml.js: $(MATHJAX_SRC)/tex-chtml.js
+	rm -rf $(MATHJAX_STAGE) && mkdir -p $(MATHJAX_STAGE)/output/chtml/fonts $(MATHJAX_STAGE)/input/tex
+	cp $(MATHJAX_SRC)/tex-chtml.js $(MATHJAX_STAGE)/
+	cp -R $(MATHJAX_SRC)/output/chtml/fonts/woff-v2 $(MATHJAX_STAGE)/output/chtml/fonts/
+	cp -R $(MATHJAX_SRC)/input/tex/extensions $(MATHJAX_STAGE)/input/tex/
+	cp -R $(MATHJAX_SRC)/a11y $(MATHJAX_SRC)/ui $(MATHJAX_SRC)/sre $(MATHJAX_STAGE)/
+	cp node_modules/mathjax/LICENSE $(MATHJAX_STAGE)/
+
+# Real-browser checks of the built site (Chromium + Playwright + axe-core).
+# Needs a built site (make html) and chromium (apt-get install chromium).
+test-browser:
+	@test -f $(BUILDDIR)/html/index.html || { echo "test-browser: $(BUILDDIR)/html/index.html is missing; run 'make html' first" >&2; exit 1; }
+	REQUIRE_BROWSER=1 SITE_DIR=$(BUILDDIR)/html $(BIN)/python -m pytest $(BROWSER_PYTEST)
+
+serve:
+	@test -f $(BUILDDIR)/html/index.html || { echo "serve: $(BUILDDIR)/html/index.html is missing; run 'make html' first" >&2; exit 1; }
+	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILDDIR)/html
+
+livehtml: $(STAMP) mathjax
+	$(BIN)/sphinx-autobuild -b html -c . $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
+	  --watch conf.py --watch gallery --watch src --watch docs/_ext \
+	  --ignore "*/auto_examples/*" --ignore "*/gen_modules/*" --ignore "*/jupyter_execute/*" \
+	  --ignore "*/sg_execution_times.rst" docs $(BUILDDIR)/html
+
+# Intersphinx inventories from the installed packages (committed; the build is offline).
+inventories: $(STAMP)
+	$(BIN)/python docs/_ext/make_inventories.py
+
+# The real objects.inv files, for a maintainer online. Never part of the build or CI.
+inventories-online: $(STAMP)
+	$(BIN)/python docs/_ext/make_inventories.py --online
+
+# .readthedocs.yaml and the GitHub workflow against the schemas vendored in .ci/schemas/.
+check-publishing: $(STAMP)
+	$(BIN)/check-jsonschema --schemafile .ci/schemas/readthedocs.json .readthedocs.yaml
+	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflow.json .github/workflows/docs.yml

@@ -3,8 +3,10 @@
 Used by the tests and by ``make mutation-docs`` (tests/mutation_docs.py).
 """
 
+import functools
 import io
 import os
+import re
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -99,3 +101,21 @@ def run_myst_nb_page(page: Path) -> str:
         plt.close("all")
         reset_torch(None, str(page))
     return out.getvalue()
+
+
+# A number standing on its own: not part of a name (MulBackward0), an address
+# (0x7f...) or a version string. Matches 4, -3, 4., 0.5000, 1e-06, 2.5e+03.
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")
+
+
+def numbers_in(text: str) -> list[float]:
+    """Every standalone number in ``text``, in order."""
+    return [float(m.group().rstrip(".")) if m.group() != "." else 0.0 for m in NUMBER.finditer(text)]
+
+
+@functools.cache
+def printed_output(path: Path) -> str:
+    """What a gallery script or MyST-NB page prints, run once per test session."""
+    if path.suffix == ".py":
+        return run_gallery_source(path.read_text(), path)
+    return run_myst_nb_page(path)

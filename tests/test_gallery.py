@@ -8,8 +8,9 @@ import ast
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import GALLERY_SCRIPTS, run_gallery_source
+from pagerun import GALLERY_SCRIPTS, numbers_in, printed_output, run_gallery_source
 
 IDS = [p.stem for p in GALLERY_SCRIPTS]
 
@@ -35,10 +36,20 @@ def test_gallery_is_not_empty():
 
 
 @pytest.mark.parametrize("script", GALLERY_SCRIPTS, ids=IDS)
-def test_example_runs_and_checks_pass(script):
-    """The script runs to the end, so every check in it passed."""
-    printed = run_gallery_source(script.read_text(), script)
-    assert printed.strip(), f"{script.name} printed nothing"
+def test_example_runs_and_prints_the_recorded_values(script, num_regression):
+    """The script runs to the end (every check passed) and prints the reviewed values.
+
+    The recorded values live in tests/test_gallery/; regenerate them only on
+    purpose, with ``make record-values``, and review the diff.
+    """
+    printed = printed_output(script)
+    values = numbers_in(printed)
+    assert values, f"{script.name} printed no number"
+    num_regression.check(
+        {"printed": np.array(values, dtype=np.float64)},
+        basename=script.stem,
+        default_tolerance={"rtol": 1e-7, "atol": 0.0},
+    )
 
 
 def test_every_script_has_mutations():
