@@ -13,7 +13,8 @@ What is mutated, at run time (no source edits, so every site is reachable):
   ``torch.autograd.backward`` / ``Tensor.backward`` (the seed gradient, so every
   ``.grad`` it writes), ``torch.autograd.functional.*``, the functions built by
   ``torch.func.grad/jacrev/jacfwd/hessian/vjp`` and the result of
-  ``torch.func.jvp`` and ``forward_ad.unpack_dual``; gradkit calls reach these;
+  ``torch.func.jvp`` and ``forward_ad.unpack_dual``, and each public gradkit
+  function (as one producer: the autograd calls inside it are not mutated apart);
 - checked values: the ``actual`` argument of ``torch.testing.assert_close``;
 - powers of tracked tensors: ``t ** k`` with ``t.requires_grad`` becomes ``t ** (k + 1)``;
   such a mutant that changes nothing the page prints (a power outside any
@@ -157,6 +158,8 @@ def _backward(fn, args, kwargs):
     tensors = args[0] if args else kwargs["tensors"]
     grads = args[1] if len(args) > 1 else kwargs.get("grad_tensors")
     tensors_seq = (tensors,) if isinstance(tensors, torch.Tensor) else tuple(tensors)
+    if grads is None and any(t.numel() != 1 for t in tensors_seq):
+        return fn(*args, **kwargs)  # torch raises "grad can be implicitly created ..." itself
     if grads is None:
         grads = tuple(torch.ones_like(t) for t in tensors_seq)
     elif isinstance(grads, torch.Tensor):
@@ -217,10 +220,21 @@ def _power(fn, args, kwargs):
     return fn(base, exponent)
 
 
+def _passthrough(fn, args, kwargs):
+    """An oracle (gradcheck): the derivatives it computes inside are not the page's."""
+    return fn(*args, **kwargs)
+
+
 def _install_patches():
     """Replace the derivative producers and checkers with intercepting wrappers."""
     import torch.autograd.forward_ad as forward_ad
     import torch.autograd.functional as functional
+
+    gradcheck_module = sys.modules["torch.autograd.gradcheck"]
+    for name in ("gradcheck", "gradgradcheck"):
+        wrapped = _guarded(getattr(gradcheck_module, name), _passthrough)
+        setattr(gradcheck_module, name, wrapped)
+        setattr(torch.autograd, name, wrapped)
 
     torch.autograd.grad = _guarded(torch.autograd.grad, _derivative_result)
     torch.autograd.backward = _guarded(torch.autograd.backward, _backward)
@@ -232,10 +246,20 @@ def _install_patches():
     forward_ad.unpack_dual = _guarded(forward_ad.unpack_dual, _unpack_dual)
     torch.testing.assert_close = _guarded(torch.testing.assert_close, _assert_close)
     torch.Tensor.__pow__ = _guarded(torch.Tensor.__pow__, _power)
-    # gradkit imported torch.autograd.grad by attribute, so it sees the patch; reload
-    # in case it bound the function at import time.
+    # Reload gradkit in case a module bound a torch function at import time; then
+    # treat each public gradkit call as one derivative producer, so the autograd
+    # calls it makes inside (two for a Hessian, say) are not mutated one by one,
+    # which could cancel out (two sign flips).
     for module in [m for m in list(sys.modules) if m.startswith("gradkit")]:
         importlib.reload(sys.modules[module])
+    import gradkit
+
+    for name in gradkit.__all__:
+        function = getattr(gradkit, name)
+        if name == "check_gradient":
+            setattr(gradkit, name, _guarded(function, _passthrough))
+        elif callable(function) and not isinstance(function, type):
+            setattr(gradkit, name, _guarded(function, _derivative_result))
 
 
 # -- pages -----------------------------------------------------------------------
