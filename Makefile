@@ -11,7 +11,7 @@ BUILDDIR := _build
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1764201600
 
-.PHONY: help install html test lint clean bench bench-build lock mutation-docs record-values
+.PHONY: help install html test lint clean bench bench-build lock mutation-docs record-values check-reproducible
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench        gradkit speed and memory benchmark"
 	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
+	@echo "make check-reproducible  two clean builds must give identical page text"
 	@echo "make lock         re-resolve $(CONSTRAINTS) (needs the registries)"
 	@echo "make clean        remove the build and generated pages (keeps $(VENV))"
 
@@ -56,6 +57,9 @@ clean:
 
 mutation-docs: $(STAMP)
 	$(BIN)/python tests/mutation_docs.py
+
+check-reproducible: $(STAMP)
+	$(BIN)/python tests/check_reproducible.py
 
 record-values: $(STAMP)
 	-$(BIN)/python -m pytest -q tests/test_gallery.py tests/test_docs_pages.py -k "recorded_values" --force-regen
@@ -112,4 +116,4 @@ inventories-online: $(STAMP)
 # .readthedocs.yaml and the GitHub workflow against the schemas vendored in .ci/schemas/.
 check-publishing: $(STAMP)
 	$(BIN)/check-jsonschema --schemafile .ci/schemas/readthedocs.json .readthedocs.yaml
-	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflow.json .github/workflows/docs.yml
+	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflows.json .github/workflows/docs.yml
