@@ -1,1 +1,32 @@
-"""gradkit."""
+"""gradkit: pointwise derivatives for PyTorch autograd, with clear errors.
+
+Inputs are collocation points ``x`` of shape ``(N,)`` or ``(N, d)`` with
+``requires_grad=True``; outputs are fields computed pointwise from them. Results keep
+their graph by default (``create_graph=True``) so losses built from them can be trained.
+"""
+
+from .checking import GradientReport, check_gradient
+from .graph import plot_graph, print_graph
+from .jacobians import hessian, jacobian, jvp, vjp
+from .pointwise import Derivatives, derivative, gradient, partial
+from .vector_calculus import curl, divergence, laplacian
+
+__all__ = [
+    "Derivatives",
+    "GradientReport",
+    "check_gradient",
+    "curl",
+    "derivative",
+    "divergence",
+    "gradient",
+    "hessian",
+    "jacobian",
+    "jvp",
+    "laplacian",
+    "partial",
+    "plot_graph",
+    "print_graph",
+    "vjp",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""Input validation shared by the public functions.
+
+Every error message starts with the public function's name, states what was expected and
+what was received, and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+_GRAD_HINT = (
+    "Create it with `x = x.requires_grad_()` (or `torch.tensor(..., requires_grad=True)`) "
+    "before computing `y` from it."
+)
+
+
+def _type_name(obj: object) -> str:
+    """Return a short type name for error messages."""
+    return type(obj).__name__
+
+
+def _check_grad_mode(fname: str) -> None:
+    """Raise if autograd is switched off, since no derivative can then be built."""
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(
+            f"{fname}: called inside `torch.inference_mode()`, where autograd records nothing. "
+            "Compute `y` and call this function outside the inference-mode block."
+        )
+    if not torch.is_grad_enabled():
+        raise RuntimeError(
+            f"{fname}: called inside `torch.no_grad()` (gradient mode is disabled), so no "
+            "derivative can be computed. Call it outside the no-grad block, or wrap the call "
+            "in `with torch.enable_grad():`."
+        )
+
+
+def _check_tensor(fname: str, name: str, t: object) -> Tensor:
+    """Raise TypeError unless ``t`` is a real floating-point tensor."""
+    if not isinstance(t, Tensor):
+        raise TypeError(
+            f"{fname}: `{name}` must be a torch.Tensor, got {_type_name(t)}. "
+            f"Convert it with `torch.as_tensor({name}, dtype=torch.float32)`."
+        )
+    if t.is_complex() or not t.is_floating_point():
+        raise TypeError(
+            f"{fname}: `{name}` has dtype {t.dtype}, but only real floating-point dtypes "
+            f"(float16, bfloat16, float32, float64) are supported. Convert it with "
+            f"`{name}.float()` (or `{name}.double()`)."
+        )
+    return t
+
+
+def _check_x(fname: str, x: object, *, ndims: tuple[int, ...] = (1, 2)) -> Tensor:
+    """Validate the input points: a floating tensor of allowed rank that requires grad."""
+    x = _check_tensor(fname, "x", x)
+    if x.ndim not in ndims:
+        shapes = " or ".join("(N,)" if n == 1 else "(N, d)" for n in ndims)
+        raise ValueError(
+            f"{fname}: `x` must have shape {shapes}, got shape {tuple(x.shape)}. "
+            "Put one collocation point per row (use `x.reshape(N, -1)`)."
+        )
+    if not x.requires_grad:
+        raise ValueError(f"{fname}: `x` does not require grad. {_GRAD_HINT}")
+    return x
+
+
+def _check_y(
+    fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool = True
+) -> Tensor:
+    """Validate an output of ``x``: dtype, batch size and, optionally, one value per point."""
+    y = _check_tensor(fname, name, y)
+    if y.ndim == 0 or y.shape[0] != x.shape[0]:
+        got = "a 0-d tensor" if y.ndim == 0 else f"{y.shape[0]} rows (shape {tuple(y.shape)})"
+        raise ValueError(
+            f"{fname}: `{name}` and `x` must have the same number of points (rows): `x` has "
+            f"{x.shape[0]} rows, `{name}` has {got}. Compute `{name}` pointwise from `x`, "
+            "one row per point; do not reduce over the batch (e.g. with `.sum()`) first."
+        )
+    if scalar and not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+        raise ValueError(
+            f"{fname}: `{name}` must be a scalar field, one value per point: shape (N,) or "
+            f"(N, 1), got shape {tuple(y.shape)}. Select one component, e.g. "
+            f"`{fname}({name}[:, 0], x)`, or use `jacobian`/`divergence` for vector fields."
+        )
+    if not y.requires_grad:
+        raise ValueError(
+            f"{fname}: `{name}` does not require grad, so it was not computed from `x` with "
+            "autograd recording (e.g. it was computed under `torch.no_grad()`, or detached). "
+            f"{_GRAD_HINT}"
+        )
+    return y
+
+
+def _check_order(fname: str, order: object) -> int:
+    """Return ``order`` if it is a positive int, else raise."""
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise TypeError(
+            f"{fname}: `order` must be a positive int, got {order!r} ({_type_name(order)}). "
+            "Pass e.g. `order=2` for a second derivative."
+        )
+    if order < 1:
+        raise ValueError(
+            f"{fname}: `order` must be a positive int (1, 2, ...), got {order}. "
+            "For order 0 use `y` itself."
+        )
+    return order
+
+
+def _check_dim(fname: str, dim: object, d: int) -> int:
+    """Return ``dim`` normalised to ``0 <= dim < d``, else raise."""
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(
+            f"{fname}: `dim` must be an int column index, got {dim!r} ({_type_name(dim)})."
+        )
+    if not -d <= dim < d:
+        raise ValueError(
+            f"{fname}: `dim` is {dim}, out of range for `x` with {d} column(s) "
+            f"(valid: 0 to {d - 1}, or -{d} to -1)."
+        )
+    return dim % d
+
+
+def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
+    """Build the error for an output that does not depend on ``x``."""
+    if x._base is not None:
+        return ValueError(
+            f"{fname}: `{name}` does not depend on `x`. `x` is a slice (view) of another "
+            "tensor: slicing creates a new node after `y` was computed, so `y` cannot depend "
+            "on the slice. Differentiate with respect to the full input and select the column "
+            "afterwards, e.g. `gradient(y, x_full)[:, i]`, or use `partial(y, x_full, dim=i)`."
+        )
+    return ValueError(
+        f"{fname}: `{name}` does not depend on `x` (autograd found no path from `x` to "
+        f"`{name}`). Check that `{name}` is computed from this very `x` tensor (not a copy, "
+        "a re-created tensor or a slice), or pass `allow_unused=True` to get zeros."
+    )
+
+
+def _grad(
+    fname: str,
+    y: Tensor,
+    x: Tensor,
+    grad_outputs: Tensor,
+    *,
+    create_graph: bool,
+    allow_unused: bool,
+    name: str = "y",
+) -> Tensor:
+    """Return the vector-Jacobian product; raise (or give zeros) if ``y`` ignores ``x``."""
+    if not y.requires_grad:
+        # A derivative that came out constant (no graph) cannot depend on x.
+        if allow_unused:
+            return torch.zeros_like(x)
+        raise _unused_error(fname, x, name)
+    (g,) = torch.autograd.grad(
+        y, x, grad_outputs, retain_graph=True, create_graph=create_graph, allow_unused=True
+    )
+    if g is None:
+        if allow_unused:
+            return torch.zeros_like(x)
+        raise _unused_error(fname, x, name)
+    return g
+
+
+def _like(t: Tensor, shape: tuple[int, ...] | torch.Size) -> Tensor:
+    """Reshape only when needed, so results keep a readable ``grad_fn``."""
+    return t if t.shape == shape else t.reshape(shape)

@@ -1,0 +1,307 @@
+"""Pointwise Jacobians, Hessians and Jacobian-vector products."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from ._checks import (
+    _check_grad_mode,
+    _check_tensor,
+    _check_x,
+    _check_y,
+    _grad,
+    _type_name,
+    _unused_error,
+)
+
+__all__ = ["hessian", "jacobian", "jvp", "vjp"]
+
+
+def _jacobian(
+    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool
+) -> Tensor:
+    """Return the (N, m, d) pointwise Jacobian, one backward pass per output column."""
+    n = x.shape[0]
+    y2 = y.reshape(n, -1)
+    rows, used = [], False
+    for i in range(y2.shape[1]):
+        yi = y2[:, i]
+        r = None
+        if yi.requires_grad:
+            (r,) = torch.autograd.grad(
+                yi, x, torch.ones_like(yi), retain_graph=True, create_graph=create_graph,
+                allow_unused=True,
+            )
+        used = used or r is not None
+        rows.append(torch.zeros_like(x) if r is None else r)
+    if not used and not allow_unused:
+        raise _unused_error(fname, x)
+    return torch.stack([r.reshape(n, -1) for r in rows], dim=1)
+
+
+def jacobian(
+    y: Tensor,
+    x: Tensor,
+    *,
+    create_graph: bool = True,
+    allow_unused: bool = False,
+) -> Tensor:
+    """Return the Jacobian of a vector field at every point.
+
+    Parameters
+    ----------
+    y : Tensor, shape (N, m) or (N,)
+        Field computed pointwise from ``x``; ``(N,)`` counts as ``m = 1``.
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points, with ``requires_grad=True``; ``(N,)`` counts as ``d = 1``.
+    create_graph : bool, default True
+        Keep the graph of the result (see :func:`derivative`).
+    allow_unused : bool, default False
+        Return zeros instead of raising when ``y`` does not depend on ``x``.
+
+    Returns
+    -------
+    Tensor, shape (N, m, d)
+        ``J[n, i, j]`` is :math:`\\partial y_i / \\partial x_j` at point ``n``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not require grad, the numbers of points differ, or ``y`` does not
+        depend on ``x``.
+    TypeError
+        If a tensor is not real floating point.
+    RuntimeError
+        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+
+    Notes
+    -----
+    One backward pass per output component ``i``; each returns row ``i`` for all points at
+    once. Components that do not depend on ``x`` give zero rows, as long as one does.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import jacobian
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = torch.stack([x[:, 0] * x[:, 1], x[:, 0] ** 2], dim=1)  # (x0 x1, x0^2)
+    >>> jacobian(y, x)  # [[x1, x0], [2 x0, 0]]
+    tensor([[[2., 1.],
+             [2., 0.]]], grad_fn=<StackBackward0>)
+    """
+    fname = "jacobian"
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x, scalar=False)
+    return _jacobian(fname, y, x, create_graph=create_graph, allow_unused=allow_unused)
+
+
+def hessian(
+    y: Tensor,
+    x: Tensor,
+    *,
+    create_graph: bool = True,
+    allow_unused: bool = False,
+) -> Tensor:
+    """Return the Hessian of a scalar field at every point.
+
+    Parameters
+    ----------
+    y : Tensor, shape (N,) or (N, 1)
+        Scalar field computed pointwise from ``x``.
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points, with ``requires_grad=True``; ``(N,)`` counts as ``d = 1``.
+    create_graph : bool, default True
+        Keep the graph of the result (see :func:`derivative`).
+    allow_unused : bool, default False
+        Return zeros instead of raising when ``y`` does not depend on ``x``.
+
+    Returns
+    -------
+    Tensor, shape (N, d, d)
+        ``H[n, i, j]`` is :math:`\\partial^2 y / \\partial x_i \\partial x_j` at point ``n``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not require grad, ``y`` is not a scalar field, the numbers of points
+        differ, or ``y`` does not depend on ``x``.
+    TypeError
+        If a tensor is not real floating point.
+    RuntimeError
+        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+
+    Notes
+    -----
+    ``1 + d`` backward passes: the gradient, then the Jacobian of the gradient. A gradient
+    that is constant in ``x`` (``y`` linear) gives a zero Hessian, not an error.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import hessian
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> hessian(x[:, 0] ** 2 * x[:, 1], x)  # [[2 x1, 2 x0], [2 x0, 0]]
+    tensor([[[4., 2.],
+             [2., 0.]]], grad_fn=<StackBackward0>)
+    """
+    fname = "hessian"
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x)
+    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
+    return _jacobian(fname, g, x, create_graph=create_graph, allow_unused=True)
+
+
+def vjp(
+    y: Tensor,
+    x: Tensor,
+    v: Tensor,
+    *,
+    create_graph: bool = True,
+    allow_unused: bool = False,
+) -> Tensor:
+    """Return the vector-Jacobian product :math:`v^T J` at every point (reverse mode).
+
+    Parameters
+    ----------
+    y : Tensor, shape (N, m) or (N,)
+        Field computed pointwise from ``x``.
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points, with ``requires_grad=True``.
+    v : Tensor, shape of ``y``
+        One cotangent vector per point.
+    create_graph : bool, default True
+        Keep the graph of the result (see :func:`derivative`).
+    allow_unused : bool, default False
+        Return zeros instead of raising when ``y`` does not depend on ``x``.
+
+    Returns
+    -------
+    Tensor, shape of ``x``
+        :math:`\\sum_i v_i \\, \\partial y_i / \\partial x_j` at every point.
+
+    Raises
+    ------
+    ValueError
+        If ``v`` does not have the shape of ``y``, or as :func:`jacobian`.
+    TypeError
+        If a tensor is not real floating point.
+    RuntimeError
+        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+
+    Notes
+    -----
+    One backward pass, whatever ``m``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import vjp
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = torch.stack([x[:, 0] * x[:, 1], x[:, 0] ** 2], dim=1)
+    >>> vjp(y, x, torch.tensor([[1.0, 1.0]]))  # (x1 + 2 x0, x0)
+    tensor([[4., 1.]], grad_fn=<AddBackward0>)
+    """
+    fname = "vjp"
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x, scalar=False)
+    v = _check_tensor(fname, "v", v)
+    if v.shape != y.shape:
+        raise ValueError(
+            f"{fname}: `v` must have the shape of `y`, {tuple(y.shape)}, got {tuple(v.shape)}."
+        )
+    return _grad(fname, y, x, v, create_graph=create_graph, allow_unused=allow_unused)
+
+
+def jvp(
+    y: Tensor | Callable[[Tensor], Tensor],
+    x: Tensor,
+    v: Tensor,
+    *,
+    create_graph: bool = True,
+    allow_unused: bool = False,
+) -> Tensor:
+    """Return the Jacobian-vector product :math:`J v` at every point.
+
+    Parameters
+    ----------
+    y : Tensor, shape (N, m) or (N,), or callable
+        Field computed pointwise from ``x``, or the function computing it (forward mode).
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points; ``requires_grad=True`` is needed when ``y`` is a tensor.
+    v : Tensor, shape of ``x``
+        One tangent vector per point.
+    create_graph : bool, default True
+        Keep the graph of the result (see :func:`derivative`).
+    allow_unused : bool, default False
+        Return zeros instead of raising when ``y`` does not depend on ``x``.
+
+    Returns
+    -------
+    Tensor, shape of ``y``
+        :math:`\\sum_j \\partial y_i / \\partial x_j \\, v_j` at every point.
+
+    Raises
+    ------
+    ValueError
+        If ``v`` does not have the shape of ``x``, or as :func:`jacobian`.
+    TypeError
+        If ``y`` is neither a tensor nor callable, or a tensor is not real floating point.
+    RuntimeError
+        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
+
+    Notes
+    -----
+    With a callable, one forward-mode pass (``torch.func.jvp``), the cheap way. With a
+    tensor the graph already exists, so gradkit uses the double-backward trick: two
+    backward passes through a dummy cotangent ``u``, :math:`J v = \\nabla_u (u^T J v)`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import jvp
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> f = lambda x: torch.stack([x[:, 0] * x[:, 1], x[:, 0] ** 2], dim=1)
+    >>> v = torch.tensor([[1.0, 1.0]])
+    >>> jvp(f(x), x, v)  # (x1 + x0, 2 x0)
+    tensor([[3., 2.]], grad_fn=<AddBackward0>)
+    >>> jvp(f, x, v, create_graph=False)  # forward mode, same values
+    tensor([[3., 2.]])
+    """
+    fname = "jvp"
+    if not isinstance(y, Tensor) and callable(y):
+        x = _check_tensor(fname, "x", x)
+        v = _check_tensor(fname, "v", v)
+        if v.shape != x.shape:
+            raise ValueError(
+                f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got "
+                f"{tuple(v.shape)}."
+            )
+        with warnings.catch_warnings():
+            # torch.func's first forward-mode call scripts its decompositions with the
+            # deprecated torch.jit.script: a torch-internal warning users cannot act on.
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
+            out = torch.func.jvp(y, (x,), (v,))[1]
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(out)}.")
+        return out if create_graph else out.detach()
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x, scalar=False)
+    v = _check_tensor(fname, "v", v)
+    if v.shape != x.shape:
+        raise ValueError(
+            f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got {tuple(v.shape)}."
+        )
+    u = torch.zeros_like(y, requires_grad=True)
+    g = _grad(fname, y, x, u, create_graph=True, allow_unused=allow_unused)
+    if not g.requires_grad:
+        return torch.zeros_like(y)
+    (out,) = torch.autograd.grad(g, u, v, create_graph=create_graph)
+    return out

@@ -1,0 +1,24 @@
+"""Tests for the gradkit package namespace."""
+
+from __future__ import annotations
+
+import gradkit
+
+EXPECTED = {
+    "Derivatives", "GradientReport", "check_gradient", "curl", "derivative", "divergence",
+    "gradient", "hessian", "jacobian", "jvp", "laplacian", "partial", "plot_graph",
+    "print_graph", "vjp",
+}
+
+
+def test_all_is_the_public_api():
+    """__all__ lists exactly the public names, and each is importable."""
+    assert set(gradkit.__all__) == EXPECTED
+    assert all(hasattr(gradkit, name) for name in gradkit.__all__)
+
+
+def test_public_names_have_numpydoc_sections():
+    """Every public function documents Parameters and Examples."""
+    for name in EXPECTED - {"GradientReport"}:
+        doc = getattr(gradkit, name).__doc__
+        assert "Parameters\n" in doc and "Examples\n" in doc, name

@@ -1,0 +1,156 @@
+"""Tests for gradkit.vector_calculus: laplacian, divergence and curl."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest_gradkit import func_hessian, func_jacobian, mlp, points
+from torch import nn
+
+from gradkit import curl, divergence, laplacian
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+
+# name, d, u(x), closed-form Laplacian
+LAPLACIANS = [
+    ("quadratic", 3, lambda x: (x**2).sum(1), lambda x: 6 + 0 * x[:, 0]),
+    ("harmonic", 2, lambda x: x[:, 0] ** 2 - x[:, 1] ** 2, lambda x: 0 * x[:, 0]),
+    ("sin-product", 2, lambda x: torch.sin(x[:, 0]) * torch.sin(x[:, 1]),
+     lambda x: -2 * torch.sin(x[:, 0]) * torch.sin(x[:, 1])),
+    ("linear", 4, lambda x: x.sum(1) + 1, lambda x: 0 * x[:, 0]),
+    ("exp-1d", 1, lambda x: torch.exp(3 * x[:, 0]), lambda x: 9 * torch.exp(3 * x[:, 0])),
+]
+
+
+@pytest.mark.parametrize(("name", "d", "u", "ref"), LAPLACIANS, ids=[c[0] for c in LAPLACIANS])
+def test_laplacian_closed_forms(name, d, u, ref):
+    """laplacian matches the closed form, including identically zero cases."""
+    x = points(6, d)
+    torch.testing.assert_close(laplacian(u(x), x), ref(x.detach()))
+
+
+@pytest.mark.parametrize(("xshape", "yshape"), [((6,), (6,)), ((6, 1), (6, 1)), ((6, 3), (6,)),
+                                                ((6, 3), (6, 1))])
+def test_laplacian_shapes(xshape, yshape):
+    """laplacian returns the shape of y for (N,), (N, 1) and (N, d) inputs."""
+    x = torch.rand(*xshape, dtype=torch.float64, requires_grad=True)
+    y = (x.reshape(6, -1) ** 3).sum(1).reshape(yshape)
+    out = laplacian(y, x)
+    assert out.shape == yshape
+    torch.testing.assert_close(out.reshape(-1), (6 * x.detach().reshape(6, -1)).sum(1))
+
+
+@pytest.mark.parametrize("d", [1, 3, 10])
+def test_laplacian_matches_torch_func(d):
+    """laplacian of an MLP equals the trace of torch.func's Hessian."""
+    net = mlp(d)
+    x = points(5, d)
+    ref = func_hessian(net, x).diagonal(dim1=1, dim2=2).sum(-1)
+    torch.testing.assert_close(laplacian(net(x), x).squeeze(-1), ref)
+
+
+def test_laplacian_loss_trains_like_torch_func():
+    """A loss built from a laplacian backpropagates to the weights like torch.func does."""
+    net = mlp(3)
+    x = points(5, 3)
+    laplacian(net(x), x).pow(2).sum().backward()
+    # The output bias does not enter the Laplacian, so its gradient is absent (zero).
+    grads = [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+    params = dict(net.named_parameters())
+    ref_loss = func_hessian(net, x, params).diagonal(dim1=1, dim2=2).sum(-1).pow(2).sum()
+    ref = torch.autograd.grad(ref_loss, list(params.values()), materialize_grads=True)
+    for g, r in zip(grads, ref, strict=True):
+        torch.testing.assert_close(g, r)
+
+
+def test_laplacian_create_graph_false():
+    """create_graph=False returns a tensor that does not require grad."""
+    net = mlp(2)
+    x = points(5, 2)
+    assert not laplacian(net(x), x, create_graph=False).requires_grad
+    assert not laplacian(net, x, create_graph=False).requires_grad
+
+
+def test_laplacian_gradcheck():
+    """The Laplacian's gradient with respect to x passes gradcheck in float64."""
+    x = points(4, 2)
+    assert torch.autograd.gradcheck(lambda t: laplacian(torch.sin(t).prod(1) * t[:, 0], t), (x,))
+
+
+@pytest.mark.parametrize("act", [nn.Tanh, nn.Sigmoid, nn.SiLU])
+@pytest.mark.parametrize("d", [1, 4])
+def test_forward_laplacian_matches_reverse(act, d):
+    """The forward Laplacian of a module equals the nested-backward one, values and weight grads."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(d, 8), act(), nn.Identity(), nn.Linear(8, 8), act(),
+                        nn.Linear(8, 1)).double()
+    x = points(5, d)
+    fast = laplacian(net, x)
+    slow = laplacian(net(x), x)
+    torch.testing.assert_close(fast, slow)
+    g_fast = torch.autograd.grad(fast.sum(), list(net.parameters()), materialize_grads=True)
+    g_slow = torch.autograd.grad(slow.sum(), list(net.parameters()), materialize_grads=True)
+    for a, b in zip(g_fast, g_slow, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_laplacian_callable_fallback():
+    """A callable that is not a supported Sequential is evaluated and differentiated."""
+    x = points(5, 2).detach()
+    out = laplacian(lambda t: (t**3).sum(1), x)
+    torch.testing.assert_close(out, (6 * x).sum(1))
+
+
+def test_laplacian_module_with_several_outputs():
+    """The forward path rejects a network with more than one output per point."""
+    with pytest.raises(ValueError, match=r"^laplacian: `y` must compute a scalar field.*returns 3"):
+        laplacian(mlp(2, 3), points(4, 2))
+
+
+def test_laplacian_bad_first_argument():
+    """A non-tensor, non-callable y is a TypeError."""
+    with pytest.raises(TypeError, match=r"^laplacian: `y` must be a torch.Tensor, got int"):
+        laplacian(3, points(2, 2))
+
+
+# name, v(x), closed-form divergence, closed-form curl (3-D only)
+FIELDS = [
+    ("rotation", lambda x: torch.stack([-x[:, 1], x[:, 0], 0 * x[:, 2]], 1),
+     lambda x: 0 * x[:, 0], lambda x: torch.stack([0 * x[:, 0], 0 * x[:, 0], 2 + 0 * x[:, 0]], 1)),
+    ("radial", lambda x: x * (x**2).sum(1, keepdim=True),
+     lambda x: 5 * (x**2).sum(1), lambda x: 0 * x),
+    ("mixed", lambda x: torch.stack([x[:, 1] * x[:, 2], torch.sin(x[:, 0]), x[:, 0] ** 2], 1),
+     lambda x: 0 * x[:, 0],
+     lambda x: torch.stack([0 * x[:, 0], x[:, 1] - 2 * x[:, 0], torch.cos(x[:, 0]) - x[:, 2]], 1)),
+]
+
+
+@pytest.mark.parametrize(("name", "v", "div", "rot"), FIELDS, ids=[f[0] for f in FIELDS])
+def test_divergence_and_curl_closed_forms(name, v, div, rot):
+    """divergence and curl match closed forms for 3-D fields."""
+    x = points(6, 3)
+    torch.testing.assert_close(divergence(v(x), x), div(x.detach()))
+    c = curl(v(x), x)
+    assert c.shape == (6, 3)
+    torch.testing.assert_close(c, rot(x.detach()))
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_divergence_matches_torch_func(d):
+    """divergence of an MLP vector field is the trace of torch.func's Jacobian."""
+    net = mlp(d, d)
+    x = points(5, d)
+    ref = func_jacobian(net, x).diagonal(dim1=1, dim2=2).sum(-1)
+    torch.testing.assert_close(divergence(net(x), x), ref)
+
+
+def test_curl_of_gradient_is_zero_and_keeps_graph():
+    """The curl of a gradient field vanishes, and the result keeps its graph."""
+    net = mlp(3, 3)
+    x = points(5, 3)
+    c = curl(net(x), x)
+    assert c.requires_grad
+    u = (torch.sin(x) * x.flip(1)).sum(1)
+    (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    torch.testing.assert_close(curl(g, x), torch.zeros(5, 3, dtype=torch.float64))
+    assert not curl(net(x), x, create_graph=False).requires_grad
