@@ -11,14 +11,15 @@ BUILDDIR := _build
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1764201600
 
-.PHONY: help install html test lint clean bench bench-build lock mutation-docs record-values check-reproducible
+.PHONY: help install html test lint clean bench bench-quick bench-build lock mutation-docs record-values check-reproducible
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
 	@echo "make test         run the whole test suite (sets up $(VENV) first)"
 	@echo "make lint         ruff over src, tests, gallery, benchmarks"
 	@echo "make bench-build  time clean, no-op and one-example rebuilds against 'import torch'"
-	@echo "make bench        gradkit speed and memory benchmark"
+	@echo "make bench        gradkit speed and memory benchmark (writes benchmarks/results/)"
+	@echo "make bench-quick  a ~2 minute smoke run of the same benchmark"
 	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
 	@echo "make check-reproducible  two clean builds must give identical page text"
@@ -42,6 +43,13 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests gallery benchmarks conf.py docs/_ext
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_gradkit.py --out benchmarks/results/cpu.json --md benchmarks/results/cpu.md
+	$(BIN)/python benchmarks/plot_results.py benchmarks/results/cpu.json --out benchmarks/results/w1_laplacian.png
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_gradkit.py --quick --out _build/bench/quick.json --md _build/bench/quick.md
 
 bench-build: $(STAMP)
 	$(BIN)/python benchmarks/bench_build.py
