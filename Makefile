@@ -51,7 +51,7 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --quick --out _build/bench/quick.json --md _build/bench/quick.md
 
-bench-build: $(STAMP)
+bench-build: $(STAMP) mathjax
 	$(BIN)/python benchmarks/bench_build.py
 
 lock:
@@ -66,7 +66,7 @@ clean:
 mutation-docs: $(STAMP)
 	$(BIN)/python tests/mutation_docs.py
 
-check-reproducible: $(STAMP)
+check-reproducible: $(STAMP) mathjax
 	$(BIN)/python tests/check_reproducible.py
 
 record-values: $(STAMP)

@@ -3,7 +3,6 @@
 Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
 """
 
-import os
 import sys
 from importlib.metadata import version as _version
 from pathlib import Path
@@ -29,6 +28,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "site_hooks",
+    "nb_downloads",
 ]
 
 exclude_patterns = [
@@ -92,7 +92,19 @@ napoleon_numpy_docstring = True
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"Autograd by Example {release}"
-html_static_path = []
+# MathJax is served by the site itself: `make mathjax` (a prerequisite of `make html`)
+# installs the npm package pinned in package-lock.json and stages the files used
+# into _build/mathjax/mathjax/, which Sphinx copies to _static/mathjax/.
+_MATHJAX_STAGE = ROOT / "_build" / "mathjax"
+if not (_MATHJAX_STAGE / "mathjax" / "tex-chtml.js").is_file():
+    raise RuntimeError(
+        f"conf.py: MathJax is not staged in {_MATHJAX_STAGE}, so no page could show math. "
+        "Run 'make mathjax' (make html runs it), or copy that folder into this tree."
+    )
+html_static_path = [str(ROOT / "docs" / "_static"), str(_MATHJAX_STAGE)]
+html_css_files = ["custom.css"]
+html_js_files = ["a11y.js"]
+mathjax_path = "mathjax/tex-chtml.js"
 html_theme_options = {
     "navbar_align": "left",
     "header_links_before_dropdown": 5,
@@ -100,12 +112,23 @@ html_theme_options = {
     "navigation_with_keys": False,
     "use_edit_page_button": True,
     "icon_links": [],
+    # light / dark / auto switcher, search button, and the version in the navbar
+    "navbar_start": ["navbar-logo"],  # html_title carries the version
+    "navbar_end": ["theme-switcher", "navbar-icon-links"],
+    "navbar_persistent": ["search-button"],
+    "secondary_sidebar_items": ["page-toc", "edit-this-page", "sourcelink"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+    "pygments_light_style": "a11y-high-contrast-light",
+    "pygments_dark_style": "a11y-high-contrast-dark",
+    "analytics": {},
 }
 html_context = {
     "github_user": "autograd-by-example",
     "github_repo": "autograd-by-example",
     "github_version": "main",
     "doc_path": "docs",
+    "default_mode": "auto",
 }
 html_show_sourcelink = True
 
@@ -116,4 +139,14 @@ copybutton_only_copy_prompt_lines = False
 copybutton_exclude = ".linenos, .gp, .go"
 
 # -- intersphinx: inventories are committed, the build never goes online ------
-intersphinx_mapping = {}
+# Generated from the installed packages by `make inventories`
+# (docs/_ext/make_inventories.py); the URLs are where the links point.
+_INV = ROOT / "docs" / "_inventories"
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3/", str(_INV / "python.inv")),
+    "torch": ("https://docs.pytorch.org/docs/stable/", str(_INV / "torch.inv")),
+    "numpy": ("https://numpy.org/doc/stable/", str(_INV / "numpy.inv")),
+    "matplotlib": ("https://matplotlib.org/stable/", str(_INV / "matplotlib.inv")),
+}
+intersphinx_timeout = 1  # only local files are read; never wait on a network
+intersphinx_cache_limit = -1

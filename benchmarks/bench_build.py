@@ -36,13 +36,15 @@ def _copy_site(dest):
     ignore = shutil.ignore_patterns("auto_examples", "gen_modules", "jupyter_execute", "_build")
     shutil.copytree(ROOT / "docs", dest / "docs", ignore=ignore)
     shutil.copytree(ROOT / "gallery", dest / "gallery")
-    for extra in ("benchmarks",):
-        if (ROOT / extra).exists():
-            shutil.copytree(ROOT / extra, dest / extra, ignore=shutil.ignore_patterns("tmp"))
+    shutil.copytree(ROOT / "benchmarks", dest / "benchmarks", ignore=shutil.ignore_patterns("tmp"))
+    # MathJax staged by `make mathjax`; conf.py refuses to build without it.
+    shutil.copytree(ROOT / "_build" / "mathjax", dest / "_build" / "mathjax")
 
 
 def _clean(site):
-    for generated in ("_build", "docs/auto_examples", "docs/gen_modules", "docs/jupyter_execute"):
+    shutil.rmtree(site / "_build" / "html", ignore_errors=True)
+    shutil.rmtree(site / "_build" / ".jupyter_cache", ignore_errors=True)
+    for generated in ("docs/auto_examples", "docs/gen_modules", "docs/jupyter_execute"):
         shutil.rmtree(site / generated, ignore_errors=True)
     (site / "docs/sg_execution_times.rst").unlink(missing_ok=True)
 

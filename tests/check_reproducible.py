@@ -62,8 +62,7 @@ def _build(workdir):
                 "auto_examples", "gen_modules", "jupyter_execute", "__pycache__", "results"))
         elif src.exists():
             shutil.copy2(src, workdir / name)
-    if (ROOT / "_build" / "mathjax").exists():
-        shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
+    shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1764201600"),
            "PYTHONHASHSEED": "0"}
     sphinx = Path(sys.executable).parent / "sphinx-build"

@@ -1,0 +1,245 @@
+"""The built site, as a reader's browser sees it (Chromium via Playwright, axe-core).
+
+For every page: it loads with no console error and no failed request, makes no
+request outside 127.0.0.1, every image has loaded, every math expression has been
+typeset by the site's own MathJax, every output block is non-empty, and axe-core
+finds no serious or critical violation, in light and in dark mode.
+
+Across the site: search finds the leaf-tensor page for "retain_grad", every
+download link returns its file (each ``.py`` byte-identical to its gallery
+source), and the dark-mode toggle changes the theme and persists on the next page.
+
+Run with ``make test-browser`` (needs ``make html`` and chromium); skipped by
+``make test`` when the site or chromium is missing. See conftest.py.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from browser_support import ARTIFACTS, ROOT, SITE, site_pages
+
+PAGES = site_pages()
+SERIOUS = ("serious", "critical")
+# No axe rule is disabled. (Write the reason here if one ever has to be.)
+AXE_OPTIONS = {"resultTypes": ["violations"]}
+
+WAIT_READY = """async () => {
+  // every image, lazy ones included, loaded or failed
+  for (const img of document.images) { img.loading = "eager"; }
+  await Promise.all([...document.images].map(img => img.complete ? null :
+      new Promise(resolve => { img.addEventListener("load", resolve);
+                               img.addEventListener("error", resolve); })));
+  // MathJax's first typesetting pass
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  await document.fonts.ready;
+  return true;
+}"""
+
+PAGE_FACTS = r"""() => {
+  const text_outside_code = [];
+  const walker = document.createTreeWalker(document.querySelector("main") || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest(
+          "pre, code, script, style, textarea, mjx-container, .highlight, kbd"))
+      continue;
+    text_outside_code.push(node.textContent);
+  }
+  const mathEls = [...document.querySelectorAll(".math")];
+  return {
+    brokenImages: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
+                                      .map(i => i.currentSrc || i.src),
+    imageCount: document.images.length,
+    mathCount: mathEls.length,
+    mjxCount: document.querySelectorAll("mjx-container").length,
+    untypeset: mathEls.filter(el => !el.querySelector("mjx-container"))
+                      .map(el => el.textContent.slice(0, 80)),
+    text: text_outside_code.join(" "),
+    emptyOutputs: [...document.querySelectorAll(".sphx-glr-script-out pre, .cell_output")]
+        .filter(el => el.textContent.trim() === "" && !el.querySelector("img, svg, table"))
+        .map(el => el.className),
+    outputCount: document.querySelectorAll(".sphx-glr-script-out pre, .cell_output").length,
+    theme: document.documentElement.dataset.theme,
+  };
+}"""
+
+RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|(?<![\w$])\$[^\s$][^$\n]{0,200}?[\\^_=][^$\n]*?\$")
+
+
+def _load(page, url):
+    page.goto(url, wait_until="load")
+    page.evaluate(WAIT_READY)
+    page.wait_for_load_state("networkidle")
+
+
+def _axe(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=AXE_OPTIONS)
+    violations = results.response["violations"]
+    return [
+        f"{v['impact']}: {v['id']} ({v['help']}) x{len(v['nodes'])}: "
+        + "; ".join(str(n["target"]) for n in v["nodes"][:4])
+        for v in violations
+    ], violations
+
+
+def _record_axe(summary, page_name, mode, violations):
+    counts = summary["axe"].setdefault(mode, {})
+    for v in violations:
+        counts[v["impact"] or "none"] = counts.get(v["impact"] or "none", 0) + 1
+        rules = summary.setdefault("axe_rules", {})
+        rules.setdefault(f"{mode}:{v['impact']}:{v['id']}", []).append(page_name)
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_page(page_name, new_page, base_url, summary):
+    url = urljoin(base_url, page_name)
+    problems = []
+    record = summary["pages"].setdefault(page_name, {})
+    for mode in ("light", "dark"):
+        page, rec = new_page(color_scheme=mode, storage_mode=mode)
+        _load(page, url)
+        facts = page.evaluate(PAGE_FACTS)
+        assert facts["theme"] == mode, f"{mode} mode did not apply: data-theme={facts['theme']}"
+        if mode == "light":
+            if facts["brokenImages"]:
+                problems.append(f"images not loaded: {facts['brokenImages']}")
+            if facts["untypeset"]:
+                problems.append(f"math not typeset: {facts['untypeset'][:5]}")
+            if facts["mathCount"] and not facts["mjxCount"]:
+                problems.append("page has math but no mjx-container")
+            raw = RAW_MATH.findall(facts["text"])
+            if raw:
+                problems.append(f"raw TeX left in the text: {raw[:5]}")
+            if facts["emptyOutputs"]:
+                problems.append(f"empty output blocks: {facts['emptyOutputs']}")
+            record.update(images=facts["imageCount"], math=facts["mjxCount"],
+                          outputs=facts["outputCount"])
+        # what the page itself did; axe's own work below is the test's, not the reader's
+        # (axe re-fetches stylesheets and resolves their @imports against the page)
+        console_errors, failed = list(rec.console_errors), list(rec.failed)
+        messages, violations = _axe(page)
+        _record_axe(summary, page_name, mode, violations)
+        serious = [m for m, v in zip(messages, violations, strict=True) if v["impact"] in SERIOUS]
+        if serious:
+            problems.append(f"axe ({mode}): " + " | ".join(serious))
+        if console_errors:
+            problems.append(f"console errors ({mode}): {console_errors}")
+        if failed:
+            problems.append(f"failed requests ({mode}): {failed}")
+        if rec.blocked:
+            problems.append(f"requests outside 127.0.0.1 ({mode}): {sorted(set(rec.blocked))}")
+        record[mode] = {"console_errors": len(console_errors), "failed": len(failed),
+                        "blocked": len(rec.blocked),
+                        "axe": {i: sum(v["impact"] == i for v in violations)
+                                for i in ("minor", "moderate", "serious", "critical")}}
+        page.context.close()
+    assert not problems, f"{page_name}:\n  " + "\n  ".join(problems)
+
+
+def test_site_has_pages(need_browser):
+    assert "index.html" in PAGES
+    assert "auto_examples/basics/plot_04_leaf_tensors.html" in PAGES
+
+
+def test_search_finds_leaf_tensors(new_page, base_url):
+    page, rec = new_page()
+    page.goto(urljoin(base_url, "search.html?q=retain_grad"), wait_until="load")
+    results = page.locator("#search-results ul.search li a")
+    results.first.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => document.querySelector('#search-results .search-summary')"
+        " && !document.querySelector('#search-progress')?.textContent.includes('Preparing')",
+        timeout=30_000,
+    )
+    hrefs = [urlsplit(h).path for h in results.evaluate_all("els => els.map(a => a.href)")]
+    assert any(h.endswith("auto_examples/basics/plot_04_leaf_tensors.html") for h in hrefs), hrefs
+    assert not rec.blocked and not rec.console_errors and not rec.failed
+
+
+def _download_links():
+    """(page, href) of every download link on the site."""
+    from html.parser import HTMLParser
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.hrefs = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            classes = (attrs.get("class") or "").split()
+            if tag == "a" and attrs.get("href") and (
+                "download" in classes or "download" in attrs
+                or re.search(r"\.(py|ipynb|zip)$", attrs["href"])
+            ) and not attrs["href"].startswith(("http:", "https:", "mailto:")):
+                self.hrefs.append(attrs["href"])
+
+    found = []
+    for page_name in PAGES:
+        parser = Links()
+        parser.feed((SITE / page_name).read_text(encoding="utf-8"))
+        found += [(page_name, h) for h in parser.hrefs]
+    return found
+
+
+def test_downloads(base_url):
+    if not PAGES:
+        pytest.skip("no built site")
+    links = _download_links()
+    kinds = {".py": 0, ".ipynb": 0, ".zip": 0}
+    problems = []
+    for page_name, href in links:
+        url = urljoin(urljoin(base_url, page_name), href)
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - 127.0.0.1
+            body = response.read()
+            status = response.status
+        if status != 200 or not body:
+            problems.append(f"{page_name}: {href}: HTTP {status}, {len(body)} bytes")
+            continue
+        suffix = "." + href.rsplit(".", 1)[-1]
+        kinds[suffix] = kinds.get(suffix, 0) + 1
+        if suffix == ".py":
+            # auto_examples/<theme>/<name>.html offers gallery/<theme>/<name>.py
+            theme = page_name.split("/")[1]
+            source = ROOT / "gallery" / theme / href.rsplit("/", 1)[-1]
+            if not source.is_file() or source.read_bytes() != body:
+                problems.append(f"{page_name}: {href} differs from {source.relative_to(ROOT)}")
+    examples = [p for p in PAGES if re.match(r"auto_examples/[^/]+/plot_.*\.html$", p)]
+    assert kinds[".py"] >= len(examples) and kinds[".ipynb"] >= len(examples), kinds
+    assert kinds[".zip"] >= 2, kinds
+    notebook_pages = [p for p in PAGES if (SITE / p).read_text().count("nb-download-link")]
+    assert notebook_pages, "no MyST-NB page offers its .ipynb"
+    assert not problems, "\n".join(problems)
+
+
+def test_dark_mode_toggle_persists(new_page, base_url):
+    page, rec = new_page(color_scheme="light")
+    _load(page, urljoin(base_url, "index.html"))
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    page.locator(".bd-header .theme-switch-button").first.click()
+    page.locator(".bd-header .theme-change-button[data-mode='dark']").first.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    page.locator(".bd-header a[href*='auto_examples/index.html']").first.click()
+    page.wait_for_load_state("load")
+    assert "auto_examples/index.html" in page.url
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate("document.documentElement.dataset.mode") == "dark"
+    assert not rec.blocked and not rec.console_errors and not rec.failed
+
+
+def test_screenshots(new_page, base_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page, _ = new_page()
+    _load(page, urljoin(base_url, "index.html"))
+    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
+    _load(page, urljoin(base_url, "auto_examples/basics/plot_04_leaf_tensors.html"))
+    page.screenshot(path=str(ARTIFACTS / "example-leaf-tensors.png"), full_page=False)
+    assert (ARTIFACTS / "home.png").stat().st_size > 0
