@@ -6,9 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
-SPHINXOPTS ?= -W --keep-going
+SPHINXOPTS ?= -W --keep-going -j auto
 BUILDDIR := _build
 export PYTHONHASHSEED := 0
+# One thread for torch everywhere the site's code runs: on a busy 2-core machine
+# two OpenMP threads spin against each other (a 2 s example took 100 s), and
+# results must not depend on the thread count (see docs/_ext/site_hooks.py).
+export OMP_NUM_THREADS := 1
 export SOURCE_DATE_EPOCH ?= 1764201600
 
 .PHONY: help install html test lint clean bench bench-quick bench-build lock mutation-docs record-values check-reproducible

@@ -31,6 +31,7 @@ def reset_torch(gallery_conf, fname):
     """Put torch's global switches back to their defaults before an example runs."""
     import torch
 
+    torch.set_num_threads(1)  # same results, and no thread thrashing, on any machine
     torch.set_grad_enabled(True)
     torch.set_default_dtype(torch.float32)
     torch.autograd.set_detect_anomaly(False)
