@@ -88,6 +88,18 @@ nb_merge_streams = True
 autodoc_typehints = "description"
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
+napoleon_preprocess_types = True
+napoleon_type_aliases = {"Tensor": "torch.Tensor", "Axes": "matplotlib.axes.Axes"}
+# Nitpicky mode (-n, make html) resolves every cross-reference. Docstring type
+# lines also hold shapes and defaults ("Tensor, shape (N, d)", "default True"):
+# those words are not references.
+nitpicky = True
+nitpick_ignore_regex = [
+    ("py:class", r"shape\b.*|.*[(),].*|N|d|m|k|optional|callable|file-like|default\b.*|\d.*"),
+    ("py:class", r"matplotlib Axes"),
+    # a private row type shown in GradientReport's field list; not part of the API
+    ("py:class", r"gradkit\.checking\._InputError"),
+]
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

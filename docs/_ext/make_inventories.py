@@ -156,6 +156,7 @@ def torch_inventory() -> Inventory:
     import torch.linalg
     import torch.nn
     import torch.nn.functional
+    import torch.nn.utils
     import torch.optim
     import torch.testing
 
@@ -193,6 +194,9 @@ def torch_inventory() -> Inventory:
                   "int32", "int64", "long", "int", "bool", "complex64", "complex128"):
         inv.add(f"torch.{dtype}", "data", "tensor_attributes.html#torch.dtype")
     inv.add("torch.pi", "data", "torch.html#torch.pi")
+    # grad-mode switches live in torch.autograd.grad_mode but are documented as torch.<name>
+    for n in ("no_grad", "enable_grad", "set_grad_enabled", "inference_mode"):
+        inv.add(f"torch.{n}", "class", gen.format(f"torch.{n}"))
 
     def module_members(modname, class_page=None, member_page=None):
         mod = importlib.import_module(modname)
@@ -247,6 +251,11 @@ def torch_inventory() -> Inventory:
     module_members("torch.nn")
     module_members("torch.nn.functional")
     module_members("torch.optim")
+    for n in ("clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"):
+        inv.add(f"torch.nn.utils.{n}", "function", gen.format(f"torch.nn.utils.{n}"))
+    for n in ("GradcheckError",):
+        full = f"torch.autograd.gradcheck.{n}"
+        inv.add(full, "exception", gen.format(full))
     module_members("torch.testing", member_page="testing.html")
     module_members("torch.linalg")
     return inv
