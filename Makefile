@@ -28,6 +28,12 @@ help:
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
 	@echo "make check-links  every internal link and anchor of the built site resolves (offline)"
 	@echo "make check-reproducible  two clean builds must give identical page text"
+	@echo "make test-browser every page in headless Chromium: no console error, no outside request, axe"
+	@echo "make serve        serve $(BUILDDIR)/html on http://127.0.0.1:8000"
+	@echo "make livehtml     rebuild and reload on change (sphinx-autobuild)"
+	@echo "make check-publishing  validate .readthedocs.yaml and the GitHub workflow against their schemas"
+	@echo "make mutation-gradkit  mutmut over src/gradkit; report killed/survived"
+	@echo "make inventories  regenerate the committed intersphinx inventories from the installed packages"
 	@echo "make lock         re-resolve $(CONSTRAINTS) (needs the registries)"
 	@echo "make clean        remove the build and generated pages (keeps $(VENV))"
 
