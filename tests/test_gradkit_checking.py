@@ -22,6 +22,41 @@ class _WrongSquare(torch.autograd.Function):
         return g * x
 
 
+class _DetachedBackwardSquare(torch.autograd.Function):
+    """x**2 with a right first derivative whose own derivative is lost (double backward 0)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 2 * x.detach()
+
+
+_CHECKED = torch.tensor([1.0, 2.0], dtype=torch.float64)
+
+
+class _SquareExactAtCheckedPoints(torch.autograd.Function):
+    """x**2 whose backward is exact at _CHECKED only: g (2x + (x - _CHECKED)**3).
+
+    First derivatives at _CHECKED are right for any step; the finite-difference second
+    derivative of the backward is off by eps**2 * g, so only a small step passes gradgradcheck.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**2
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 * x + (x - _CHECKED) ** 3)
+
+
 def test_correct_gradient_passes_with_exact_errors():
     """A polynomial at integer points passes with zero error (exact central differences)."""
     a, b = torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])
@@ -57,13 +92,88 @@ def test_inputs_not_modified_and_float32_promoted():
     assert isinstance(report, GradientReport)
 
 
+def test_report_text_in_full():
+    """The table pads columns, strips trailing blanks, and ends with the verdict and settings."""
+    report = check_gradient(lambda s, t: _WrongSquare.apply(s) + 3 * t,
+                            torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, -1.0, 0.5]))
+    assert str(report) == (
+        "input  shape  max abs err  max rel err  ok\n"
+        "-----  -----  -----------  -----------  ---\n"
+        "x0     (3,)   3.00e+00     5.00e-01     NO\n"
+        "x1     (3,)   0.00e+00     0.00e+00     yes\n"
+        "gradcheck FAILED (eps=9.54e-07, atol=1e-05, rtol=0.001)"
+    )
+    assert [r.passed for r in report.inputs] == [False, True]
+
+
+def test_non_symmetric_jacobians():
+    """Jacobians that are not symmetric (cumsum) or not square (outer product) are exact."""
+    a = torch.tensor([1.0, 2.0, 3.0])
+    report = check_gradient(lambda t: t.cumsum(0) * t, a)
+    assert report.passed and report.max_abs_error == 0.0
+    report = check_gradient(lambda s, t: (s[:, None] * t).sum(0), a[:2], torch.ones(2, 3))
+    assert report.passed and [r.shape for r in report.inputs] == [(2,), (2, 3)]
+    assert report.max_abs_error == 0.0
+
+
+def test_zero_jacobian_has_zero_relative_error():
+    """A zero Jacobian gives a zero relative error instead of dividing by zero."""
+    report = check_gradient(lambda t: 0 * t, torch.tensor([1.0, 2.0]))
+    assert report.passed and report.inputs[0].max_rel_error == 0.0
+
+
+# f, x, keyword arguments, expected verdict (gradcheck, then per input): each setting is used
+TOLERANCES = [
+    ("exact-needs-equality", lambda t: t**2, [1.0, 2.0, 3.0], {"atol": 0.0, "rtol": 0.0}, True),
+    ("coarse-eps-fails", torch.exp, [0.0, 1.0], {"eps": 0.5}, False),
+    ("wrong-within-atol", _WrongSquare.apply, [1.0, 2.0, 3.0], {"atol": 10.0}, True),
+    ("wrong-within-rtol", _WrongSquare.apply, [1.0, 2.0, 3.0], {"atol": 0.0, "rtol": 10.0},
+     True),
+    ("wrong-outside-rtol", _WrongSquare.apply, [1.0, 2.0, 3.0], {"atol": 0.0, "rtol": 0.4},
+     False),
+]
+
+
+@pytest.mark.parametrize(("f", "x", "kwargs", "verdict"), [c[1:] for c in TOLERANCES],
+                         ids=[c[0] for c in TOLERANCES])
+def test_step_and_tolerances_are_used(f, x, kwargs, verdict):
+    """eps, atol and rtol reach gradcheck and the per-input verdict: |err| <= atol + rtol |num|."""
+    report = check_gradient(f, torch.tensor(x), **kwargs)
+    assert report.passed is verdict and report.inputs[0].passed is verdict
+    assert {k: getattr(report, k) for k in kwargs} == kwargs
+
+
+# f, x, keyword arguments, expected verdict with second_order=True
+SECOND_ORDER = [
+    ("first-order-wrong", _WrongSquare.apply, {}, False),
+    ("double-backward-lost", _DetachedBackwardSquare.apply, {}, False),
+    ("double-backward-lost-within-atol", _DetachedBackwardSquare.apply, {"atol": 100.0}, True),
+    ("double-backward-lost-within-rtol", _DetachedBackwardSquare.apply,
+     {"atol": 0.0, "rtol": 100.0}, True),
+    ("small-step", _SquareExactAtCheckedPoints.apply, {}, True),
+    ("coarse-step", _SquareExactAtCheckedPoints.apply, {"eps": 0.5}, False),
+]
+
+
+@pytest.mark.parametrize(("f", "kwargs", "verdict"), [c[1:] for c in SECOND_ORDER],
+                         ids=[c[0] for c in SECOND_ORDER])
+def test_second_order_verdicts(f, kwargs, verdict):
+    """second_order=True needs both checks to pass, and returns False rather than raising."""
+    report = check_gradient(f, _CHECKED.clone(), second_order=True, **kwargs)
+    assert report.passed is verdict
+
+
 @pytest.mark.parametrize(("args", "exc", "match"), [
     ((3, torch.ones(2)), TypeError, r"^check_gradient: `f` must be callable, got int"),
     ((torch.sin,), ValueError, r"^check_gradient: give at least one input"),
     ((torch.sin, torch.ones(2, dtype=torch.int64)), TypeError,
      r"^check_gradient: input 0 must be a floating-point tensor, got torch.int64"),
-    ((lambda t: [t], torch.ones(2)), TypeError, r"^check_gradient: `f` must return one Tensor"),
-], ids=["not-callable", "no-input", "int-input", "list-output"])
+    ((torch.sin, torch.ones(2), [1.0]), TypeError,
+     r"^check_gradient: input 1 must be a floating-point tensor, got list\. Convert it with "
+     r"`torch\.as_tensor\(t, dtype=torch\.float64\)`\.$"),
+    ((lambda t: [t], torch.ones(2)), TypeError,
+     r"^check_gradient: `f` must return one Tensor, got list\.$"),
+], ids=["not-callable", "no-input", "int-input", "list-input", "list-output"])
 def test_bad_arguments(args, exc, match):
     """Bad arguments raise errors naming check_gradient."""
     with pytest.raises(exc, match=match):

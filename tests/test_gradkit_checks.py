@@ -204,3 +204,199 @@ def test_allow_unused_is_explicit():
     torch.testing.assert_close(gk.gradient(other.sum(1), x, allow_unused=True), torch.zeros(4, 3))
     torch.testing.assert_close(gk.laplacian(other.sum(1), x, allow_unused=True), torch.zeros(4))
     torch.testing.assert_close(gk.jacobian(other, x, allow_unused=True), torch.zeros(4, 3, 3))
+
+
+def _leaf(n: int = 4, d: int = 3) -> torch.Tensor:
+    """Return fresh leaf points (not a view of another tensor) that require grad."""
+    return torch.rand(n, d, requires_grad=True)
+
+
+def _other_leaf_field(x: torch.Tensor) -> torch.Tensor:
+    """Return a vector field of a tensor like x that x itself does not enter."""
+    return torch.sin(x.detach().clone().requires_grad_())
+
+
+# Complete messages, pinned word for word: each names the function and the argument, says
+# what was received, and gives the fix.
+_FIX_UNUSED = (
+    "Check that `{n}` is computed from this very `x` tensor (not a copy, a re-created tensor "
+    "or a slice), or pass `allow_unused=True` to get zeros."
+)
+_SLICE = (
+    "`x` is a slice (view) of another tensor: slicing creates a new node after `y` was "
+    "computed, so `y` cannot depend on the slice. Differentiate with respect to the full "
+    "input and select the column afterwards, e.g. `gradient(y, x_full)[:, i]`, or use "
+    "`partial(y, x_full, dim=i)`."
+)
+_ROWS = (
+    "Compute `{n}` pointwise from `x`, one row per point; do not reduce over the batch "
+    "(e.g. with `.sum()`) first."
+)
+
+
+def _in_no_grad(call):
+    """Run call() under torch.no_grad()."""
+    with torch.no_grad():
+        return call()
+
+
+def _in_inference_mode(call):
+    """Run call() under torch.inference_mode()."""
+    with torch.inference_mode():
+        return call()
+
+
+MESSAGES = [
+    ("no-grad", lambda: (x := _leaf(), _in_no_grad(lambda: gk.gradient(x.sum(1), x))),
+     RuntimeError, "gradient: called inside `torch.no_grad()` (gradient mode is disabled), so "
+     "no derivative can be computed. Call it outside the no-grad block, or wrap the call in "
+     "`with torch.enable_grad():`."),
+    ("inference-mode", lambda: (x := _leaf(), _in_inference_mode(lambda: gk.gradient(x, x))),
+     RuntimeError, "gradient: called inside `torch.inference_mode()`, where autograd records "
+     "nothing. Compute `y` and call this function outside the inference-mode block."),
+    ("x-rank", lambda: gk.gradient(torch.ones(2), torch.ones(2, 2, 2, requires_grad=True)),
+     ValueError, "gradient: `x` must have shape (N,) or (N, d), got shape (2, 2, 2). Put one "
+     "collocation point per row (use `x.reshape(N, -1)`)."),
+    ("x-rank-2d-only", lambda: gk.divergence(torch.ones(4), torch.ones(4, requires_grad=True)),
+     ValueError, "divergence: `x` must have shape (N, d), got shape (4,). Put one collocation "
+     "point per row (use `x.reshape(N, -1)`)."),
+    ("x-rank-curl", lambda: gk.curl(torch.ones(4), torch.ones(4, requires_grad=True)),
+     ValueError, "curl: `x` must have shape (N, d), got shape (4,). Put one collocation "
+     "point per row (use `x.reshape(N, -1)`)."),
+    ("rows", lambda: (x := _leaf(), gk.gradient(torch.sin(x).sum(1)[:3], x)),
+     ValueError, "gradient: `y` and `x` must have the same number of points (rows): `x` has 4 "
+     "rows, `y` has 3 rows (shape (3,)). " + _ROWS.format(n="y")),
+    ("rows-0d", lambda: (x := _leaf(), gk.gradient(torch.sin(x).sum(), x)),
+     ValueError, "gradient: `y` and `x` must have the same number of points (rows): `x` has 4 "
+     "rows, `y` has a 0-d tensor. " + _ROWS.format(n="y")),
+    ("rows-divergence", lambda: (x := _leaf(), gk.divergence(torch.sin(x)[:3], x)),
+     ValueError, "divergence: `v` and `x` must have the same number of points (rows): `x` has 4 "
+     "rows, `v` has 3 rows (shape (3, 3)). " + _ROWS.format(n="v")),
+    ("rows-curl", lambda: (x := _leaf(), gk.curl(torch.sin(x)[:2], x)),
+     ValueError, "curl: `v` and `x` must have the same number of points (rows): `x` has 4 "
+     "rows, `v` has 2 rows (shape (2, 3)). " + _ROWS.format(n="v")),
+    ("y-no-grad", lambda: (x := _leaf(), gk.gradient(torch.sin(x).sum(1).detach(), x)),
+     ValueError, "gradient: `y` does not require grad, so it was not computed from `x` with "
+     "autograd recording (e.g. it was computed under `torch.no_grad()`, or detached). Create "
+     "it with `x = x.requires_grad_()` (or `torch.tensor(..., requires_grad=True)`) before "
+     "computing `y` from it."),
+    ("order-type", lambda: (x := _leaf(), gk.partial(torch.sin(x).sum(1), x, 0, 1.0)),
+     TypeError, "partial: `order` must be a positive int, got 1.0 (float). Pass e.g. `order=2` "
+     "for a second derivative."),
+    ("order-zero", lambda: (x := _leaf(), gk.partial(torch.sin(x).sum(1), x, 0, 0)),
+     ValueError, "partial: `order` must be a positive int (1, 2, ...), got 0. For order 0 use "
+     "`y` itself."),
+    ("dim-type", lambda: (x := _leaf(), gk.partial(torch.sin(x).sum(1), x, "1")),
+     TypeError, "partial: `dim` must be an int column index, got '1' (str)."),
+    ("dim-range", lambda: (x := _leaf(), gk.partial(torch.sin(x).sum(1), x, 3)),
+     ValueError, "partial: `dim` is 3, out of range for `x` with 3 column(s) (valid: 0 to 2, "
+     "or -3 to -1)."),
+    ("dim-range-negative", lambda: (x := _leaf(4, 2), gk.partial(x.sum(1), x, -3)),
+     ValueError, "partial: `dim` is -3, out of range for `x` with 2 column(s) (valid: 0 to 1, "
+     "or -2 to -1)."),
+    ("flat-x", lambda: (x := _leaf(), gk.derivative(torch.sin(x).sum(1), x)),
+     ValueError, "derivative: `x` must be one-dimensional, shape (N,) or (N, 1), got shape "
+     "(4, 3). For a column of a multi-column input use `partial(y, x, dim=i, order=k)`."),
+    ("unused", lambda: (x := _leaf(), gk.gradient(_other_leaf_field(x).sum(1), x)),
+     ValueError, "gradient: `y` does not depend on `x` (autograd found no path from `x` to "
+     "`y`). " + _FIX_UNUSED.format(n="y")),
+    ("unused-divergence", lambda: (x := _leaf(), gk.divergence(_other_leaf_field(x), x)),
+     ValueError, "divergence: `v` does not depend on `x` (autograd found no path from `x` to "
+     "`v`). " + _FIX_UNUSED.format(n="v")),
+    ("unused-curl", lambda: (x := _leaf(), gk.curl(_other_leaf_field(x), x)),
+     ValueError, "curl: `v` does not depend on `x` (autograd found no path from `x` to "
+     "`v`). " + _FIX_UNUSED.format(n="v")),
+    ("unused-slice", lambda: (x := _leaf(4, 2), gk.gradient((x**2).sum(1), x[:, 0])),
+     ValueError, "gradient: `y` does not depend on `x`. " + _SLICE),
+    ("curl-2d", lambda: (x := _leaf(4, 2), gk.curl(torch.sin(x), x)),
+     ValueError, "curl: the curl is defined for 3-D fields: `x` and `v` must have shape (N, 3), "
+     "got x (4, 2) and v (4, 2). In 2-D, compute the scalar curl "
+     "`partial(v[:, 1], x, 0) - partial(v[:, 0], x, 1)`."),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "message"), [c[1:] for c in MESSAGES],
+                         ids=[c[0] for c in MESSAGES])
+def test_full_error_messages(call, exc, message):
+    """Each error message is complete: function, argument, what was received and the fix."""
+    with pytest.raises(exc) as info:
+        call()
+    assert str(info.value) == message
+
+
+def _bad_v_calls(name: str, v: object):
+    """Call vjp or jvp (tensor and callable forms) with the given product vector v."""
+    x = _leaf()
+    if name == "vjp":
+        return gk.vjp(torch.sin(x), x, v)
+    if name == "jvp":
+        return gk.jvp(torch.sin(x), x, v)
+    return gk.jvp(torch.sin, x.detach(), v)
+
+
+@pytest.mark.parametrize("name", ["vjp", "jvp", "jvp-callable"])
+@pytest.mark.parametrize(("v", "exc", "match"), [
+    (torch.ones(4, 3, dtype=torch.int64), TypeError,
+     r"`v` has dtype torch\.int64.*Convert it with `v\.float\(\)` \(or `v\.double\(\)`\)\.$"),
+    ([1.0], TypeError,
+     r"`v` must be a torch\.Tensor, got list\. Convert it with `torch\.as_tensor\(v, "),
+], ids=["int", "list"])
+def test_bad_product_vector(name, v, exc, match):
+    """vjp and jvp check the vector v itself and name it in the error."""
+    fname = name.split("-")[0]
+    with pytest.raises(exc, match=rf"^{fname}: {match}"):
+        _bad_v_calls(name, v)
+
+
+@pytest.mark.parametrize("name", ["laplacian", "jvp"])
+def test_callable_form_checks_x(name):
+    """The callable forms of laplacian and jvp check x's dtype and name the function."""
+    x = torch.ones(4, 3, dtype=torch.int64)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 1))
+    call = {"laplacian": lambda: gk.laplacian(net, x),
+            "jvp": lambda: gk.jvp(torch.sin, x, torch.ones(4, 3))}[name]
+    with pytest.raises(TypeError, match=rf"^{name}: `x` has dtype torch\.int64.*`x\.float\(\)`"):
+        call()
+
+
+# name, call with allow_unused=True on a field that ignores x (4, 3), expected zeros shape
+UNUSED_ZEROS = [
+    ("derivative", lambda y, v, x1, x: gk.derivative(y[:, :1].sum(1), x1, allow_unused=True),
+     (4,)),
+    ("partial", lambda y, v, x1, x: gk.partial(y.sum(1), x, 1, allow_unused=True), (4,)),
+    ("partial-order2", lambda y, v, x1, x: gk.partial(y.sum(1), x, 1, 2, allow_unused=True),
+     (4,)),
+    ("gradient", lambda y, v, x1, x: gk.gradient(y.sum(1), x, allow_unused=True), (4, 3)),
+    ("laplacian", lambda y, v, x1, x: gk.laplacian(y.sum(1), x, allow_unused=True), (4,)),
+    ("hessian", lambda y, v, x1, x: gk.hessian(y.sum(1), x, allow_unused=True), (4, 3, 3)),
+    ("jacobian", lambda y, v, x1, x: gk.jacobian(y, x, allow_unused=True), (4, 3, 3)),
+    ("divergence", lambda y, v, x1, x: gk.divergence(y, x, allow_unused=True), (4,)),
+    ("curl", lambda y, v, x1, x: gk.curl(y, x, allow_unused=True), (4, 3)),
+    ("vjp", lambda y, v, x1, x: gk.vjp(y, x, v, allow_unused=True), (4, 3)),
+    ("jvp", lambda y, v, x1, x: gk.jvp(y, x, v, allow_unused=True), (4, 3)),
+]
+
+
+@pytest.mark.parametrize(("call", "shape"), [c[1:] for c in UNUSED_ZEROS],
+                         ids=[c[0] for c in UNUSED_ZEROS])
+def test_allow_unused_gives_zeros_everywhere(call, shape):
+    """allow_unused=True turns the unused-input error into zeros of the documented shape."""
+    x = _leaf()
+    x1 = _leaf(4, 1)
+    y = _other_leaf_field(x)
+    out = call(y, torch.ones(4, 3), x1, x)
+    torch.testing.assert_close(out, torch.zeros(shape))
+
+
+def test_bad_first_argument_of_jvp():
+    """A jvp first argument that is neither a tensor nor callable is a TypeError naming y."""
+    x = _leaf()
+    with pytest.raises(TypeError, match=r"^jvp: `y` must be a torch\.Tensor, got int\."):
+        gk.jvp(3, x, torch.ones(4, 3))
+
+
+def test_no_grad_mode_callable_laplacian():
+    """The laplacian of a plain callable under torch.no_grad() names the cause."""
+    x = _leaf()
+    with torch.no_grad(), pytest.raises(RuntimeError, match=r"^laplacian: called inside `torch"):
+        gk.laplacian(lambda t: torch.sin(t).sum(1), x)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import warnings
+
 import pytest
 import torch
 from conftest_gradkit import func_hessian, func_jacobian, mlp, points
@@ -94,3 +99,72 @@ def test_jvp_of_linear_map():
     x = points(4, 2)
     v = torch.ones(4, 2, dtype=torch.float64)
     torch.testing.assert_close(jvp(3 * x, x, v), 3 * v)
+
+
+def test_jvp_callable_keeps_graph_to_weights():
+    """Forward-mode jvp of a network keeps the graph to its weights unless create_graph=False."""
+    net = mlp(3, 2)
+    x = points(5, 3).detach()
+    v = torch.ones(5, 3, dtype=torch.float64)
+    out = jvp(net, x, v)
+    assert out.requires_grad
+    g = torch.autograd.grad(out.sum(), net[0].weight)[0]
+    ref = torch.func.grad(
+        lambda w: torch.einsum("nmd,nd->nm", _jac_with_weight(net, w, x), v).sum()
+    )(net[0].weight.detach())
+    torch.testing.assert_close(g, ref)
+    assert not jvp(net, x, v, create_graph=False).requires_grad
+
+
+def _jac_with_weight(net, w, x):
+    """Return the per-point Jacobian of net with its first weight replaced by w (torch.func)."""
+    params = {**dict(net.named_parameters()), "0.weight": w}
+
+    def f(xi: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(net, params, (xi,))
+
+    return torch.vmap(torch.func.jacrev(f))(x)
+
+
+@pytest.mark.parametrize(("call", "exc", "message"), [
+    (lambda x: jvp(lambda t: [t], x, torch.ones(4, 2)), TypeError,
+     "jvp: the callable must return a Tensor, got list."),
+    (lambda x: jvp(torch.sin, x, torch.ones(4, 3)), ValueError,
+     "jvp: `v` must have the shape of `x`, (4, 2), got (4, 3)."),
+    (lambda x: jvp(torch.sin(x), x, torch.ones(4, 3)), ValueError,
+     "jvp: `v` must have the shape of `x`, (4, 2), got (4, 3)."),
+    (lambda x: vjp(torch.sin(x), x, torch.ones(4, 3)), ValueError,
+     "vjp: `v` must have the shape of `y`, (4, 2), got (4, 3)."),
+], ids=["jvp-callable-output", "jvp-callable-shape", "jvp-shape", "vjp-shape"])
+def test_product_errors_in_full(call, exc, message):
+    """jvp and vjp errors name the function and the received shapes or type in full."""
+    with pytest.raises(exc) as info:
+        call(torch.rand(4, 2, requires_grad=True))
+    assert str(info.value) == message
+
+
+def test_jvp_callable_warns_nothing_in_a_fresh_process():
+    """The first forward-mode jvp in a process shows no torch-internal deprecation warning."""
+    code = (
+        "import torch, gradkit\n"
+        "x = torch.linspace(0, 1, 6, dtype=torch.float64).reshape(3, 2)\n"
+        "print(gradkit.jvp(torch.sin, x, torch.ones_like(x)).sum().item())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    x = torch.linspace(0, 1, 6, dtype=torch.float64).reshape(3, 2)
+    assert float(run.stdout) == pytest.approx(jvp(torch.sin, x, torch.ones_like(x)).sum().item())
+
+
+def test_jvp_callable_passes_user_warnings_through():
+    """jvp silences only torch's own deprecation notice, not warnings raised by the callable."""
+
+    def noisy(t: torch.Tensor) -> torch.Tensor:
+        warnings.warn("from the user's function", UserWarning, stacklevel=2)
+        return torch.sin(t)
+
+    x = points(3, 2).detach()
+    with pytest.warns(UserWarning, match="from the user's function"):
+        jvp(noisy, x, torch.ones_like(x))

@@ -56,11 +56,13 @@ def test_derivative_keeps_graph_by_default():
     torch.testing.assert_close(d2, 6 * x.detach())
 
 
-@pytest.mark.parametrize("order", [1, 3])
+@pytest.mark.parametrize("order", [1, 2, 3])
 def test_derivative_create_graph_false(order):
-    """create_graph=False gives a result that does not require grad."""
+    """create_graph=False gives the same values, in a tensor that does not require grad."""
     x = _x1d((7,))
-    assert not derivative(torch.sin(x), x, order, create_graph=False).requires_grad
+    out = derivative(torch.sin(x), x, order, create_graph=False)
+    assert not out.requires_grad
+    torch.testing.assert_close(out, CASES_1D[1][2][order - 1](x.detach()))
 
 
 def test_derivative_allow_unused_gives_zeros():
@@ -86,6 +88,7 @@ PARTIALS = [
     ((2, 1), lambda x: torch.cos(x[:, 2])),
     ((2, 2), lambda x: -torch.sin(x[:, 2])),
     ((-1, 4), lambda x: torch.sin(x[:, 2])),
+    ((-3, 1), lambda x: 2 * x[:, 0] * x[:, 1]),
 ]
 
 
@@ -104,6 +107,24 @@ def test_partial_closed_forms(dim_order, ref):
     out = partial(_u3(x), x, dim, order)
     assert out.shape == (5,)
     torch.testing.assert_close(out, ref(x.detach()))
+
+
+@pytest.mark.parametrize(("order", "ref"), [(2, lambda x: -torch.sin(x[:, 2])),
+                                            (3, lambda x: -torch.cos(x[:, 2]))])
+def test_partial_create_graph_false(order, ref):
+    """create_graph=False gives the closed-form values of higher partials, without a graph."""
+    x = points(5, 3)
+    out = partial(_u3(x), x, 2, order, create_graph=False)
+    assert not out.requires_grad
+    torch.testing.assert_close(out, ref(x.detach()))
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_partial_of_linear_field_is_zero(order):
+    """Partials of a field linear in x become constant, so higher orders are zeros, not errors."""
+    x = points(5, 2)
+    out = partial(3 * x[:, 0] + x[:, 1], x, 0, order)
+    torch.testing.assert_close(out, torch.zeros(5, dtype=torch.float64))
 
 
 def test_partial_keeps_shape_of_y():
@@ -185,3 +206,20 @@ def test_derivatives_bad_order():
     x = points(4, 2)
     with pytest.raises(ValueError, match=r"^Derivatives.partial: `order` must be a positive"):
         Derivatives(x[:, 0], x).partial(0, 0)
+
+
+def test_derivatives_of_linear_field():
+    """Second partials of a linear field are zeros, including the Laplacian, not errors."""
+    x = points(4, 2)
+    d = Derivatives(3 * x[:, 0] - 2 * x[:, 1], x)
+    torch.testing.assert_close(d[1], torch.full((4,), -2.0, dtype=torch.float64))
+    zeros = torch.zeros(4, dtype=torch.float64)
+    for out in (d[0, 0], d[0, 1], d.partial(1, 3), d.laplacian()):
+        torch.testing.assert_close(out, zeros)
+
+
+def test_derivatives_partial_default_order_is_one():
+    """Derivatives.partial without an order is the first partial derivative."""
+    x = points(5, 3)
+    d = Derivatives(_u3(x), x)
+    torch.testing.assert_close(d.partial(1), x.detach()[:, 0] ** 2)

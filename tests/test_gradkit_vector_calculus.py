@@ -154,3 +154,44 @@ def test_curl_of_gradient_is_zero_and_keeps_graph():
     (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
     torch.testing.assert_close(curl(g, x), torch.zeros(5, 3, dtype=torch.float64))
     assert not curl(net(x), x, create_graph=False).requires_grad
+
+
+def test_forward_laplacian_of_linear_network_is_zero():
+    """A network of Linear layers only is linear in x: its forward Laplacian is zeros (N, 1)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1)).double()
+    out = laplacian(net, points(5, 3))
+    torch.testing.assert_close(out, torch.zeros(5, 1, dtype=torch.float64))
+
+
+def test_forward_laplacian_stays_on_the_device_of_x():
+    """The forward Laplacian builds its work tensors on x's device (meta stands in for a GPU)."""
+    net = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)).to("meta")
+    out = laplacian(net, torch.empty(5, 3, device="meta"))
+    assert out.device.type == "meta" and out.shape == (5, 1)
+
+
+def test_laplacian_callable_keeps_graph_to_x():
+    """With a plain callable and an x that requires grad, the result backpropagates to x."""
+    x = points(5, 2)
+    out = laplacian(lambda t: (t**3).sum(1), x)  # 6 (x0 + x1)
+    (g,) = torch.autograd.grad(out.sum(), x)
+    torch.testing.assert_close(g, torch.full((5, 2), 6.0, dtype=torch.float64))
+
+
+def test_laplacian_callable_returning_non_tensor():
+    """A callable that returns something other than a tensor is a TypeError naming its type."""
+    with pytest.raises(TypeError) as info:
+        laplacian(lambda t: [t], points(4, 2))
+    assert str(info.value) == "laplacian: the callable must return a Tensor, got list."
+
+
+def test_laplacian_module_with_several_outputs_message():
+    """The forward path's error for several outputs gives both fixes in full."""
+    with pytest.raises(ValueError) as info:
+        laplacian(mlp(2, 3), points(4, 2))
+    assert str(info.value) == (
+        "laplacian: `y` must compute a scalar field, one value per point, but the network "
+        "returns 3 values per point. Use a network with one output, or pass one output column "
+        "as a tensor: `laplacian(net(x)[:, i], x)`."
+    )

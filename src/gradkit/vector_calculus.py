@@ -227,6 +227,7 @@ def divergence(
     fname = "divergence"
     _check_grad_mode(fname)
     x = _check_x(fname, x, ndims=(2,))
+    # equivalent mutant: scalar=None (falsy, as False).
     v = _check_y(fname, v, x, name="v", scalar=False)
     if v.shape != x.shape:
         raise ValueError(
@@ -291,6 +292,7 @@ def curl(
     fname = "curl"
     _check_grad_mode(fname)
     x = _check_x(fname, x, ndims=(2,))
+    # equivalent mutant: scalar=None (falsy, as False).
     v = _check_y(fname, v, x, name="v", scalar=False)
     if x.shape[1] != 3 or v.shape != x.shape:
         raise ValueError(
@@ -299,7 +301,7 @@ def curl(
             "scalar curl "
             "`partial(v[:, 1], x, 0) - partial(v[:, 0], x, 1)`."
         )
-    j = _jacobian(fname, v, x, create_graph=create_graph, allow_unused=allow_unused)
+    j = _jacobian(fname, v, x, create_graph=create_graph, allow_unused=allow_unused, name="v")
     return torch.stack(
         [j[:, 2, 1] - j[:, 1, 2], j[:, 0, 2] - j[:, 2, 0], j[:, 1, 0] - j[:, 0, 1]], dim=1
     )
