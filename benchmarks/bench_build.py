@@ -26,7 +26,9 @@ def _timed(cmd, cwd):
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        sys.exit(f"bench-build: {' '.join(map(str, cmd))} failed:\n{result.stdout}\n{result.stderr}")
+        sys.exit(
+            f"bench-build: {' '.join(map(str, cmd))} failed:\n{result.stdout}\n{result.stderr}"
+        )
     return elapsed
 
 
@@ -55,11 +57,22 @@ def main():
     args = parser.parse_args()
 
     python = Path(sys.executable)
-    sphinx = [str(python.parent / "sphinx-build"), "-b", "html", "-c", ".", "-W", "--keep-going", "-q"]
+    sphinx = [
+        str(python.parent / "sphinx-build"),
+        "-b",
+        "html",
+        "-c",
+        ".",
+        "-W",
+        "--keep-going",
+        "-q",
+    ]
     build = [*sphinx, "docs", "_build/html"]
     env_note = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
 
-    imports = [_timed([str(python), "-c", "import torch"], ROOT) for _ in range(max(5, args.repeats))]
+    imports = [
+        _timed([str(python), "-c", "import torch"], ROOT) for _ in range(max(5, args.repeats))
+    ]
     t_import = statistics.median(imports)
 
     clean, noop, touched = [], [], []

@@ -67,19 +67,39 @@ def main():
             for name in COPY:
                 src = ROOT / name
                 if src.is_dir():
-                    shutil.copytree(src, scratch / name, ignore=shutil.ignore_patterns(
-                        "auto_examples", "jupyter_execute", "__pycache__"))
+                    shutil.copytree(
+                        src,
+                        scratch / name,
+                        ignore=shutil.ignore_patterns(
+                            "auto_examples", "jupyter_execute", "__pycache__"
+                        ),
+                    )
                 else:
                     shutil.copy2(src, scratch / name)
             target = scratch / original.relative_to(ROOT)
             segment = _mutate(target, rng, code_of)
             edit = f"{original.relative_to(ROOT)}: {segment} -> ({segment}) * 1.01"
             result = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test,
-                 "-k", original.stem, "-o", "addopts="],
-                cwd=scratch, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    test,
+                    "-k",
+                    original.stem,
+                    "-o",
+                    "addopts=",
+                ],
+                cwd=scratch,
+                capture_output=True,
+                text=True,
             )
-            caught = result.returncode == 1  # 1: tests ran and failed (2 would be a collection error)
+            caught = (
+                result.returncode == 1
+            )  # 1: tests ran and failed (2 would be a collection error)
             print(f"canary: {edit}: {'caught' if caught else 'NOT CAUGHT'}")
             if not caught:
                 failures += 1

@@ -58,17 +58,28 @@ def _build(workdir):
     for name in COPY:
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, workdir / name, ignore=shutil.ignore_patterns(
-                "auto_examples", "gen_modules", "jupyter_execute", "__pycache__", "results"))
+            shutil.copytree(
+                src,
+                workdir / name,
+                ignore=shutil.ignore_patterns(
+                    "auto_examples", "gen_modules", "jupyter_execute", "__pycache__", "results"
+                ),
+            )
         elif src.exists():
             shutil.copy2(src, workdir / name)
     shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
-    env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1764201600"),
-           "PYTHONHASHSEED": "0"}
+    env = {
+        **os.environ,
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1764201600"),
+        "PYTHONHASHSEED": "0",
+    }
     sphinx = Path(sys.executable).parent / "sphinx-build"
     result = subprocess.run(
         [str(sphinx), "-b", "html", "-c", ".", "-q", "docs", "_build/html"],
-        cwd=workdir, env=env, capture_output=True, text=True,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode:
         sys.exit(f"check-reproducible: build failed in {workdir}:\n{result.stderr[-3000:]}")
@@ -80,8 +91,11 @@ def main():
         first = _build(Path(tmp) / "a")
         second = _build(Path(tmp) / "b")
         suffixes = {".html", ".py", ".ipynb", ".txt"}
-        files = sorted(p.relative_to(first) for p in first.rglob("*")
-                       if p.suffix in suffixes and p.name not in IGNORED)
+        files = sorted(
+            p.relative_to(first)
+            for p in first.rglob("*")
+            if p.suffix in suffixes and p.name not in IGNORED
+        )
         differing = []
         for rel in files:
             a, b = first / rel, second / rel
@@ -90,8 +104,9 @@ def main():
                 continue
             ta, tb = _page_text(a), _page_text(b)
             if ta != tb:
-                diff = difflib.unified_diff(ta.splitlines(), tb.splitlines(), "build 1", "build 2",
-                                            lineterm="", n=1)
+                diff = difflib.unified_diff(
+                    ta.splitlines(), tb.splitlines(), "build 1", "build 2", lineterm="", n=1
+                )
                 differing.append((rel, list(diff)[:40]))
         print(f"check-reproducible: compared {len(files)} files from two clean builds")
         for rel, diff in differing[:10]:

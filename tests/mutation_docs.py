@@ -327,8 +327,16 @@ def score_page(args):
     start = time.perf_counter()
     baseline = _run_page(kind, page)
     sites = PLAN.sites
-    tally = {"page": page, "kind": kind, "caught": 0, "tried": 0, "equivalent": 0,
-             "excluded": [], "survivors": [], "caught_by_error": 0}
+    tally = {
+        "page": page,
+        "kind": kind,
+        "caught": 0,
+        "tried": 0,
+        "equivalent": 0,
+        "excluded": [],
+        "survivors": [],
+        "caught_by_error": 0,
+    }
     for (site_kind, line), calls in sorted(sites.items(), key=str):
         if site_kind == "derivative" and calls > TRAINING_LOOP_CALLS:
             tally["excluded"].append(f"line {line}: {calls} calls (training loop)")
@@ -372,14 +380,18 @@ def main():
 
     print(f"{'page':<62}{'caught/tried':>14}{'equiv':>7}{'excl':>6}{'s':>7}")
     for t in tallies:
-        print(f"{t['page']:<62}{t['caught']:>7}/{t['tried']:<6}{t['equivalent']:>7}"
-              f"{len(t['excluded']):>6}{t['seconds']:>7}")
+        print(
+            f"{t['page']:<62}{t['caught']:>7}/{t['tried']:<6}{t['equivalent']:>7}"
+            f"{len(t['excluded']):>6}{t['seconds']:>7}"
+        )
         for s in t["survivors"]:
             print(f"    SURVIVED {s}")
     caught = sum(t["caught"] for t in tallies)
     tried = sum(t["tried"] for t in tallies)
-    print(f"total: {caught}/{tried} caught ({100 * caught / max(tried, 1):.1f}%) "
-          f"over {len(tallies)} pages")
+    print(
+        f"total: {caught}/{tried} caught ({100 * caught / max(tried, 1):.1f}%) "
+        f"over {len(tallies)} pages"
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(tallies, indent=2))
     return 0 if caught == tried and tried > 0 else 1

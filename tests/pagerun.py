@@ -110,7 +110,9 @@ NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![
 
 def numbers_in(text: str) -> list[float]:
     """Every standalone number in ``text``, in order."""
-    return [float(m.group().rstrip(".")) if m.group() != "." else 0.0 for m in NUMBER.finditer(text)]
+    return [
+        float(m.group().rstrip(".")) if m.group() != "." else 0.0 for m in NUMBER.finditer(text)
+    ]
 
 
 @functools.cache

@@ -46,7 +46,9 @@ def test_expected_error_cells_hold_no_check(page):
     """A raises-exception cell holds only the failing call, never a check."""
     for index, source, tags in myst_nb_cells(page):
         if "raises-exception" in tags:
-            assert not _has_check(source), f"{page.name}, cell {index}: a check in an expected error"
+            assert not _has_check(source), (
+                f"{page.name}, cell {index}: a check in an expected error"
+            )
 
 
 def test_there_are_pages_to_check():

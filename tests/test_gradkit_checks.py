@@ -63,6 +63,14 @@ def test_slice_after_forward(name):
         ALL_FNS[name](u, x[:, 0])
 
 
+def test_untracked_view_leaf_gets_the_plain_unused_message():
+    """A leaf made from a view of an untracked tensor is not called a slice in the error."""
+    x = torch.linspace(0.0, 1.0, 6).reshape(3, 2).requires_grad_()
+    y = torch.ones(3, requires_grad=True) * 2.0
+    with pytest.raises(ValueError, match=r"^gradient: `y` does not depend on `x` \(autograd"):
+        gk.gradient(y, x)
+
+
 @pytest.mark.parametrize("name", ALL_FNS)
 def test_no_grad_mode(name):
     """Calling under torch.no_grad() names the cause."""

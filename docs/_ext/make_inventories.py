@@ -251,7 +251,8 @@ def torch_inventory() -> Inventory:
     module_members("torch.nn")
     module_members("torch.nn.functional")
     module_members("torch.optim")
-    for n in ("clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"):
+    utils = ("clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters")
+    for n in utils:
         inv.add(f"torch.nn.utils.{n}", "function", gen.format(f"torch.nn.utils.{n}"))
     for n in ("GradcheckError",):
         full = f"torch.autograd.gradcheck.{n}"

@@ -65,9 +65,7 @@ def _check_x(fname: str, x: object, *, ndims: tuple[int, ...] = (1, 2)) -> Tenso
     return x
 
 
-def _check_y(
-    fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool = True
-) -> Tensor:
+def _check_y(fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool = True) -> Tensor:
     """Validate an output of ``x``: dtype, batch size and, optionally, one value per point."""
     y = _check_tensor(fname, name, y)
     if y.ndim == 0 or y.shape[0] != x.shape[0]:
@@ -124,12 +122,15 @@ def _check_dim(fname: str, dim: object, d: int) -> int:
 # equivalent mutant: another default `name` (every caller passes `name`).
 def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
     """Build the error for an output that does not depend on ``x``."""
-    if x._base is not None:
+    # A view of a tracked tensor (x_full[:, 0]) is the DeepXDE-1580 mistake; a view of an
+    # untracked one (linspace(...).reshape(...).requires_grad_()) is an ordinary leaf.
+    if x._base is not None and x._base.requires_grad:
         return ValueError(
             f"{fname}: `{name}` does not depend on `x`. `x` is a slice (view) of another "
-            "tensor: slicing creates a new node after `y` was computed, so `y` cannot depend "
-            "on the slice. Differentiate with respect to the full input and select the column "
-            "afterwards, e.g. `gradient(y, x_full)[:, i]`, or use `partial(y, x_full, dim=i)`."
+            f"tensor: slicing creates a new node after `{name}` was computed, so `{name}` "
+            "cannot depend on the slice. Differentiate with respect to the full input and "
+            "select the column afterwards, e.g. `gradient(y, x_full)[:, i]`, or use "
+            "`partial(y, x_full, dim=i)`."
         )
     return ValueError(
         f"{fname}: `{name}` does not depend on `x` (autograd found no path from `x` to "
