@@ -14,11 +14,24 @@ fingerprints of gradkit's sources and of the environment with the ones stored by
 the last build; when gradkit changed, every example that uses gradkit loses its
 ``.md5`` (so it reruns), and when the environment changed, every example does.
 The myst-nb cache is dropped in both cases.
+
+NOTE: [Notebooks in parallel]
+myst-nb executes each MyST-NB page in a fresh kernel while Sphinx reads it, one
+after the other, and sphinx-gallery runs the gallery before that, also on one
+core. Each kernel spends seconds importing torch. So that the second core is
+not idle, :func:`_start_notebook_prerun` launches ``nb_prerun.py`` at the start
+of the build: it executes the pages into myst-nb's own cache (jupyter-cache, the
+same code and the same notebooks myst-nb would run) while the gallery runs, and
+:func:`_wait_for_notebook_prerun` waits for it before Sphinx reads any page.
+myst-nb then finds each page in its cache. A page the pre-run could not execute
+is not cached, and myst-nb runs it (and reports its error) as it always does.
 """
 
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -101,7 +114,52 @@ def _on_builder_inited(app):
         )
 
 
+def _myst_nb_pages(srcdir):
+    """The MyST-NB text notebooks under ``srcdir`` (generated folders excluded)."""
+    generated = {"auto_examples", "jupyter_execute", "_build"}
+    return sorted(
+        p
+        for p in Path(srcdir).rglob("*.md")
+        if not generated & set(p.parts) and "file_format: mystnb" in p.read_text()
+    )
+
+
+def _start_notebook_prerun(app):
+    """Start executing the MyST-NB pages into myst-nb's cache (NOTE: [Notebooks in parallel])."""
+    if app.config.nb_execution_mode != "cache" or app.builder.format != "html":
+        return
+    cache = app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    pages = [str(p) for p in _myst_nb_pages(app.srcdir)]
+    if not pages:
+        return
+    script = Path(__file__).with_name("nb_prerun.py")
+    timeout = str(app.config.nb_execution_timeout)
+    app._nb_prerun = subprocess.Popen(
+        [sys.executable, str(script), str(cache), timeout, "2", *pages],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_notebook_prerun(app, env, docnames):
+    """Let the pre-run finish filling the cache before myst-nb looks into it."""
+    from sphinx.util import logging
+
+    prerun = getattr(app, "_nb_prerun", None)
+    if prerun is None:
+        return
+    output, _ = prerun.communicate()
+    app._nb_prerun = None
+    log = logging.getLogger(__name__)
+    for line in output.splitlines():
+        if line.startswith("nb_prerun:"):
+            log.info(line)
+
+
 def setup(app):
-    """Run the stale-output check before sphinx-gallery reads its md5 files."""
+    """Hook the stale-output check and the notebook pre-run into the build."""
     app.connect("builder-inited", _on_builder_inited, priority=400)
+    app.connect("builder-inited", _start_notebook_prerun, priority=450)
+    app.connect("env-before-read-docs", _wait_for_notebook_prerun)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
