@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from site_hooks import STAMP_NAME, fingerprints, invalidate_stale_outputs
 
 
@@ -74,3 +75,39 @@ def test_fingerprint_follows_gradkit_sources(tmp_path):
     after = fingerprints(tmp_path)
     assert before["gradkit"] != after["gradkit"]
     assert before["environment"] == after["environment"]
+
+
+NOTEBOOK = """---
+file_format: mystnb
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+# Tiny
+
+```{code-cell} ipython3
+print(6 * 7)
+```
+"""
+
+
+def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
+    """A page pre-run by nb_prerun.py is found by myst-nb's cache lookup; a failing one is not."""
+    import nb_prerun
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    good = tmp_path / "good.md"
+    good.write_text(NOTEBOOK)
+    bad = tmp_path / "bad.md"
+    bad.write_text(NOTEBOOK.replace("print(6 * 7)", "1 / 0"))
+    cache_dir = tmp_path / "cache"
+    nb_prerun.main(str(cache_dir), "60", "1", str(good), str(bad))
+
+    cache = get_cache(str(cache_dir))
+    record = cache.match_cache_notebook(read_myst_markdown_notebook(good.read_text()))
+    _, merged = cache.merge_match_into_notebook(read_myst_markdown_notebook(good.read_text()))
+    assert record is not None
+    assert merged.cells[-1].outputs[0]["text"] == "42\n"
+    with pytest.raises(KeyError):
+        cache.match_cache_notebook(read_myst_markdown_notebook(bad.read_text()))
