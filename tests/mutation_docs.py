@@ -10,20 +10,23 @@ a check too loose to notice the change.
 What is mutated, at run time (no source edits, so every site is reachable):
 
 - derivative producers: ``torch.autograd.grad`` (its results),
-  ``torch.autograd.backward`` / ``Tensor.backward`` (the seed gradient, so every
-  ``.grad`` it writes), ``torch.autograd.functional.*``, the functions built by
+  ``torch.autograd.backward`` / ``Tensor.backward`` (what it adds to each leaf's
+  ``.grad``), ``torch.autograd.functional.*``, the functions built by
   ``torch.func.grad/jacrev/jacfwd/hessian/vjp`` and the result of
   ``torch.func.jvp`` and ``forward_ad.unpack_dual``, and each public gradkit
   function (as one producer: the autograd calls inside it are not mutated apart);
 - checked values: the ``actual`` argument of ``torch.testing.assert_close``;
-- powers of tracked tensors: ``t ** k`` with ``t.requires_grad`` becomes ``t ** (k + 1)``;
-  such a mutant that changes nothing the page prints (a power outside any
-  derivative, say under ``torch.no_grad()``) is equivalent.
+- powers of tracked tensors: ``t ** k`` with ``t.requires_grad`` becomes ``t ** (k + 1)``.
 
 Mutations: scale by 1+1e-4, by 1.01 and by 2; add 1; flip the sign; replace by 0.
-A mutant that leaves every value unchanged (0 scaled, say) is "equivalent" and
-not counted. Backward calls made more than ``TRAINING_LOOP_CALLS`` times from one
-line feed an optimizer, not a printed value; they are reported, not counted.
+A mutant is caught when the page fails (a check raises) or when what it prints
+no longer matches its reviewed recording (tests/test_gallery/, tests/test_docs_pages/:
+``make test`` compares them too); the report counts the two apart. A mutant
+that changes nothing the page prints or draws (0 scaled; 1 added to a first
+derivative that is only differentiated again; a power under ``torch.no_grad()``)
+is "equivalent" and not counted. Backward calls made more than
+``TRAINING_LOOP_CALLS`` times from one line feed an optimizer, not a printed
+value; they are reported, not counted.
 """
 
 import argparse
@@ -32,6 +35,7 @@ import doctest
 import functools
 import importlib
 import json
+import math
 import multiprocessing
 import sys
 import time
@@ -40,12 +44,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import pagerun  # noqa: E402
 import torch  # noqa: E402
 from pagerun import (  # noqa: E402
     GALLERY_SCRIPTS,
     MYST_NB_PAGES,
     ROOT,
     cell_filename,
+    numbers_in,
     run_gallery_source,
     run_myst_nb_page,
 )
@@ -154,28 +160,39 @@ def _derivative_result(fn, args, kwargs):
     return _intercept("derivative", out)
 
 
+def _leaves(tensors):
+    """The leaf tensors whose ``.grad`` a backward from ``tensors`` may write."""
+    found, seen = [], set()
+    stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            found.append(variable)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return found
+
+
 def _backward(fn, args, kwargs):
+    """Run backward, then corrupt what it added to each leaf's ``.grad``."""
     tensors = args[0] if args else kwargs["tensors"]
-    grads = args[1] if len(args) > 1 else kwargs.get("grad_tensors")
     tensors_seq = (tensors,) if isinstance(tensors, torch.Tensor) else tuple(tensors)
-    if grads is None and any(t.numel() != 1 for t in tensors_seq):
-        return fn(*args, **kwargs)  # torch raises "grad can be implicitly created ..." itself
-    if grads is None:
-        grads = tuple(torch.ones_like(t) for t in tensors_seq)
-    elif isinstance(grads, torch.Tensor):
-        grads = (grads,)
-    plan = PLAN
-    plan.busy = False
-    before = (plan.fired, plan.changed)
-    grads = _intercept("derivative", tuple(grads))
-    plan.busy = True
-    kwargs.pop("grad_tensors", None)
-    try:
-        return fn(tensors_seq, grads, *args[2:], **kwargs)
-    except Exception:
-        # A backward that raises (an error shown on purpose) produced no derivative.
-        plan.fired, plan.changed = before
-        raise
+    leaves = _leaves(tensors_seq)
+    before = [None if leaf.grad is None else leaf.grad.detach().clone() for leaf in leaves]
+    result = fn(*args, **kwargs)
+    PLAN.busy = False
+    for leaf, old in zip(leaves, before, strict=True):
+        if leaf.grad is None:
+            continue
+        added = leaf.grad.detach() - (0 if old is None else old)
+        mutated = _intercept("derivative", added)
+        if mutated is not added:
+            with torch.no_grad():
+                leaf.grad = (mutated if old is None else old + mutated).to(leaf.grad.dtype)
+    return result
 
 
 def _transform_factory(fn, args, kwargs):
@@ -318,6 +335,24 @@ def _run_page(kind, page):
     return ""
 
 
+def _recorded_values(kind, page):
+    """The reviewed recording of what ``page`` prints (tests/test_*/<stem>.csv), if any."""
+    folder = {"gallery": "test_gallery", "myst-nb": "test_docs_pages"}.get(kind)
+    if folder is None:
+        return None
+    csv = ROOT / "tests" / folder / f"{Path(page).stem}.csv"
+    if not csv.exists():
+        return None
+    return [float(line.split(",")[1]) for line in csv.read_text().splitlines()[1:]]
+
+
+def _matches(values, recorded):
+    """Whether printed numbers equal the recording, as the recorded-values test judges."""
+    return len(values) == len(recorded) and all(
+        math.isclose(v, r, rel_tol=1e-7, abs_tol=0.0) for v, r in zip(values, recorded, strict=True)
+    )
+
+
 def score_page(args):
     """Record a page's sites, then run every (site, mutation); return the page's tally."""
     global PLAN
@@ -325,7 +360,10 @@ def score_page(args):
     _install_patches()
     PLAN = Plan(owner=_owner(kind, page))
     start = time.perf_counter()
+    pagerun.CAPTURE_FIGURES = True
     baseline = _run_page(kind, page)
+    baseline_figures = pagerun.last_figures_digest
+    recorded = _recorded_values(kind, page)
     sites = PLAN.sites
     tally = {
         "page": page,
@@ -336,6 +374,7 @@ def score_page(args):
         "excluded": [],
         "survivors": [],
         "caught_by_error": 0,
+        "caught_by_recording": 0,
     }
     for (site_kind, line), calls in sorted(sites.items(), key=str):
         if site_kind == "derivative" and calls > TRAINING_LOOP_CALLS:
@@ -347,8 +386,11 @@ def score_page(args):
             outcome = "survived"
             try:
                 printed = _run_page(kind, page)
-                if site_kind == "power" and printed == baseline:
-                    PLAN.changed = False  # nothing the page shows depends on this power
+                shows_same = printed == baseline and pagerun.last_figures_digest == baseline_figures
+                if shows_same:
+                    PLAN.changed = False  # nothing the page prints or draws changed
+                elif recorded is not None and not _matches(numbers_in(printed), recorded):
+                    outcome = "recorded"
             except AssertionError:
                 outcome = "caught"
             except Exception:  # noqa: BLE001 - any error stops the build: caught
@@ -362,6 +404,7 @@ def score_page(args):
             else:
                 tally["caught"] += 1
                 tally["caught_by_error"] += outcome == "error"
+                tally["caught_by_recording"] += outcome == "recorded"
     tally["seconds"] = round(time.perf_counter() - start, 1)
     return tally
 
@@ -378,19 +421,25 @@ def main():
     with context.Pool(args.jobs, maxtasksperchild=1) as pool:
         tallies = pool.map(score_page, pages, chunksize=1)
 
-    print(f"{'page':<62}{'caught/tried':>14}{'equiv':>7}{'excl':>6}{'s':>7}")
+    header = f"{'page':<58}{'caught/tried':>13}{'by check':>9}{'by rec.':>8}{'equiv':>6}{'s':>6}"
+    print(header)
     for t in tallies:
+        by_check = t["caught"] - t["caught_by_recording"]
         print(
-            f"{t['page']:<62}{t['caught']:>7}/{t['tried']:<6}{t['equivalent']:>7}"
-            f"{len(t['excluded']):>6}{t['seconds']:>7}"
+            f"{t['page']:<58}{t['caught']:>7}/{t['tried']:<5}{by_check:>9}"
+            f"{t['caught_by_recording']:>8}{t['equivalent']:>6}{t['seconds']:>6}"
         )
+        for line in t["excluded"]:
+            print(f"    excluded {line}")
         for s in t["survivors"]:
             print(f"    SURVIVED {s}")
     caught = sum(t["caught"] for t in tallies)
     tried = sum(t["tried"] for t in tallies)
+    by_recording = sum(t["caught_by_recording"] for t in tallies)
     print(
-        f"total: {caught}/{tried} caught ({100 * caught / max(tried, 1):.1f}%) "
-        f"over {len(tallies)} pages"
+        f"total: {caught}/{tried} caught ({100 * caught / max(tried, 1):.1f}%) over "
+        f"{len(tallies)} pages; {caught - by_recording} by the pages' own checks, "
+        f"{by_recording} only by the recorded values"
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(tallies, indent=2))

@@ -32,14 +32,35 @@ MYST_NB_PAGES = sorted(
 )
 
 
+# Set by make mutation-docs: digest the figures a run leaves open, to tell whether
+# a mutant changed anything the page shows.
+CAPTURE_FIGURES = False
+last_figures_digest = ""
+
+
+def _close_figures():
+    """Close every figure; first digest their pixels when CAPTURE_FIGURES is set."""
+    global last_figures_digest
+    import hashlib
+
+    import matplotlib.pyplot as plt
+
+    if CAPTURE_FIGURES:
+        digest = hashlib.sha256()
+        for number in plt.get_fignums():
+            figure = plt.figure(number)
+            figure.canvas.draw()
+            digest.update(bytes(figure.canvas.buffer_rgba()))
+        last_figures_digest = digest.hexdigest()
+    plt.close("all")
+
+
 class ExpectedErrorMissing(AssertionError):
     """A cell tagged raises-exception ran without raising."""
 
 
 def run_gallery_source(source: str, path: Path) -> str:
     """Execute a gallery script's source as sphinx-gallery would; return what it printed."""
-    import matplotlib.pyplot as plt
-
     reset_torch(None, str(path))
     namespace = {"__name__": "__main__", "__file__": str(path)}
     code = compile(source, str(path), "exec")
@@ -51,7 +72,7 @@ def run_gallery_source(source: str, path: Path) -> str:
             exec(code, namespace)
     finally:
         os.chdir(old_cwd)
-        plt.close("all")
+        _close_figures()
         reset_torch(None, str(path))
     return out.getvalue()
 
@@ -77,8 +98,6 @@ def run_myst_nb_page(page: Path) -> str:
     A ``raises-exception`` cell must raise something other than AssertionError,
     else :class:`ExpectedErrorMissing` (an AssertionError) is raised.
     """
-    import matplotlib.pyplot as plt
-
     reset_torch(None, str(page))
     namespace = {"__name__": "__main__"}
     out = io.StringIO()
@@ -98,7 +117,7 @@ def run_myst_nb_page(page: Path) -> str:
                 else:
                     raise ExpectedErrorMissing(f"{page.name}, cell {index} did not raise")
     finally:
-        plt.close("all")
+        _close_figures()
         reset_torch(None, str(page))
     return out.getvalue()
 
