@@ -18,7 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY = ("conf.py", "docs", "gallery", "requirements", "src", "benchmarks", "package.json")
-IGNORED = {"sg_execution_times.html", "searchindex.js", ".buildinfo"}
+# Run-time tables (shown on purpose; they are timings) and the search index built from them.
+IGNORED = {"sg_execution_times.html", "sg_execution_times.rst.txt", "searchindex.js", ".buildinfo"}
 VOLATILE = [
     (re.compile(r"\(\s*\d+ minutes\s+[\d.]+ seconds\)"), "(N minutes N seconds)"),
     (re.compile(r"\b\d+:\d\d\.\d+\b"), "M:SS.SSS"),  # gallery index run times
@@ -55,6 +56,7 @@ def _page_text(path):
 
 
 def _build(workdir):
+    workdir.mkdir(parents=True)
     for name in COPY:
         src = ROOT / name
         if src.is_dir():

@@ -63,6 +63,9 @@ def convert(source: Path) -> nbformat.NotebookNode:
     """The MyST Markdown notebook at ``source`` as an nbformat v4 notebook."""
     nb = read_myst_markdown_notebook(source.read_text(encoding="utf-8"), path=source)
     nb.metadata.pop("source_map", None)
+    # nbformat draws random cell ids; number them so two builds write the same file
+    for index, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{index}"
     nbformat.validate(nb)
     return nb
 

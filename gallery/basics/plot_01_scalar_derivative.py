@@ -42,7 +42,7 @@ else:
 x = torch.tensor(4.0, requires_grad=True)
 y = 4.0 * x**2
 print(f"y = {y}")
-print(f"y.grad_fn = {y.grad_fn}")
+print(f"y.grad_fn = {y.grad_fn.name()}")
 
 # %%
 # :meth:`~torch.Tensor.backward` walks the graph from ``y`` back to ``x`` and
