@@ -23,6 +23,8 @@ IGNORED = {"sg_execution_times.html", "sg_execution_times.rst.txt", "searchindex
 VOLATILE = [
     (re.compile(r"\(\s*\d+ minutes\s+[\d.]+ seconds\)"), "(N minutes N seconds)"),
     (re.compile(r"\b\d+:\d\d\.\d+\b"), "M:SS.SSS"),  # gallery index run times
+    # a traceback shown on purpose names the kernel's scratch file, which carries its PID
+    (re.compile(r"/tmp/ipykernel_\d+/"), "/tmp/ipykernel_PID/"),
 ]
 
 

@@ -124,14 +124,31 @@ def _myst_nb_pages(srcdir):
     )
 
 
+def _uncached(pages, cache_dir):
+    """The pages whose current code cells have no executed copy in myst-nb's cache."""
+    if not Path(cache_dir).exists():
+        return pages
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    cache = get_cache(str(cache_dir))
+    missing = []
+    for page in pages:
+        try:
+            cache.match_cache_notebook(read_myst_markdown_notebook(page.read_text()))
+        except KeyError:
+            missing.append(page)
+    return missing
+
+
 def _start_notebook_prerun(app):
     """Start executing the MyST-NB pages into myst-nb's cache (NOTE: [Notebooks in parallel])."""
     if app.config.nb_execution_mode != "cache" or app.builder.format != "html":
         return
     cache = app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
-    pages = [str(p) for p in _myst_nb_pages(app.srcdir)]
+    pages = [str(p) for p in _uncached(_myst_nb_pages(app.srcdir), cache)]
     if not pages:
-        return
+        return  # a no-op rebuild: every page's outputs are cached already
     script = Path(__file__).with_name("nb_prerun.py")
     timeout = str(app.config.nb_execution_timeout)
     app._nb_prerun = subprocess.Popen(
