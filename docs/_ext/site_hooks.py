@@ -126,8 +126,11 @@ def _myst_nb_pages(srcdir):
 
 def _uncached(pages, cache_dir):
     """The pages whose current code cells have no executed copy in myst-nb's cache."""
-    if not Path(cache_dir).exists():
+    database = Path(cache_dir) / "global.db"
+    if not database.exists():
         return pages
+    if max(page.stat().st_mtime for page in pages) < database.stat().st_mtime:
+        return []  # nothing edited since the cache was last written: skip opening it
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
 
