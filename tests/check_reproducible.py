@@ -74,7 +74,7 @@ def _build(workdir):
     shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
     env = {
         **os.environ,
-        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1764201600"),
+        "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1795737600"),
         "PYTHONHASHSEED": "0",
     }
     sphinx = Path(sys.executable).parent / "sphinx-build"
