@@ -9,7 +9,6 @@ tests still pass, i.e. if a wrong number could reach the site unnoticed.
 import ast
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pagerun import GALLERY_SCRIPTS, MYST_NB_PAGES, ROOT  # noqa: E402
+from pagerun import GALLERY_SCRIPTS, MYST_NB_PAGES, ROOT, copy_project  # noqa: E402
 
 SEED = 20261127
 COPY = ("conf.py", "pyproject.toml", "docs", "gallery", "tests", "src")
@@ -64,18 +63,7 @@ def main():
     ):
         with tempfile.TemporaryDirectory(prefix="canary-") as tmp:
             scratch = Path(tmp)
-            for name in COPY:
-                src = ROOT / name
-                if src.is_dir():
-                    shutil.copytree(
-                        src,
-                        scratch / name,
-                        ignore=shutil.ignore_patterns(
-                            "auto_examples", "jupyter_execute", "__pycache__"
-                        ),
-                    )
-                else:
-                    shutil.copy2(src, scratch / name)
+            copy_project(scratch, COPY)
             target = scratch / original.relative_to(ROOT)
             segment = _mutate(target, rng, code_of)
             edit = f"{original.relative_to(ROOT)}: {segment} -> ({segment}) * 1.01"

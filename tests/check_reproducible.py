@@ -16,6 +16,10 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pagerun import copy_project  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 COPY = ("conf.py", "docs", "gallery", "requirements", "src", "benchmarks", "package.json")
 # Run-time tables (shown on purpose; they are timings) and the search index built from them.
@@ -58,19 +62,7 @@ def _page_text(path):
 
 
 def _build(workdir):
-    workdir.mkdir(parents=True)
-    for name in COPY:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(
-                src,
-                workdir / name,
-                ignore=shutil.ignore_patterns(
-                    "auto_examples", "gen_modules", "jupyter_execute", "__pycache__", "results"
-                ),
-            )
-        elif src.exists():
-            shutil.copy2(src, workdir / name)
+    copy_project(workdir, COPY, skip=("results",))  # benchmark results are not built
     shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
     env = {
         **os.environ,

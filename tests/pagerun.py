@@ -77,6 +77,23 @@ def run_gallery_source(source: str, path: Path) -> str:
     return out.getvalue()
 
 
+GENERATED = ("auto_examples", "gen_modules", "jupyter_execute", "__pycache__")
+
+
+def copy_project(dest: Path, names, *, skip=()) -> None:
+    """Copy the named files and folders of the repository into ``dest``, without build output."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        src = ROOT / name
+        if src.is_dir():
+            ignore = shutil.ignore_patterns(*GENERATED, *skip)
+            shutil.copytree(src, dest / name, ignore=ignore)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+
+
 def myst_nb_cells(page: Path):
     """Yield ``(index, source, tags)`` for each code cell of a MyST-NB text notebook."""
     from myst_nb.core.read import read_myst_markdown_notebook
