@@ -58,7 +58,8 @@ def _page_text(path):
         raw = "\n".join(parser.parts)
     for pattern, replacement in VOLATILE:
         raw = pattern.sub(replacement, raw)
-    return raw
+    # Blank lines only: the kernel may deliver a cell's stdout in one message or two.
+    return re.sub(r"\n\s*\n", "\n", raw)
 
 
 def _build(workdir):
