@@ -70,7 +70,7 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --quick --out _build/bench/quick.json --md _build/bench/quick.md
 
 bench-build: $(STAMP) mathjax
-	$(BIN)/python benchmarks/bench_build.py
+	SPHINXOPTS="$(SPHINXOPTS)" $(BIN)/python benchmarks/bench_build.py
 
 lock:
 	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock

@@ -57,16 +57,10 @@ def main():
     args = parser.parse_args()
 
     python = Path(sys.executable)
-    sphinx = [
-        str(python.parent / "sphinx-build"),
-        "-b",
-        "html",
-        "-c",
-        ".",
-        "-W",
-        "--keep-going",
-        "-q",
-    ]
+    # The options `make html` uses (the Makefile exports SPHINXOPTS), so the
+    # figures are those of the maintainers' command.
+    options = os.environ.get("SPHINXOPTS", "-W --keep-going -j auto").split()
+    sphinx = [str(python.parent / "sphinx-build"), "-b", "html", "-c", ".", *options, "-q"]
     build = [*sphinx, "docs", "_build/html"]
     env_note = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
 

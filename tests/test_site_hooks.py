@@ -102,7 +102,7 @@ def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
     bad = tmp_path / "bad.md"
     bad.write_text(NOTEBOOK.replace("print(6 * 7)", "1 / 0"))
     cache_dir = tmp_path / "cache"
-    nb_prerun.main(str(cache_dir), "60", "1", str(good), str(bad))
+    nb_prerun.main(str(cache_dir), "60", str(good), str(bad))
 
     cache = get_cache(str(cache_dir))
     record = cache.match_cache_notebook(read_myst_markdown_notebook(good.read_text()))
@@ -111,3 +111,115 @@ def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
     assert merged.cells[-1].outputs[0]["text"] == "42\n"
     with pytest.raises(KeyError):
         cache.match_cache_notebook(read_myst_markdown_notebook(bad.read_text()))
+
+
+LEAKY_PAGE = """---
+file_format: mystnb
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+# Changes every piece of global state a later page could see
+
+```{code-cell} ipython3
+import os, sys, warnings
+import matplotlib.pyplot as plt
+import torch
+import noisy
+
+leaked_name = 1
+torch.set_default_dtype(torch.float64)
+torch.manual_seed(123)
+torch.set_grad_enabled(False)
+torch.autograd.set_detect_anomaly(True)
+torch.set_printoptions(precision=1)
+torch.set_num_threads(3)
+torch.use_deterministic_algorithms(True)
+torch.set_float32_matmul_precision("medium")
+warnings.simplefilter("ignore", DeprecationWarning)
+noisy.warn()  # now marked as shown, under the current filters
+plt.rcParams["lines.linewidth"] = 9
+os.chdir("/")
+sys.path.insert(0, "/leaked")
+```
+"""
+
+PROBE_PAGE = """---
+file_format: mystnb
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+# Prints the state a fresh kernel has
+
+```{code-cell} ipython3
+import os, sys, warnings
+import matplotlib.pyplot as plt
+import torch
+import noisy
+
+print("leaked name:", "leaked_name" in globals())
+print("dtype:", torch.get_default_dtype(), "grad:", torch.is_grad_enabled())
+print("anomaly:", torch.is_anomaly_enabled(), "threads:", torch.get_num_threads())
+print("deterministic:", torch.are_deterministic_algorithms_enabled())
+print("matmul:", torch.get_float32_matmul_precision())
+print("seed left by the last page:", torch.initial_seed() == 123, torch.tensor([1 / 3]))
+print("linewidth:", plt.rcParams["lines.linewidth"])
+print("cwd:", os.path.basename(os.getcwd()), "path:", "/leaked" in sys.path)
+```
+
+```{code-cell} ipython3
+noisy.warn()
+warnings.warn("shown unless a page left an ignore filter", DeprecationWarning)
+```
+
+```{code-cell} ipython3
+:tags: [raises-exception]
+1 / 0
+```
+"""
+
+
+def _text_outputs(notebook):
+    """Every output of every code cell as plain text, with the kernel's PID masked."""
+    import re
+
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text") or "\n".join(output.get("traceback", []))
+            text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours of the traceback
+            texts.append(re.sub(r"ipykernel_\d+", "ipykernel_PID", text))
+    return texts
+
+
+def test_a_page_in_the_shared_kernel_prints_what_it_prints_in_a_fresh_one(tmp_path):
+    """NOTE: [One kernel for all pages]: state left by one page never reaches the next."""
+    import nb_prerun
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors.utils import single_nb_execution
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    leaky, probe = pages / "a_leaky.md", pages / "b_probe.md"
+    leaky.write_text(LEAKY_PAGE)
+    probe.write_text(PROBE_PAGE)
+    (pages / "noisy.py").write_text(
+        "import warnings\n\ndef warn():\n    warnings.warn('shown once per location')\n"
+    )
+    cache_dir = tmp_path / "cache"
+    nb_prerun.main(str(cache_dir), "60", str(leaky), str(probe))
+    _, shared = get_cache(str(cache_dir)).merge_match_into_notebook(
+        read_myst_markdown_notebook(probe.read_text())
+    )
+
+    fresh = read_myst_markdown_notebook(probe.read_text())
+    result = single_nb_execution(fresh, cwd=str(pages), timeout=60, allow_errors=True)
+    assert result.err is None
+
+    expected = _text_outputs(result.nb)
+    assert "leaked name: False" in expected[0] and "ZeroDivisionError" in expected[-1]
+    assert "Cell In[3]" in expected[-1]  # the traceback names the cell by its count
+    assert "shown once per location" in expected[1] and "shown unless" in expected[1]
+    assert _text_outputs(shared) == expected
