@@ -19,6 +19,9 @@ release = _version("gradkit")  # read from the installed metadata: conf.py must 
 version = release
 
 extensions = [
+    # First: it starts executing the MyST-NB pages while the others load (see
+    # NOTE: [Notebooks in parallel] in docs/_ext/site_hooks.py).
+    "site_hooks",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
@@ -27,7 +30,6 @@ extensions = [
     "myst_nb",
     "sphinx_copybutton",
     "sphinx_design",
-    "site_hooks",
     "nb_downloads",
 ]
 

@@ -57,10 +57,13 @@ def main():
     args = parser.parse_args()
 
     python = Path(sys.executable)
-    # The options `make html` uses (the Makefile exports SPHINXOPTS), so the
+    # The command and options `make html` uses (the Makefile passes both), so the
     # figures are those of the maintainers' command.
+    command = os.environ.get("SPHINXBUILD", f"{python} {ROOT / 'docs/_ext/sphinx_build.py'}")
     options = os.environ.get("SPHINXOPTS", "-W --keep-going -j auto").split()
-    sphinx = [str(python.parent / "sphinx-build"), "-b", "html", "-c", ".", *options, "-q"]
+    # The builds run in a scratch copy: paths in the command are the repository's.
+    command = [str(ROOT / w) if (ROOT / w).exists() else w for w in command.split()]
+    sphinx = [*command, "-b", "html", "-c", ".", *options, "-q"]
     build = [*sphinx, "docs", "_build/html"]
     env_note = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
 

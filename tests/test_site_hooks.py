@@ -223,3 +223,37 @@ def test_a_page_in_the_shared_kernel_prints_what_it_prints_in_a_fresh_one(tmp_pa
     assert "Cell In[3]" in expected[-1]  # the traceback names the cell by its count
     assert "shown once per location" in expected[1] and "shown unless" in expected[1]
     assert _text_outputs(shared) == expected
+
+
+def test_reset_torch_spares_the_dtensor_import_and_still_catches_wrong_values():
+    """After reset_torch, assert_close compares as before without importing DTensor."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import sys
+import torch
+from site_hooks import reset_torch
+
+reset_torch({}, "example.py")
+torch.testing.assert_close(torch.tensor([32.0]), torch.tensor([32.0]))
+try:
+    torch.testing.assert_close(torch.tensor([32.0]), torch.tensor([32.5]))
+except AssertionError as error:
+    print("caught:", str(error).splitlines()[0])
+print("dtensor imported:", "torch.distributed.tensor" in sys.modules)
+"""
+    ext = Path(__file__).resolve().parents[1] / "docs" / "_ext"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ext)},
+    )
+    assert result.stdout.splitlines() == [
+        "caught: Tensor-likes are not close!",
+        "dtensor imported: False",
+    ]

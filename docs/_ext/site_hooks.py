@@ -20,13 +20,14 @@ myst-nb executes each MyST-NB page in a fresh kernel while Sphinx reads it, one
 after the other, and sphinx-gallery runs the gallery before that, also on one
 core. Each kernel spends seconds importing torch. So that the second core is
 not idle, :func:`_start_notebook_prerun` launches ``nb_prerun.py`` at the start
-of the build: it executes the pages into myst-nb's own cache (jupyter-cache, the
-same notebooks myst-nb would run, and the cache key myst-nb looks up) while the
-gallery runs, all in one warm kernel (see NOTE: [One kernel for all pages]
-there), and :func:`_wait_for_notebook_prerun` waits for it before Sphinx reads
-any page. myst-nb then finds each page in its cache. A page the pre-run could
-not execute is not cached, and myst-nb runs it in a fresh kernel (and reports
-its error) as it always does.
+of the build, before the other extensions load: it executes the pages into
+myst-nb's own cache (jupyter-cache, the same notebooks myst-nb would run, and
+the cache key myst-nb looks up) while the gallery runs, all in one warm kernel
+(see NOTE: [One kernel for all pages] there), and
+:func:`_wait_for_notebook_prerun` waits for it before Sphinx reads any page.
+myst-nb then finds each page in its cache. A page the pre-run could not execute
+is not cached, and myst-nb runs it in a fresh kernel (and reports its error) as
+it always does.
 """
 
 import gc
@@ -58,6 +59,22 @@ def reset_torch(gallery_conf, fname):
     torch.set_default_dtype(torch.float32)
     torch.autograd.set_detect_anomaly(False)
     torch.manual_seed(0)
+    _skip_dtensor_import()
+
+
+def _skip_dtensor_import():
+    """Keep ``torch.testing.assert_close`` from importing ``torch.distributed.tensor``.
+
+    On its first call in a process, torch 2.13's ``assert_close`` imports
+    ``torch.distributed.tensor`` (and, through it, sympy) only to check whether
+    its inputs are DTensors: 1.2 s, a fifth of a rebuild after touching one
+    example. No example creates a DTensor, so the build turns that check off.
+    Values are compared exactly as before (tests/test_site_hooks.py).
+    """
+    from torch.testing import _comparison
+
+    if getattr(_comparison, "_HAS_DTENSOR", False):
+        _comparison._HAS_DTENSOR = False
 
 
 def _hash_files(paths, root):
@@ -107,16 +124,39 @@ def invalidate_stale_outputs(gallery_dirs, examples_dirs, nb_cache, current):
     return rerun
 
 
-def _on_builder_inited(app):
+def _conf_value(app, name, default=None):
+    """``name`` as conf.py (or ``-D``) sets it, readable before its extension has loaded.
+
+    :func:`setup` runs first among the extensions (see NOTE: [Notebooks in parallel]),
+    when myst-nb and sphinx-gallery have not declared their options yet.
+    """
+    overrides = getattr(app.config, "_overrides", {})
+    raw = getattr(app.config, "_raw_config", {})
+    return overrides.get(name, raw.get(name, default))
+
+
+def _nb_cache_dir(app):
+    """myst-nb's jupyter-cache folder (myst-nb's default: beside the output folder)."""
+    return Path(
+        _conf_value(app, "nb_execution_cache_path") or Path(app.outdir).parent / ".jupyter_cache"
+    )
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _invalidate_stale_outputs(app):
     """Run :func:`invalidate_stale_outputs` with the build's own folders."""
     from sphinx.util import logging
 
-    conf = app.config.sphinx_gallery_conf
+    conf = _conf_value(app, "sphinx_gallery_conf", {})
     srcdir = Path(app.srcdir)
-    gallery_dirs = [srcdir / d for d in conf["gallery_dirs"]]
-    examples_dirs = [(srcdir / d).resolve() for d in conf["examples_dirs"]]
-    nb_cache = app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
-    rerun = invalidate_stale_outputs(gallery_dirs, examples_dirs, Path(nb_cache), fingerprints())
+    gallery_dirs = [srcdir / d for d in _as_list(conf.get("gallery_dirs", []))]
+    examples_dirs = [(srcdir / d).resolve() for d in _as_list(conf.get("examples_dirs", []))]
+    rerun = invalidate_stale_outputs(
+        gallery_dirs, examples_dirs, _nb_cache_dir(app), fingerprints()
+    )
     if rerun:
         logging.getLogger(__name__).info(
             f"[site_hooks] gradkit or the environment changed: rerunning {len(rerun)} examples"
@@ -155,14 +195,14 @@ def _uncached(pages, cache_dir):
 
 def _start_notebook_prerun(app):
     """Start executing the MyST-NB pages into myst-nb's cache (NOTE: [Notebooks in parallel])."""
-    if app.config.nb_execution_mode != "cache" or app.builder.format != "html":
+    if _conf_value(app, "nb_execution_mode") != "cache":
         return
-    cache = app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    cache = _nb_cache_dir(app)
     pages = [str(p) for p in _uncached(_myst_nb_pages(app.srcdir), cache)]
     if not pages:
         return  # a no-op rebuild: every page's outputs are cached already
     script = Path(__file__).with_name("nb_prerun.py")
-    timeout = str(app.config.nb_execution_timeout)
+    timeout = str(_conf_value(app, "nb_execution_timeout", 30))
     app._nb_prerun = subprocess.Popen(
         [sys.executable, str(script), str(cache), timeout, *pages],
         stdout=subprocess.PIPE,
@@ -187,8 +227,14 @@ def _wait_for_notebook_prerun(app, env, docnames):
 
 
 def setup(app):
-    """Hook the stale-output check and the notebook pre-run into the build."""
-    app.connect("builder-inited", _on_builder_inited, priority=400)
-    app.connect("builder-inited", _start_notebook_prerun, priority=450)
+    """Check for stale outputs and start the notebook pre-run now, while Sphinx loads.
+
+    conf.py lists this extension first, so this runs before the other extensions
+    load (a second of the build, spent importing matplotlib, myst-nb and the
+    rest): the pre-run gets that second on the other core. The stale-output
+    check comes first because it may empty the cache the pre-run fills.
+    """
+    _invalidate_stale_outputs(app)
+    _start_notebook_prerun(app)
     app.connect("env-before-read-docs", _wait_for_notebook_prerun)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
