@@ -257,3 +257,20 @@ print("dtensor imported:", "torch.distributed.tensor" in sys.modules)
         "caught: Tensor-likes are not close!",
         "dtensor imported: False",
     ]
+
+
+def test_a_prerun_left_running_by_a_stopped_build_is_stopped():
+    """stop_prerun ends a pre-run still going, and leaves a finished one alone."""
+    import subprocess
+    import sys
+
+    from site_hooks import stop_prerun
+
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stop_prerun(running)
+    assert running.returncode is not None and running.returncode != 0
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    stop_prerun(finished)
+    assert finished.returncode == 0

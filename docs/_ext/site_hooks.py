@@ -30,6 +30,7 @@ is not cached, and myst-nb runs it in a fresh kernel (and reports its error) as
 it always does.
 """
 
+import atexit
 import gc
 import hashlib
 import json
@@ -209,6 +210,16 @@ def _start_notebook_prerun(app):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # A build that stops early (a failing example, Ctrl-C) must not leave the
+    # pre-run writing into the cache that the next build reads.
+    atexit.register(stop_prerun, app._nb_prerun)
+
+
+def stop_prerun(process):
+    """Stop a pre-run that is still going (its kernel exits when it does)."""
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _wait_for_notebook_prerun(app, env, docnames):
