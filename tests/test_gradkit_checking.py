@@ -8,13 +8,17 @@ import torch
 from gradkit import GradientReport, check_gradient
 
 
-class _WrongSquare(torch.autograd.Function):
-    """x**2 with a deliberately wrong backward (returns x instead of 2x)."""
+class _Square(torch.autograd.Function):
+    """x**2; each subclass below gets its backward wrong in its own way."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x**2
+
+
+class _WrongSquare(_Square):
+    """x**2 with a deliberately wrong backward (returns x instead of 2x)."""
 
     @staticmethod
     def backward(ctx, g):
@@ -22,13 +26,8 @@ class _WrongSquare(torch.autograd.Function):
         return g * x
 
 
-class _DetachedBackwardSquare(torch.autograd.Function):
+class _DetachedBackwardSquare(_Square):
     """x**2 with a right first derivative whose own derivative is lost (double backward 0)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**2
 
     @staticmethod
     def backward(ctx, g):
@@ -39,17 +38,12 @@ class _DetachedBackwardSquare(torch.autograd.Function):
 _CHECKED = torch.tensor([1.0, 2.0], dtype=torch.float64)
 
 
-class _SquareExactAtCheckedPoints(torch.autograd.Function):
+class _SquareExactAtCheckedPoints(_Square):
     """x**2 whose backward is exact at _CHECKED only: g (2x + (x - _CHECKED)**3).
 
     First derivatives at _CHECKED are right for any step; the finite-difference second
     derivative of the backward is off by eps**2 * g, so only a small step passes gradgradcheck.
     """
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**2
 
     @staticmethod
     def backward(ctx, g):
