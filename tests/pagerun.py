@@ -21,15 +21,23 @@ DOCS = ROOT / "docs"
 if str(DOCS / "_ext") not in sys.path:
     sys.path.insert(0, str(DOCS / "_ext"))
 
-from site_hooks import reset_torch  # noqa: E402
+from site_hooks import myst_nb_pages, reset_torch  # noqa: E402
 
 GALLERY_SCRIPTS = sorted(GALLERY.rglob("plot_*.py"))
-MYST_NB_PAGES = sorted(
-    p
-    for p in DOCS.rglob("*.md")
-    if not {"auto_examples", "jupyter_execute"} & set(p.parts)
-    and "file_format: mystnb" in p.read_text()
-)
+MYST_NB_PAGES = myst_nb_pages(DOCS)
+
+MYST_NB_FRONT_MATTER = """---
+file_format: mystnb
+kernelspec:
+  name: python3
+  display_name: Python 3
+---
+"""
+
+
+def myst_nb_page(body):
+    """The text of a MyST-NB page with the site's front matter and ``body`` (a test fixture)."""
+    return MYST_NB_FRONT_MATTER + body
 
 
 # Set by make mutation-docs: digest the figures a run leaves open, to tell whether

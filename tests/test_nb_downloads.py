@@ -4,21 +4,16 @@ import os
 
 import nbformat
 from nb_downloads import _up_to_date, convert
+from pagerun import myst_nb_page
 
-PAGE = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# Page
+PAGE = myst_nb_page("""# Page
 
 Some prose.
 
 ```{code-cell} ipython3
 print(6 * 7)
 ```
-"""
+""")
 
 
 def test_a_page_converts_to_a_valid_notebook_with_stable_cell_ids(tmp_path):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from pagerun import myst_nb_page
 from site_hooks import STAMP_NAME, fingerprints, invalidate_stale_outputs
 
 
@@ -77,18 +78,12 @@ def test_fingerprint_follows_gradkit_sources(tmp_path):
     assert before["environment"] == after["environment"]
 
 
-NOTEBOOK = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# Tiny
+NOTEBOOK = myst_nb_page("""# Tiny
 
 ```{code-cell} ipython3
 print(6 * 7)
 ```
-"""
+""")
 
 
 def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
@@ -113,13 +108,7 @@ def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
         cache.match_cache_notebook(read_myst_markdown_notebook(bad.read_text()))
 
 
-LEAKY_PAGE = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# Changes every piece of global state a later page could see
+LEAKY_PAGE = myst_nb_page("""# Changes every piece of global state a later page could see
 
 ```{code-cell} ipython3
 import os, sys, warnings
@@ -142,15 +131,9 @@ plt.rcParams["lines.linewidth"] = 9
 os.chdir("/")
 sys.path.insert(0, "/leaked")
 ```
-"""
+""")
 
-PROBE_PAGE = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-# Prints the state a fresh kernel has
+PROBE_PAGE = myst_nb_page("""# Prints the state a fresh kernel has
 
 ```{code-cell} ipython3
 import os, sys, warnings
@@ -177,7 +160,7 @@ warnings.warn("shown unless a page left an ignore filter", DeprecationWarning)
 :tags: [raises-exception]
 1 / 0
 ```
-"""
+""")
 
 
 def _text_outputs(notebook):

@@ -164,7 +164,7 @@ def _invalidate_stale_outputs(app):
         )
 
 
-def _myst_nb_pages(srcdir):
+def myst_nb_pages(srcdir):
     """The MyST-NB text notebooks under ``srcdir`` (generated folders excluded)."""
     generated = {"auto_examples", "jupyter_execute", "_build"}
     return sorted(
@@ -199,7 +199,7 @@ def _start_notebook_prerun(app):
     if _conf_value(app, "nb_execution_mode") != "cache":
         return
     cache = _nb_cache_dir(app)
-    pages = [str(p) for p in _uncached(_myst_nb_pages(app.srcdir), cache)]
+    pages = [str(p) for p in _uncached(myst_nb_pages(app.srcdir), cache)]
     if not pages:
         return  # a no-op rebuild: every page's outputs are cached already
     script = Path(__file__).with_name("nb_prerun.py")
