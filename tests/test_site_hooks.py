@@ -87,7 +87,7 @@ print(6 * 7)
 
 
 def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
-    """A page pre-run by nb_prerun.py is found by myst-nb's cache lookup; a failing one is not."""
+    """A pre-run page is in myst-nb's cache; a failing one is not, and the next one runs."""
     import nb_prerun
     from jupyter_cache import get_cache
     from myst_nb.core.read import read_myst_markdown_notebook
@@ -96,8 +96,10 @@ def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
     good.write_text(NOTEBOOK)
     bad = tmp_path / "bad.md"
     bad.write_text(NOTEBOOK.replace("print(6 * 7)", "1 / 0"))
+    after = tmp_path / "after_the_failure.md"  # runs in a new kernel
+    after.write_text(NOTEBOOK.replace("print(6 * 7)", "print(7 * 6, 'again')"))
     cache_dir = tmp_path / "cache"
-    nb_prerun.main(str(cache_dir), "60", str(good), str(bad))
+    nb_prerun.main(str(cache_dir), "60", str(good), str(bad), str(after))
 
     cache = get_cache(str(cache_dir))
     record = cache.match_cache_notebook(read_myst_markdown_notebook(good.read_text()))
@@ -106,6 +108,8 @@ def test_notebook_prerun_fills_the_cache_myst_nb_reads(tmp_path):
     assert merged.cells[-1].outputs[0]["text"] == "42\n"
     with pytest.raises(KeyError):
         cache.match_cache_notebook(read_myst_markdown_notebook(bad.read_text()))
+    _, merged = cache.merge_match_into_notebook(read_myst_markdown_notebook(after.read_text()))
+    assert merged.cells[-1].outputs[0]["text"] == "42 again\n"
 
 
 LEAKY_PAGE = myst_nb_page("""# Changes every piece of global state a later page could see

@@ -96,6 +96,14 @@ async def _silent(kernel, code, timeout):
         raise RuntimeError(f"kernel setup failed: {content.get('ename')}: {content.get('evalue')}")
 
 
+async def _shut_down(manager, kernel):
+    """Disconnect ``kernel`` (the client, if any) and stop the kernel ``manager`` runs, if any."""
+    if kernel is not None:
+        kernel.stop_channels()
+    if manager is not None and manager.has_kernel:
+        await manager.shutdown_kernel(now=True)
+
+
 async def _run_pages(pages, timeout, on_done):
     """Execute ``pages`` one after another in one kernel; call ``on_done`` after each."""
     from jupyter_client.manager import AsyncKernelManager
@@ -105,24 +113,25 @@ async def _run_pages(pages, timeout, on_done):
 
     notebooks = [read_myst_markdown_notebook(Path(p).read_text(), path=p) for p in pages]
     kernel_name = notebooks[0].metadata.get("kernelspec", {}).get("name", "python3")
-    manager = AsyncKernelManager(kernel_name=kernel_name)
-    kernel = None  # one client for all pages: connecting costs a fraction of a second
+    manager = kernel = None  # one kernel and one client for all pages, unless one fails
     try:
         for path, notebook in zip(pages, notebooks, strict=True):
             cwd = str(Path(path).resolve().parent)
             start = time.perf_counter()
-            # No timing metadata: jupyter-cache hashes cell metadata, so myst-nb would
-            # then miss the page in the cache.
-            client = NotebookClient(
-                notebook, km=manager, timeout=timeout, allow_errors=False, record_timing=False
-            )
             try:
                 if kernel is None:
+                    # a new manager each time: a shut-down one cannot start a kernel again
+                    manager = AsyncKernelManager(kernel_name=kernel_name)
                     await manager.start_kernel(cwd=cwd)
                     kernel = manager.client()
                     kernel.start_channels()
                     await kernel.wait_for_ready(timeout=timeout)
                     await _silent(kernel, BASELINE, timeout)
+                # No timing metadata: jupyter-cache hashes cell metadata, so myst-nb would
+                # then miss the page in the cache.
+                client = NotebookClient(
+                    notebook, km=manager, timeout=timeout, allow_errors=False, record_timing=False
+                )
                 client.kc = kernel
                 restore = f"{RESET}_restore_baseline({cwd!r})\ndel _restore_baseline"
                 await _silent(kernel, restore, timeout)
@@ -131,17 +140,11 @@ async def _run_pages(pages, timeout, on_done):
             except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError):
                 ok = False
                 # a broken state never reaches the next page: start a new kernel
-                if kernel is not None:
-                    kernel.stop_channels()
-                    kernel = None
-                if manager.has_kernel:
-                    await manager.shutdown_kernel(now=True)
+                await _shut_down(manager, kernel)
+                manager = kernel = None
             on_done(path, notebook, time.perf_counter() - start, ok)
     finally:
-        if kernel is not None:
-            kernel.stop_channels()
-        if manager.has_kernel:
-            await manager.shutdown_kernel(now=True)
+        await _shut_down(manager, kernel)
 
 
 def main(cache_dir, timeout, *pages):
