@@ -7,18 +7,19 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 SPHINXOPTS ?= -W --keep-going -j auto
-# sphinx-build minus the interpreter's teardown at exit (0.6 s): see the script
-SPHINXBUILD ?= $(BIN)/python docs/_ext/sphinx_build.py
+# The one build command: make html, the checks that build the site, CI and Read the Docs.
+SPHINXBUILD ?= $(BIN)/sphinx-build
+BUILD_SITE = $(SPHINXBUILD) -b html -c . $(SPHINXOPTS)
 BUILDDIR := _build
 export PYTHONHASHSEED := 0
-# One thread for torch everywhere the site's code runs: on a busy 2-core machine
-# two OpenMP threads spin against each other (a 2 s example took 100 s), and
-# results must not depend on the thread count (see docs/_ext/site_hooks.py).
-export OMP_NUM_THREADS := 1
+# One torch thread while building: a speed setting only (on a busy 2-core machine
+# two OpenMP threads spin against each other). No printed value depends on it:
+# `make check-portable` builds with 1 and 2 threads and several CPU kernel sets.
+export OMP_NUM_THREADS ?= 1
 # Fixed build date (2026-11-27) for reproducible pages; Sphinx also takes the copyright year from it.
 export SOURCE_DATE_EPOCH ?= 1795737600
 
-.PHONY: help install html test lint clean bench bench-quick bench-build lock mutation-docs record-values check-reproducible check-links
+.PHONY: help install html test lint clean bench bench-quick bench-build lock mutation-docs record-values check-reproducible check-links check-portable test-downloads
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
@@ -31,6 +32,8 @@ help:
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
 	@echo "make check-links  every internal link and anchor of the built site resolves (offline)"
 	@echo "make check-reproducible  two clean builds must give identical page text"
+	@echo "make check-portable  every page prints the same under other CPU kernels and thread counts"
+	@echo "make test-downloads   every .py/.ipynb/zip download runs in a reader's fresh venv and prints its page's values"
 	@echo "make test-browser every page in headless Chromium: no console error, no outside request, axe"
 	@echo "make serve        serve $(BUILDDIR)/html on http://127.0.0.1:8000"
 	@echo "make livehtml     rebuild and reload on change (sphinx-autobuild)"
@@ -45,7 +48,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test,dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test,dev]' -e tools
 	touch $@
 
 # neurodiffeq and DeepXDE, the baselines of `make bench`, only when benchmarking.
@@ -55,14 +58,15 @@ $(BENCH_STAMP): $(STAMP)
 	touch $@
 
 html: $(STAMP) mathjax
-	$(SPHINXBUILD) -b html -c . $(SPHINXOPTS) docs $(BUILDDIR)/html
+	$(BUILD_SITE) docs $(BUILDDIR)/html
 	@echo "Site built: open $(BUILDDIR)/html/index.html"
 
-test: $(STAMP)
+# The tests judge the built pages, so the site is built (or brought up to date) first.
+test: html
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests gallery benchmarks conf.py docs/_ext
+	$(BIN)/ruff check src tests tools gallery benchmarks conf.py
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --out benchmarks/results/cpu.json --md benchmarks/results/cpu.md
@@ -72,7 +76,7 @@ bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --quick --out _build/bench/quick.json --md _build/bench/quick.md
 
 bench-build: $(STAMP) mathjax
-	SPHINXBUILD="$(SPHINXBUILD)" SPHINXOPTS="$(SPHINXOPTS)" $(BIN)/python benchmarks/bench_build.py
+	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python benchmarks/bench_build.py
 
 lock:
 	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock
@@ -80,11 +84,11 @@ lock:
 	/tmp/gradkit-lock/bin/python -m pip freeze --exclude-editable \
 	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(CONSTRAINTS)
 
-clean:
-	rm -rf $(BUILDDIR) docs/auto_examples docs/gen_modules docs/jupyter_execute docs/sg_execution_times.rst
+clean: $(STAMP)
+	$(BIN)/python -m autograd_site.cli.clean
 
 mutation-docs: $(STAMP)
-	$(BIN)/python tests/mutation_docs.py
+	$(BIN)/python -m autograd_site.cli.mutation_docs
 
 # Every internal link and #anchor of the built site resolves (lychee, offline).
 # _static/ holds the theme's Jinja macro templates, which are not pages.
@@ -94,14 +98,26 @@ check-links: $(STAMP)
 	$(BIN)/lychee $(LYCHEE_ARGS) '$(BUILDDIR)/html/**/*.html'
 
 check-reproducible: $(STAMP) mathjax
-	$(BIN)/python tests/check_reproducible.py
+	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python -m autograd_site.cli.check_reproducible
 
-record-values: $(STAMP)
-	-$(BIN)/python -m pytest -q tests/test_gallery.py tests/test_docs_pages.py -k "recorded_values" --force-regen
-	@echo "Recorded values regenerated under tests/test_gallery/ and tests/test_docs_pages/: review 'git diff' before committing."
+# Every page built with each CPU kernel set this CPU has and 1 or 2 torch threads
+# prints the same text, and matches its recorded values, in every setting.
+check-portable: $(STAMP) mathjax
+	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python -m autograd_site.cli.check_portable
+
+# Every download of the built site runs in a fresh venv with only torch,
+# matplotlib and numpy (plus gradkit's wheel where the page says so), and
+# prints what its page shows.
+test-downloads: $(STAMP)
+	@test -f $(BUILDDIR)/html/index.html || { echo "test-downloads: run 'make html' first" >&2; exit 1; }
+	$(BIN)/python -m autograd_site.cli.test_downloads
+
+record-values: html
+	-$(BIN)/python -m pytest -q tests/site/test_recorded_values.py --force-regen
+	@echo "Recorded values regenerated under tests/site/test_recorded_values/: review 'git diff' before committing."
 
 # -- the reader's site: offline assets, browser tests, publishing -------------
-# (appended; see docs/_ext/make_inventories.py, tests/browser/, .readthedocs.yaml)
+# (see tools/autograd_site/cli/make_inventories.py, tests/browser/, .readthedocs.yaml)
 NPM ?= npm
 MATHJAX_STAGE := $(BUILDDIR)/mathjax/mathjax
 MATHJAX_SRC := node_modules/mathjax/es5
@@ -136,17 +152,16 @@ serve:
 
 livehtml: $(STAMP) mathjax
 	$(BIN)/sphinx-autobuild -b html -c . $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
-	  --watch conf.py --watch gallery --watch src --watch docs/_ext \
-	  --ignore "*/auto_examples/*" --ignore "*/gen_modules/*" --ignore "*/jupyter_execute/*" \
-	  --ignore "*/sg_execution_times.rst" docs $(BUILDDIR)/html
+	  --watch conf.py --watch gallery --watch src --watch tools \
+	  $$($(BIN)/python -m autograd_site.cli.clean --print-ignore) docs $(BUILDDIR)/html
 
 # Intersphinx inventories from the installed packages (committed; the build is offline).
 inventories: $(STAMP)
-	$(BIN)/python docs/_ext/make_inventories.py
+	$(BIN)/python -m autograd_site.cli.make_inventories
 
 # The real objects.inv files, for a maintainer online. Never part of the build or CI.
 inventories-online: $(STAMP)
-	$(BIN)/python docs/_ext/make_inventories.py --online
+	$(BIN)/python -m autograd_site.cli.make_inventories --online
 
 # .readthedocs.yaml and the GitHub workflow against the schemas vendored in .ci/schemas/.
 check-publishing: $(STAMP)

@@ -3,14 +3,12 @@
 Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
 """
 
-import sys
 from importlib.metadata import version as _version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+from sphinx_gallery.sorting import ExplicitOrder
 
-from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
+ROOT = Path(__file__).resolve().parent
 
 project = "Autograd by Example"
 author = "Autograd by Example contributors"
@@ -19,9 +17,8 @@ release = _version("gradkit")  # read from the installed metadata: conf.py must 
 version = release
 
 extensions = [
-    # First: it starts executing the MyST-NB pages while the others load (see
-    # NOTE: [Notebooks in parallel] in docs/_ext/site_hooks.py).
-    "site_hooks",
+    # How every page runs, reruns and fails (tools/autograd_site/sphinxext/execution.py)
+    "autograd_site.sphinxext.execution",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
@@ -30,7 +27,8 @@ extensions = [
     "myst_nb",
     "sphinx_copybutton",
     "sphinx_design",
-    "nb_downloads",
+    # Notebook downloads, gradkit's wheel, and what computed the outputs
+    "autograd_site.sphinxext.downloads",
 ]
 
 exclude_patterns = [
@@ -61,26 +59,29 @@ sphinx_gallery_conf = {
     ),
     "within_subsection_order": "FileNameSortKey",
     # Fresh matplotlib state, and torch's global switches back to defaults,
-    # before every example (see docs/_ext/site_hooks.py).
-    "reset_modules": ("matplotlib", "site_hooks.reset_torch"),
+    # before every example (NOTE: [One way to run a page] in execution.py).
+    "reset_modules": ("matplotlib", "autograd_site.sphinxext.execution.reset_torch"),
     "remove_config_comments": True,
     "download_all_examples": True,
     "only_warn_on_example_error": False,
     "abort_on_example_error": True,
     "doc_module": ("gradkit",),
     "backreferences_dir": "gen_modules/backreferences",
+    # Each example's page shows its run time. No execution-time summary pages:
+    # sphinx-gallery's load scripts from a CDN, and they are not pages to search.
     "min_reported_time": 0,
-    # Show each example's run time even though the Makefile sets SOURCE_DATE_EPOCH
-    # (sphinx-gallery hides times then); the reproducibility check ignores them.
-    "write_computation_times": True,
+    "write_computation_times": False,
     "capture_repr": (),
 }
 
 # -- myst-nb -----------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
-nb_execution_mode = "cache"
-nb_execution_raise_on_error = True
+# Each page in a fresh kernel of its own, whenever Sphinx reads it; a failing
+# page is reported with its cell and traceback, and fails the build (NOTE: [A
+# failing page fails the build] in tools/autograd_site/sphinxext/execution.py).
+nb_execution_mode = "force"
+nb_execution_raise_on_error = False
 nb_execution_show_tb = True
 nb_execution_timeout = 180
 nb_execution_excludepatterns = ["auto_examples/*"]
@@ -105,6 +106,7 @@ nitpick_ignore_regex = [
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
+templates_path = ["docs/_templates"]
 html_title = f"Autograd by Example {release}"
 # MathJax is served by the site itself: `make mathjax` (a prerequisite of `make html`)
 # installs the npm package pinned in package-lock.json and stages the files used
@@ -130,6 +132,8 @@ html_theme_options = {
     "navbar_start": ["navbar-logo"],  # html_title carries the version
     "navbar_end": ["theme-switcher", "navbar-icon-links"],
     "navbar_persistent": ["search-button"],
+    # which torch and Python computed an executed page's outputs
+    "article_header_end": ["computed-with"],
     "secondary_sidebar_items": ["page-toc", "edit-this-page", "sourcelink"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],

@@ -9,6 +9,8 @@ A physics-informed neural network (PINN) learns :math:`u(x)` by penalising how f
 the network twice with respect to its *input*. We solve a boundary value problem
 whose exact solution we know, and check the derivatives before training and the
 solution after it.
+
+.. gradkit-install::
 """
 
 # sphinx_gallery_thumbnail_number = 2
@@ -31,6 +33,16 @@ import torch
 
 def source(x):
     return -(math.pi**2) * torch.sin(math.pi * x)
+
+
+def print_bound(label, value, bound):
+    """Check ``value < bound`` and print the bound, not the value.
+
+    Training outcomes and float32 round-off depend on the CPU's kernels and the
+    thread count; the bound is what this page checks, and holds on any machine.
+    """
+    assert value < bound, f"{label} = {value:.2e}, expected below {bound:.0e}"
+    print(f"{label} < {bound:.0e}")
 
 
 # %%
@@ -71,8 +83,7 @@ def residual(u, x):
 
 x_col = torch.linspace(0.0, 1.0, 64).reshape(-1, 1).requires_grad_()
 r_exact = residual(torch.sin(math.pi * x_col), x_col)
-print(f"max |residual| of sin(pi x): {r_exact.abs().max().item():.2e}")
-torch.testing.assert_close(r_exact, torch.zeros_like(r_exact), atol=1e-4, rtol=0)
+print_bound("max |residual| of sin(pi x)", r_exact.abs().max().item(), 1e-4)
 
 # %%
 # The network and the loss
@@ -125,9 +136,8 @@ def closure():
 
 
 lbfgs.step(closure)
-print(f"loss after {n_adam} Adam steps: {history[n_adam - 1]:.2e}")
-print(f"loss after {len(history) - n_adam} L-BFGS evaluations: {history[-1]:.2e}")
-assert history[-1] < 1e-4
+print_bound(f"loss after {n_adam} Adam steps", history[n_adam - 1], 1e-2)
+print_bound("loss after L-BFGS", history[-1], 1e-4)
 
 # %%
 import matplotlib.pyplot as plt
@@ -151,8 +161,7 @@ with torch.no_grad():
     u_pred = net(x_fine)
 u_exact = torch.sin(math.pi * x_fine)
 max_error = (u_pred - u_exact).abs().max().item()
-print(f"max |u_theta - sin(pi x)| on 401 points: {max_error:.2e}")
-assert max_error < 5e-5
+print_bound("max |u_theta - sin(pi x)| on 401 points", max_error, 5e-5)
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -173,8 +182,7 @@ fig.tight_layout()
 # memory.
 x_fine.requires_grad_()
 r_fine = derivative(net(x_fine), x_fine, order=2, create_graph=False) - source(x_fine.detach())
-print(f"max |u_theta'' - f| on 401 points: {r_fine.abs().max().item():.2e}")
-assert r_fine.abs().max().item() < 2e-2
+print_bound("max |u_theta'' - f| on 401 points", r_fine.abs().max().item(), 2e-2)
 
 # %%
 # The bound above says the network nearly solves the equation; it does not check
@@ -187,8 +195,8 @@ with torch.no_grad():
     x64, h = x_fine.detach().double(), 1e-3
     u2_fd = (net64(x64 + h) - 2 * net64(x64) + net64(x64 - h)) / h**2
 u2_autograd = r_fine + source(x_fine.detach())
-print(f"max |u'' autograd - finite difference|: {(u2_autograd - u2_fd).abs().max().item():.1e}")
-torch.testing.assert_close(u2_autograd.double(), u2_fd, rtol=0, atol=2e-4)
+difference = (u2_autograd.double() - u2_fd).abs().max().item()
+print_bound("max |u'' autograd - finite difference|", difference, 2e-4)
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(x_fine.detach(), r_fine)

@@ -9,6 +9,8 @@ In two dimensions the PINN residual needs the Laplacian
 its two inputs. We build it from raw autograd, check it on a function with a known
 Laplacian, swap in :func:`gradkit.laplacian`, and train a small network to solve a
 Poisson problem whose exact solution we know.
+
+.. gradkit-install::
 """
 
 # sphinx_gallery_thumbnail_number = 2
@@ -33,6 +35,16 @@ import torch
 def source(xy):
     x, y = xy[:, :1], xy[:, 1:]
     return 2 * math.pi**2 * torch.sin(math.pi * x) * torch.sin(math.pi * y)
+
+
+def print_bound(label, value, bound):
+    """Check ``value < bound`` and print the bound, not the value.
+
+    Training outcomes and float32 round-off depend on the CPU's kernels and the
+    thread count; the bound is what this page checks, and holds on any machine.
+    """
+    assert value < bound, f"{label} = {value:.2e}, expected below {bound:.0e}"
+    print(f"{label} < {bound:.0e}")
 
 
 # %%
@@ -84,8 +96,7 @@ torch.manual_seed(0)
 xy_col = torch.rand(400, 2, requires_grad=True)
 u_exact = torch.sin(math.pi * xy_col[:, :1]) * torch.sin(math.pi * xy_col[:, 1:])
 r_exact = residual(u_exact, xy_col)
-print(f"max |residual| of the exact solution: {r_exact.abs().max().item():.2e}")
-torch.testing.assert_close(r_exact, torch.zeros_like(r_exact), atol=1e-4, rtol=0)
+print_bound("max |residual| of the exact solution", r_exact.abs().max().item(), 1e-4)
 
 # %%
 # The boundary condition built into the network
@@ -148,9 +159,7 @@ def closure():
 
 
 lbfgs.step(closure)
-print(f"loss after {n_adam} Adam steps: {history[n_adam - 1]:.2e}")
-print(f"loss after {len(history) - n_adam} L-BFGS evaluations: {history[-1]:.2e}")
-assert history[-1] < 1e-3
+print_bound("loss after Adam and L-BFGS", history[-1], 1e-3)
 
 # %%
 import matplotlib.pyplot as plt
@@ -175,8 +184,7 @@ with torch.no_grad():
     U_pred = u_theta(torch.stack([X.flatten(), Y.flatten()], dim=1)).reshape(X.shape)
 U_exact = torch.sin(math.pi * X) * torch.sin(math.pi * Y)
 max_error = (U_pred - U_exact).abs().max().item()
-print(f"max |u_theta - u| on the 51 x 51 grid: {max_error:.2e}")
-assert max_error < 1e-3
+print_bound("max |u_theta - u| on the 51 x 51 grid", max_error, 1e-3)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(6, 3.2), sharey=True, layout="constrained")

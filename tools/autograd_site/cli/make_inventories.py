@@ -76,9 +76,11 @@ class Inventory:
         for (name, role), uri in sorted(self.entries.items()):
             if uri.endswith("#" + name):  # the standard '$' abbreviation
                 uri = uri[: -len(name)] + "$"
-            inv.objects.append(soi.DataObjStr(
-                name=name, domain="py", role=role, priority="1", uri=uri, dispname="-"
-            ))
+            inv.objects.append(
+                soi.DataObjStr(
+                    name=name, domain="py", role=role, priority="1", uri=uri, dispname="-"
+                )
+            )
         text = inv.data_file(contract=True)
         # sphobjinv.compress_zlib uses the default level; fix it for byte-stable output
         marker = b"# The remainder of this file is compressed using zlib.\n"
@@ -187,11 +189,26 @@ def torch_inventory() -> Inventory:
     inv.add("torch.iinfo", "class", "type_info.html#torch.iinfo")
     inv.add("torch.testing.assert_close", "function", "testing.html#torch.testing.assert_close")
     inv.add("torch.testing.make_tensor", "function", "testing.html#torch.testing.make_tensor")
-    inv.add("torch.testing.assert_allclose", "function",
-            "testing.html#torch.testing.assert_allclose")
+    inv.add(
+        "torch.testing.assert_allclose", "function", "testing.html#torch.testing.assert_allclose"
+    )
     inv.add("torch.autograd.Function", "class", "autograd.html#torch.autograd.Function")
-    for dtype in ("float16", "bfloat16", "float32", "float64", "float", "double", "half",
-                  "int32", "int64", "long", "int", "bool", "complex64", "complex128"):
+    for dtype in (
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "float",
+        "double",
+        "half",
+        "int32",
+        "int64",
+        "long",
+        "int",
+        "bool",
+        "complex64",
+        "complex128",
+    ):
         inv.add(f"torch.{dtype}", "data", "tensor_attributes.html#torch.dtype")
     inv.add("torch.pi", "data", "torch.html#torch.pi")
     # grad-mode switches live in torch.autograd.grad_mode but are documented as torch.<name>
@@ -230,13 +247,27 @@ def torch_inventory() -> Inventory:
         inv.add(f"torch.Tensor.{m}", mrole, gen.format(f"torch.Tensor.{m}"))
     # torch.autograd: functions generated; autograd.Function methods generated too
     module_members("torch.autograd")
-    for m in ("forward", "backward", "setup_context", "jvp", "vmap", "apply", "mark_dirty",
-              "mark_non_differentiable", "save_for_backward", "set_materialize_grads"):
+    for m in (
+        "forward",
+        "backward",
+        "setup_context",
+        "jvp",
+        "vmap",
+        "apply",
+        "mark_dirty",
+        "mark_non_differentiable",
+        "save_for_backward",
+        "set_materialize_grads",
+    ):
         name = f"torch.autograd.Function.{m}"
         inv.entries.pop((name, "method"), None)
         inv.add(name, "method", gen.format(name))
-    for m in ("save_for_backward", "mark_dirty", "mark_non_differentiable",
-              "set_materialize_grads"):
+    for m in (
+        "save_for_backward",
+        "mark_dirty",
+        "mark_non_differentiable",
+        "set_materialize_grads",
+    ):
         name = f"torch.autograd.function.FunctionCtx.{m}"
         inv.add(name, "method", gen.format(name))
     module_members("torch.autograd.functional")
@@ -315,8 +346,10 @@ def matplotlib_inventory() -> Inventory:
             continue
         full = f"matplotlib.pyplot.{n}"
         inv.add(full, "function", f"api/_as_gen/{full}.html#{full}")
-    for cls, path in ((matplotlib.axes.Axes, "matplotlib.axes.Axes"),
-                      (matplotlib.figure.Figure, "matplotlib.figure.Figure")):
+    for cls, path in (
+        (matplotlib.axes.Axes, "matplotlib.axes.Axes"),
+        (matplotlib.figure.Figure, "matplotlib.figure.Figure"),
+    ):
         for m, mrole in _class_members(cls):
             if hasattr(object, m):
                 continue

@@ -20,7 +20,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from pagerun import GALLERY_SCRIPTS, MYST_NB_PAGES, ROOT, numbers_in, printed_output
+from autograd_site.pages import built_page, numbers_in, shown_on_page
+from autograd_site.project import ROOT, gallery_scripts, myst_nb_pages
 
 ALLOWLIST = tomllib.loads((Path(__file__).parent / "prose_numbers_allowlist.toml").read_text())
 
@@ -77,15 +78,15 @@ def _known(value, pool):
     return any(math.isclose(value, p, rel_tol=1e-9, abs_tol=1e-12) for p in pool)
 
 
-PAGES = [(p, _gallery_prose_and_code) for p in GALLERY_SCRIPTS]
-PAGES += [(p, _myst_prose_and_code) for p in MYST_NB_PAGES]
+PAGES = [(p, _gallery_prose_and_code) for p in gallery_scripts()]
+PAGES += [(p, _myst_prose_and_code) for p in myst_nb_pages()]
 
 
 @pytest.mark.parametrize(("page", "split"), PAGES, ids=[p.stem for p, _ in PAGES])
-def test_numbers_in_prose_are_printed_or_chosen(page, split):
-    """Every number the narrative states is printed by the page, an input, or allowlisted."""
+def test_numbers_in_prose_are_printed_or_chosen(page, split, built_site):
+    """Every number the narrative states is printed by the built page, an input, or allowlisted."""
     prose, code = split(page)
-    printed = numbers_in(printed_output(page))
+    printed = shown_on_page(built_page(page)).numbers
     literals = _code_literals(code)
     allowed = ALLOWLIST.get(page.relative_to(ROOT).as_posix(), {}).get("numbers", [])
     pool = set(printed) | literals | set(map(float, allowed))

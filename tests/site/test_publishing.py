@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from autograd_site.project import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / ".ci" / "schemas"
 CASES = [
     (".readthedocs.yaml", "readthedocs.json", "vendor.readthedocs"),

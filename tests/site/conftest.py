@@ -1,0 +1,23 @@
+"""The site's tests judge the built pages: `make test` builds the site first."""
+
+from __future__ import annotations
+
+import pytest
+from autograd_site.pages import built_page
+from autograd_site.project import HTML, ROOT, executable_pages
+
+
+@pytest.fixture(scope="session")
+def built_site():
+    """The built site, checked to be newer than every executable page's source."""
+    if not (HTML / "index.html").exists():
+        pytest.fail(f"no built site in {HTML.relative_to(ROOT)}: run 'make html' (make test does)")
+    stale = [
+        page.relative_to(ROOT).as_posix()
+        for page in executable_pages()
+        if not built_page(page).exists()
+        or built_page(page).stat().st_mtime < page.stat().st_mtime
+    ]
+    if stale:
+        pytest.fail(f"the built site is older than {stale}: run 'make html' (make test does)")
+    return HTML

@@ -1,0 +1,124 @@
+"""Every gallery script follows the page standards, and its checks catch a wrong value.
+
+Whether a script runs and what it prints is judged on the built page
+(test_recorded_values.py, test_isolation.py). Here each edit listed in
+``gallery_mutations/<script>.toml`` (a wrong derivative, a wrong source term)
+is applied to a copy of the script, which is run as a reader runs it (``python
+script.py`` in a fresh process): its own checks must then raise AssertionError.
+"""
+
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from autograd_site.project import gallery_scripts, page_id
+
+SCRIPTS = gallery_scripts()
+IDS = [page_id(p) for p in SCRIPTS]
+
+# Each original text must occur exactly once, so a script that drifts from its
+# table fails loudly.
+MUTATION_DIR = Path(__file__).parent / "gallery_mutations"
+MUTATIONS = {
+    path.stem: tomllib.loads(path.read_text())["mutation"]
+    for path in sorted(MUTATION_DIR.glob("*.toml"))
+}
+MUTATION_CASES = [
+    (script, m["old"], m["new"])
+    for script in SCRIPTS
+    for m in MUTATIONS.get(script.stem, [])
+]
+
+
+def run_as_reader(source: str, name: str) -> subprocess.CompletedProcess:
+    """Run a script's source as ``python name`` from an empty folder, without a display."""
+    with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
+        path = Path(folder) / name
+        path.write_text(source)
+        env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+        return subprocess.run(
+            [sys.executable, str(path)], cwd=folder, env=env, capture_output=True, text=True,
+            timeout=300,
+        )
+
+
+@pytest.fixture(scope="session")
+def mutant_runs():
+    """Every mutant, run two at a time (each pays for its own ``import torch``)."""
+
+    def run(case):
+        script, old, new = case
+        source = script.read_text()
+        if source.count(old) != 1:
+            return None
+        return run_as_reader(source.replace(old, new), script.name)
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(run, MUTATION_CASES))
+    return {(s, o, n): r for (s, o, n), r in zip(MUTATION_CASES, results, strict=True)}
+
+
+def test_gallery_is_not_empty():
+    """The gallery has scripts to run."""
+    assert len(SCRIPTS) >= 1
+
+
+def test_every_script_has_mutations():
+    """Each script has a mutation table with at least one edit, and no table is stale."""
+    assert set(MUTATIONS) == set(IDS)
+    assert all(MUTATIONS.values())
+
+
+@pytest.mark.parametrize(
+    ("script", "old", "new"),
+    MUTATION_CASES,
+    ids=[f"{page_id(s)}-{i}" for i, (s, _, _) in enumerate(MUTATION_CASES)],
+)
+def test_wrong_value_fails_the_checks(script, old, new, mutant_runs):
+    """Changing a derivative-producing expression makes the script's own checks fail."""
+    result = mutant_runs[(script, old, new)]
+    assert result is not None, f"mutation anchor not found exactly once in {script.name}: {old!r}"
+    assert result.returncode != 0, f"{script.name}: the checks passed with {old!r} -> {new!r}"
+    assert "AssertionError" in result.stderr, result.stderr[-2000:]
+
+
+def _docstring(script):
+    return ast.get_docstring(ast.parse(script.read_text()), clean=False) or ""
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_page_standards(script):
+    """A title underlined with '=', LaTeX math, several text cells, a check and a conclusion."""
+    source = script.read_text()
+    lines = [line.rstrip() for line in _docstring(script).strip().splitlines()]
+    titles = [i for i in range(1, len(lines)) if set(lines[i]) == {"="} and lines[i - 1]]
+    assert titles, f"{script.name}: no reST title underlined with '='"
+    assert ":math:" in source or ".. math::" in source, f"{script.name}: no LaTeX math"
+    assert source.count("\n# %%") >= 4, f"{script.name}: fewer than 4 '# %%' cells"
+    assert "assert_close" in source or "assert " in source, f"{script.name}: no check"
+    assert "Conclusion" in source, f"{script.name}: no conclusion section"
+    assert "print(__doc__)" not in source
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_errors_shown_on_purpose_must_keep_raising(script):
+    """Every try block re-raises when the call stops failing, and never catches AssertionError."""
+    tree = ast.parse(script.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try):
+            assert node.orelse and isinstance(node.orelse[-1], ast.Raise), (
+                f"{script.name}:{node.lineno}: try without 'else: raise AssertionError(...)'"
+            )
+            for handler in node.handlers:
+                caught = ast.unparse(handler.type) if handler.type else "everything"
+                assert "AssertionError" not in caught and caught not in {
+                    "everything",
+                    "Exception",
+                    "BaseException",
+                }, f"{script.name}:{handler.lineno}: catches {caught}; catch the specific error"

@@ -1,0 +1,135 @@
+"""Every page prints the same on any CPU and thread count (``make check-portable``).
+
+Builds a scratch copy of the site with ``make html``'s command once per setting:
+torch's CPU kernel set (``ATEN_CPU_CAPABILITY``: default, avx2, and avx512 where
+this CPU has it) times the torch thread count (``OMP_NUM_THREADS`` 1 and 2). Then
+checks that every executed page shows the same text in every setting, and that
+its numbers match the reviewed recordings in every setting. Prints the matrix
+(pages x settings) and each build's time.
+
+Usage: ``python -m autograd_site.cli.check_portable [--keep DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from autograd_site.pages import built_page, shown_on_page
+from autograd_site.project import RECORDED_RTOL, ROOT, copy_project, executable_pages, page_id
+
+RECORDINGS = ROOT / "tests" / "site" / "test_recorded_values"
+THREADS = ("1", "2")
+
+
+def kernel_sets() -> list[str]:
+    """The CPU kernel sets torch can use on this machine."""
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    sets = ["default"]
+    if " avx2" in flags:
+        sets.append("avx2")
+    if " avx512f" in flags:
+        sets.append("avx512")
+    return sets
+
+
+def build_command() -> list[str]:
+    """``make html``'s build command (BUILD_SITE, set by the Makefile), with absolute paths."""
+    words = shlex.split(os.environ.get("BUILD_SITE", ".venv/bin/sphinx-build -b html -c ."))
+    if not Path(words[0]).is_absolute() and (ROOT / words[0]).exists():
+        words[0] = str(ROOT / words[0])
+    return words
+
+
+def build(scratch: Path, capability: str, threads: str) -> float:
+    """Build the scratch copy's site in one setting; return the seconds it took."""
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability, "OMP_NUM_THREADS": threads}
+    start = time.perf_counter()
+    result = subprocess.run(
+        [*build_command(), "docs", "_build/html"], cwd=scratch, env=env,
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        print(result.stdout[-4000:], result.stderr[-6000:], sep="\n")
+        raise SystemExit(f"check-portable: the build failed with {capability}, {threads} threads")
+    return time.perf_counter() - start
+
+
+def recorded(page: Path) -> np.ndarray | None:
+    csv = RECORDINGS / f"{page_id(page)}.csv"
+    if not csv.exists():
+        return None
+    import pandas as pd
+
+    return pd.read_csv(csv)["printed"].to_numpy(dtype=np.float64)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, help="build the copies here and keep them")
+    args = parser.parse_args(argv)
+    settings = [(cap, n) for cap in kernel_sets() for n in THREADS]
+    pages = executable_pages()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="check-portable-"))
+    texts: dict[tuple[str, str], dict[str, str]] = {}
+    failures: list[str] = []
+    start = time.perf_counter()
+    try:
+        for capability, threads in settings:
+            scratch = copy_project(work / f"{capability}-{threads}")
+            staged = ROOT / "_build" / "mathjax"  # static assets `make html` staged
+            if staged.exists():
+                shutil.copytree(staged, scratch / "_build" / "mathjax", dirs_exist_ok=True)
+            seconds = build(scratch, capability, threads)
+            html = scratch / "_build" / "html"
+            shown = {}
+            for page in pages:
+                on_page = shown_on_page(built_page(page, html))
+                shown[page_id(page)] = on_page.text
+                expected = recorded(page)
+                values = np.array(on_page.numbers, dtype=np.float64)
+                if expected is None or expected.shape != values.shape or not np.allclose(
+                    values, expected, rtol=RECORDED_RTOL, atol=0.0
+                ):
+                    failures.append(
+                        f"{page_id(page)} ({capability}, {threads} threads): "
+                        "numbers differ from the recording"
+                    )
+            texts[(capability, threads)] = shown
+            print(f"check-portable: built with {capability}, {threads} thread(s) in {seconds:.0f} s")
+            if not args.keep:
+                shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    reference = settings[0]
+    header = "page".ljust(40) + "".join(f"{c}/{n}".rjust(11) for c, n in settings)
+    print(f"\n{header}")
+    for page in pages:
+        name = page_id(page)
+        row = name.ljust(40)
+        for setting in settings:
+            same = texts[setting][name] == texts[reference][name]
+            row += ("same" if same else "DIFFERS").rjust(11)
+            if not same:
+                failures.append(f"{name}: text with {setting} differs from {reference}")
+        print(row)
+    print(f"\n{len(pages)} pages x {len(settings)} settings in {time.perf_counter() - start:.0f} s")
+    for failure in failures:
+        print(f"check-portable: {failure}", file=sys.stderr)
+    if not failures:
+        print("check-portable: every page prints the same text in every setting")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Facts about the repository that more than one tool needs, each written once.
+
+The executable pages are the sphinx-gallery scripts (``gallery/**/plot_*.py``)
+and the MyST-NB pages (``docs/**/*.md`` whose front matter says
+``file_format: mystnb``). The build writes generated sources into ``docs/``
+(:data:`GENERATED`) and the site into ``_build/html``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+GALLERY = ROOT / "gallery"
+BUILD = ROOT / "_build"
+HTML = BUILD / "html"
+
+# What sphinx-gallery and myst-nb write under docs/ (and what `make clean` removes).
+GENERATED = ("auto_examples", "gen_modules", "jupyter_execute", "sg_execution_times.rst")
+
+# What a scratch copy of the project needs to build and test the site.
+PROJECT_FILES = (
+    "conf.py",
+    "pyproject.toml",
+    "Makefile",
+    "requirements",
+    "docs",
+    "gallery",
+    "src",
+    "tests",
+    "tools",
+)
+
+# Agreement of recorded values with what a page prints: relative, for numbers
+# printed with up to 8 significant digits. Values that depend on the CPU or the
+# thread count are printed as checked bounds, so this needs no slack for them.
+RECORDED_RTOL = 1e-7
+
+
+def gallery_scripts(root: Path = ROOT) -> list[Path]:
+    """Every sphinx-gallery script that the build runs, in file-name order."""
+    return sorted((root / "gallery").rglob("plot_*.py"))
+
+
+def is_myst_nb_source(text: str) -> bool:
+    """Whether a Markdown source is a MyST-NB text notebook (executed at build)."""
+    head = text.split("\n---", 1)[0] if text.startswith("---") else ""
+    return "file_format: mystnb" in head
+
+
+def myst_nb_pages(root: Path = ROOT) -> list[Path]:
+    """Every MyST-NB page under ``docs/``, generated folders excluded."""
+    docs = root / "docs"
+    return sorted(
+        page
+        for page in docs.rglob("*.md")
+        if not set(GENERATED) & set(page.relative_to(docs).parts)
+        and is_myst_nb_source(page.read_text(encoding="utf-8"))
+    )
+
+
+def executable_pages(root: Path = ROOT) -> list[Path]:
+    """Gallery scripts, then MyST-NB pages."""
+    return gallery_scripts(root) + myst_nb_pages(root)
+
+
+def page_id(page: Path) -> str:
+    """A page's short name in test ids and reports: its file stem."""
+    return page.stem
+
+
+def copy_project(dest: Path, root: Path = ROOT) -> Path:
+    """Copy the files a build needs into ``dest`` (no build output, no venv); return ``dest``."""
+    ignore = shutil.ignore_patterns(*GENERATED, "__pycache__", "*.egg-info", ".pytest_cache")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = root / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=ignore, dirs_exist_ok=True)
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+    return dest
