@@ -166,7 +166,8 @@ inventories-online: $(STAMP)
 # .readthedocs.yaml and the GitHub workflow against the schemas vendored in .ci/schemas/.
 check-publishing: $(STAMP)
 	$(BIN)/check-jsonschema --schemafile .ci/schemas/readthedocs.json .readthedocs.yaml
-	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflows.json .github/workflows/docs.yml
+	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflows.json .github/workflows/*.yml
+	$(BIN)/zizmor --offline .github/workflows/
 
 # -- mutation testing of the gradkit package (mutmut 3.x, [tool.mutmut] in pyproject.toml) --
 # Mutates src/gradkit, judges each mutant with tests/test_gradkit_*.py and the doctests of

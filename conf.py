@@ -33,6 +33,8 @@ extensions = [
 
 exclude_patterns = [
     "_build",
+    # text included by other pages (the gradkit install box), not a page itself
+    "_snippets",
     "jupyter_execute",
     # sphinx-gallery writes an .ipynb beside each generated page for download;
     # myst-nb would otherwise parse and re-execute each of them.
@@ -75,7 +77,9 @@ sphinx_gallery_conf = {
 }
 
 # -- myst-nb -----------------------------------------------------------------
-myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
+# The torch release that computed the outputs, read from the build environment.
+myst_substitutions = {"torch_version": _version("torch").split("+")[0]}
 myst_heading_anchors = 3
 # Each page in a fresh kernel of its own, whenever Sphinx reads it; a failing
 # page is reported with its cell and traceback, and fails the build (NOTE: [A

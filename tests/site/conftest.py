@@ -15,8 +15,7 @@ def built_site():
     stale = [
         page.relative_to(ROOT).as_posix()
         for page in executable_pages()
-        if not built_page(page).exists()
-        or built_page(page).stat().st_mtime < page.stat().st_mtime
+        if not built_page(page).exists() or built_page(page).stat().st_mtime < page.stat().st_mtime
     ]
     if stale:
         pytest.fail(f"the built site is older than {stale}: run 'make html' (make test does)")

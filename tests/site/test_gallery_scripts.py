@@ -30,9 +30,7 @@ MUTATIONS = {
     for path in sorted(MUTATION_DIR.glob("*.toml"))
 }
 MUTATION_CASES = [
-    (script, m["old"], m["new"])
-    for script in SCRIPTS
-    for m in MUTATIONS.get(script.stem, [])
+    (script, m["old"], m["new"]) for script in SCRIPTS for m in MUTATIONS.get(script.stem, [])
 ]
 
 
@@ -43,7 +41,11 @@ def run_as_reader(source: str, name: str) -> subprocess.CompletedProcess:
         path.write_text(source)
         env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
         return subprocess.run(
-            [sys.executable, str(path)], cwd=folder, env=env, capture_output=True, text=True,
+            [sys.executable, str(path)],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=300,
         )
 

@@ -32,8 +32,9 @@ def alone(built_site):
     """Every page's notebook, run alone, two at a time."""
     env = reader_env(threads="1")
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        runs = pool.map(lambda p: run_download(notebook_download(p), sys.executable, env=env),
-                        PAGES)
+        runs = pool.map(
+            lambda p: run_download(notebook_download(p), sys.executable, env=env), PAGES
+        )
         return dict(zip(PAGES, runs, strict=True))
 
 

@@ -38,7 +38,9 @@ def test_expected_error_cells_hold_no_check(page):
     """A raises-exception cell holds only the failing call, never a check."""
     for index, source, tags in _code_cells(page):
         if "raises-exception" in tags:
-            assert not _has_check(source), f"{page.name}, cell {index}: a check in an expected error"
+            assert not _has_check(source), (
+                f"{page.name}, cell {index}: a check in an expected error"
+            )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page_id(p) for p in PAGES])

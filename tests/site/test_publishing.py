@@ -27,7 +27,9 @@ CASES = [
 def check(schema: Path, instance: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(instance)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
 
 
@@ -75,7 +77,8 @@ def test_workflow_tests_builds_checks_and_publishes():
     steps = workflow["jobs"]["build"]["steps"]
     runs = [s.get("run", "") for s in steps]
     uses = [s.get("uses", "") for s in steps] + [
-        s.get("uses", "") for s in workflow["jobs"]["deploy"]["steps"]]
+        s.get("uses", "") for s in workflow["jobs"]["deploy"]["steps"]
+    ]
     for command in ("make test", "make html", "make test-browser", "apt-get install"):
         assert any(command in r for r in runs), command
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)

@@ -1,13 +1,14 @@
-"""Run the site's executable pages in this process, the way the build runs them.
+"""Run the site's executable pages in this process, for ``make mutation-docs`` only.
 
-Used by the tests and by ``make mutation-docs`` (tests/mutation_docs.py).
+The mutation tool runs each page hundreds of times with one value corrupted,
+so it runs them here, without a kernel or a Sphinx build per run. What the site
+shows is judged on the built pages (tests/site); this runner only decides
+whether a corrupted value makes a page's own checks fail.
 """
 
 import functools
 import io
 import os
-import re
-import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -15,30 +16,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
-GALLERY = ROOT / "gallery"
-DOCS = ROOT / "docs"
-if str(DOCS / "_ext") not in sys.path:
-    sys.path.insert(0, str(DOCS / "_ext"))
+from autograd_site.pages import numbers_in  # noqa: E402, F401 - re-exported for the tool
+from autograd_site.project import DOCS, ROOT, gallery_scripts, myst_nb_pages  # noqa: E402, F401
+from autograd_site.sphinxext.execution import reset_torch  # noqa: E402
 
-from site_hooks import myst_nb_pages, reset_torch  # noqa: E402
-
-GALLERY_SCRIPTS = sorted(GALLERY.rglob("plot_*.py"))
-MYST_NB_PAGES = myst_nb_pages(DOCS)
-
-MYST_NB_FRONT_MATTER = """---
-file_format: mystnb
-kernelspec:
-  name: python3
-  display_name: Python 3
----
-"""
-
-
-def myst_nb_page(body):
-    """The text of a MyST-NB page with the site's front matter and ``body`` (a test fixture)."""
-    return MYST_NB_FRONT_MATTER + body
-
+GALLERY_SCRIPTS = gallery_scripts()
+MYST_NB_PAGES = myst_nb_pages()
 
 # Set by make mutation-docs: digest the figures a run leaves open, to tell whether
 # a mutant changed anything the page shows.
@@ -85,23 +68,6 @@ def run_gallery_source(source: str, path: Path) -> str:
     return out.getvalue()
 
 
-GENERATED = ("auto_examples", "gen_modules", "jupyter_execute", "__pycache__")
-
-
-def copy_project(dest: Path, names, *, skip=()) -> None:
-    """Copy the named files and folders of the repository into ``dest``, without build output."""
-    import shutil
-
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        src = ROOT / name
-        if src.is_dir():
-            ignore = shutil.ignore_patterns(*GENERATED, *skip)
-            shutil.copytree(src, dest / name, ignore=ignore)
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-
-
 def myst_nb_cells(page: Path):
     """Yield ``(index, source, tags)`` for each code cell of a MyST-NB text notebook."""
     from myst_nb.core.read import read_myst_markdown_notebook
@@ -145,18 +111,6 @@ def run_myst_nb_page(page: Path) -> str:
         _close_figures()
         reset_torch(None, str(page))
     return out.getvalue()
-
-
-# A number standing on its own: not part of a name (MulBackward0), an address
-# (0x7f...) or a version string. Matches 4, -3, 4., 0.5000, 1e-06, 2.5e+03.
-NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])")
-
-
-def numbers_in(text: str) -> list[float]:
-    """Every standalone number in ``text``, in order."""
-    return [
-        float(m.group().rstrip(".")) if m.group() != "." else 0.0 for m in NUMBER.finditer(text)
-    ]
 
 
 @functools.cache

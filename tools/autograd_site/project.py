@@ -8,6 +8,8 @@ and the MyST-NB pages (``docs/**/*.md`` whose front matter says
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 from pathlib import Path
 
@@ -82,3 +84,23 @@ def copy_project(dest: Path, root: Path = ROOT) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     return dest
+
+
+def build_command() -> list[str]:
+    """``make html``'s build command (``BUILD_SITE``, which the Makefile sets), paths absolute.
+
+    Every tool that builds the site (check-portable, check-reproducible,
+    bench-build, the tests of the build) builds it with this command.
+    """
+    default = f"{ROOT / '.venv' / 'bin' / 'sphinx-build'} -b html -c . -W --keep-going -j auto"
+    words = shlex.split(os.environ.get("BUILD_SITE", default))
+    if not Path(words[0]).is_absolute() and (ROOT / words[0]).exists():
+        words[0] = str(ROOT / words[0])
+    return words
+
+
+def stage_static_assets(dest: Path, root: Path = ROOT) -> None:
+    """Copy into a scratch copy the assets ``make html`` stages under ``_build`` before building."""
+    staged = root / "_build" / "mathjax"
+    if staged.exists():
+        shutil.copytree(staged, dest / "_build" / "mathjax", dirs_exist_ok=True)

@@ -52,13 +52,12 @@ class ReaderRun:
 
 
 def reader_env(threads: str | None = None, extra: dict | None = None) -> dict:
-    """The environment of a reader's shell: no display, the thread count torch picks by default."""
+    """The environment of a reader's shell: the thread count torch picks unless ``threads``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"OMP_NUM_THREADS", "IPYTHONDIR", "PYTHONPATH", "ATEN_CPU_CAPABILITY"}
     }
-    env["MPLBACKEND"] = "Agg"
     if threads is not None:
         env["OMP_NUM_THREADS"] = threads
     env.update(extra or {})

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from autograd_site.pages import built_page, shown_on_page
-from autograd_site.project import RECORDED_RTOL, ROOT, copy_project, executable_pages, page_id
+from autograd_site.project import (
+    RECORDED_RTOL,
+    ROOT,
+    build_command,
+    copy_project,
+    executable_pages,
+    page_id,
+    stage_static_assets,
+)
 
 RECORDINGS = ROOT / "tests" / "site" / "test_recorded_values"
 THREADS = ("1", "2")
@@ -42,21 +49,16 @@ def kernel_sets() -> list[str]:
     return sets
 
 
-def build_command() -> list[str]:
-    """``make html``'s build command (BUILD_SITE, set by the Makefile), with absolute paths."""
-    words = shlex.split(os.environ.get("BUILD_SITE", ".venv/bin/sphinx-build -b html -c ."))
-    if not Path(words[0]).is_absolute() and (ROOT / words[0]).exists():
-        words[0] = str(ROOT / words[0])
-    return words
-
-
 def build(scratch: Path, capability: str, threads: str) -> float:
     """Build the scratch copy's site in one setting; return the seconds it took."""
     env = {**os.environ, "ATEN_CPU_CAPABILITY": capability, "OMP_NUM_THREADS": threads}
     start = time.perf_counter()
     result = subprocess.run(
-        [*build_command(), "docs", "_build/html"], cwd=scratch, env=env,
-        capture_output=True, text=True,
+        [*build_command(), "docs", "_build/html"],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         print(result.stdout[-4000:], result.stderr[-6000:], sep="\n")
@@ -86,9 +88,7 @@ def main(argv=None) -> int:
     try:
         for capability, threads in settings:
             scratch = copy_project(work / f"{capability}-{threads}")
-            staged = ROOT / "_build" / "mathjax"  # static assets `make html` staged
-            if staged.exists():
-                shutil.copytree(staged, scratch / "_build" / "mathjax", dirs_exist_ok=True)
+            stage_static_assets(scratch)
             seconds = build(scratch, capability, threads)
             html = scratch / "_build" / "html"
             shown = {}
@@ -97,15 +97,17 @@ def main(argv=None) -> int:
                 shown[page_id(page)] = on_page.text
                 expected = recorded(page)
                 values = np.array(on_page.numbers, dtype=np.float64)
-                if expected is None or expected.shape != values.shape or not np.allclose(
-                    values, expected, rtol=RECORDED_RTOL, atol=0.0
+                if (
+                    expected is None
+                    or expected.shape != values.shape
+                    or not np.allclose(values, expected, rtol=RECORDED_RTOL, atol=0.0)
                 ):
                     failures.append(
                         f"{page_id(page)} ({capability}, {threads} threads): "
                         "numbers differ from the recording"
                     )
             texts[(capability, threads)] = shown
-            print(f"check-portable: built with {capability}, {threads} thread(s) in {seconds:.0f} s")
+            print(f"check-portable: {capability}, {threads} thread(s): built in {seconds:.0f} s")
             if not args.keep:
                 shutil.rmtree(scratch, ignore_errors=True)
     finally:

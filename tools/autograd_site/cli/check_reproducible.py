@@ -9,27 +9,21 @@ unified diff of the first differences and exits non-zero when the builds differ.
 import difflib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+from autograd_site.project import build_command, copy_project, stage_static_assets
 
-from pagerun import copy_project  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-COPY = ("conf.py", "docs", "gallery", "requirements", "src", "benchmarks", "package.json")
-# Run-time tables (shown on purpose; they are timings) and the search index built from them.
-IGNORED = {"sg_execution_times.html", "sg_execution_times.rst.txt", "searchindex.js", ".buildinfo"}
+# The only differences allowed: how long each example ran (its page and the gallery index).
 VOLATILE = [
     (re.compile(r"\(\s*\d+ minutes\s+[\d.]+ seconds\)"), "(N minutes N seconds)"),
-    (re.compile(r"\b\d+:\d\d\.\d+\b"), "M:SS.SSS"),  # gallery index run times
-    # a traceback shown on purpose names the kernel's scratch file, which carries its PID
-    (re.compile(r"/tmp/ipykernel_\d+/"), "/tmp/ipykernel_PID/"),
+    (re.compile(r"\b\d+:\d\d\.\d+\b"), "M:SS.SSS"),
 ]
+# The search index holds the same words in an order that may differ.
+IGNORED = {"searchindex.js", ".buildinfo"}
 
 
 class _Text(HTMLParser):
@@ -58,24 +52,19 @@ def _page_text(path):
         raw = "\n".join(parser.parts)
     for pattern, replacement in VOLATILE:
         raw = pattern.sub(replacement, raw)
-    # Blank lines only: the kernel may deliver a cell's stdout in one message or two.
-    return re.sub(r"\n\s*\n", "\n", raw)
+    return raw
 
 
 def _build(workdir):
-    copy_project(workdir, COPY, skip=("results",))  # benchmark results are not built
-    shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
+    copy_project(workdir)
+    stage_static_assets(workdir)
     env = {
         **os.environ,
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1795737600"),
         "PYTHONHASHSEED": "0",
     }
-    # make html's command and parallel build; not -W, as the copy leaves out the
-    # benchmark results that the performance page includes
-    sphinx = [sys.executable, str(ROOT / "docs" / "_ext" / "sphinx_build.py")]
-    options = ["-b", "html", "-c", ".", "-j", "auto", "-q"]
     result = subprocess.run(
-        [*sphinx, *options, "docs", "_build/html"],
+        [*build_command(), "docs", "_build/html"],
         cwd=workdir,
         env=env,
         capture_output=True,

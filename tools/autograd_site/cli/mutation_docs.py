@@ -20,7 +20,7 @@ What is mutated, at run time (no source edits, so every site is reachable):
 
 Mutations: scale by 1+1e-4, by 1.01 and by 2; add 1; flip the sign; replace by 0.
 A mutant is caught when the page fails (a check raises) or when what it prints
-no longer matches its reviewed recording (tests/test_gallery/, tests/test_docs_pages/:
+no longer matches its reviewed recording (tests/site/test_recorded_values/:
 ``make test`` compares them too); the report counts the two apart. A mutant
 that changes nothing the page prints or draws (0 scaled; 1 added to a first
 derivative that is only differentiated again; a power under ``torch.no_grad()``)
@@ -44,11 +44,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+import torch
 
-import pagerun  # noqa: E402
-import torch  # noqa: E402
-from pagerun import (  # noqa: E402
+from autograd_site import inprocess as pagerun
+from autograd_site.inprocess import (
     GALLERY_SCRIPTS,
     MYST_NB_PAGES,
     ROOT,
@@ -57,6 +56,7 @@ from pagerun import (  # noqa: E402
     run_gallery_source,
     run_myst_nb_page,
 )
+from autograd_site.project import RECORDED_RTOL
 
 TRAINING_LOOP_CALLS = 20
 
@@ -359,11 +359,10 @@ def _signed_zero_free(text):
 
 
 def _recorded_values(kind, page):
-    """The reviewed recording of what ``page`` prints (tests/test_*/<stem>.csv), if any."""
-    folder = {"gallery": "test_gallery", "myst-nb": "test_docs_pages"}.get(kind)
-    if folder is None:
+    """The reviewed recording of what ``page`` prints (tests/site/test_recorded_values/), if any."""
+    if kind not in ("gallery", "myst-nb"):
         return None
-    csv = ROOT / "tests" / folder / f"{Path(page).stem}.csv"
+    csv = ROOT / "tests" / "site" / "test_recorded_values" / f"{Path(page).stem}.csv"
     if not csv.exists():
         return None
     return [float(line.split(",")[1]) for line in csv.read_text().splitlines()[1:]]
@@ -372,7 +371,8 @@ def _recorded_values(kind, page):
 def _matches(values, recorded):
     """Whether printed numbers equal the recording, as the recorded-values test judges."""
     return len(values) == len(recorded) and all(
-        math.isclose(v, r, rel_tol=1e-7, abs_tol=0.0) for v, r in zip(values, recorded, strict=True)
+        math.isclose(v, r, rel_tol=RECORDED_RTOL, abs_tol=0.0)
+        for v, r in zip(values, recorded, strict=True)
     )
 
 

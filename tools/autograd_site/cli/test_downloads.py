@@ -85,22 +85,28 @@ def make_venv(folder: Path) -> str:
     marker = folder / ".reader-packages"
     wanted = CONSTRAINTS.read_text()
     if python.exists() and marker.exists() and marker.read_text() == wanted:
-        subprocess.run([str(python), "-m", "pip", "uninstall", "-q", "-y", "gradkit"],
-                       capture_output=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "uninstall", "-q", "-y", "gradkit"], capture_output=True
+        )
         return str(python)
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS),
-                    *READER_PACKAGES], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), *READER_PACKAGES],
+        check=True,
+    )
     marker.write_text(wanted)
     return str(python)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--venv", type=Path,
-                        default=Path(tempfile.gettempdir()) / "autograd-by-example-reader-venv",
-                        help="the reader's venv (made, or reused when its pins are current)")
+    parser.add_argument(
+        "--venv",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "autograd-by-example-reader-venv",
+        help="the reader's venv (made, or reused when its pins are current)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     server, base = serve(HTML)
@@ -111,14 +117,17 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="downloads-") as tmp:
             files = {url: fetch(url, Path(tmp)) for url in sorted(found)}
             wheels = [path for path in files.values() if path.suffix == ".whl"]
-            print(f"test-downloads: {len(files)} files linked from the site "
-                  f"({time.perf_counter() - start:.0f} s); making the reader's venv")
+            print(
+                f"test-downloads: {len(files)} files linked from the site "
+                f"({time.perf_counter() - start:.0f} s); making the reader's venv"
+            )
             python = make_venv(args.venv)
             print(f"test-downloads: reader venv ready ({time.perf_counter() - start:.0f} s)")
 
             def needs_gradkit(url):
-                return any("gradkit-install" in (HTML / p).read_text(encoding="utf-8")
-                           for p in found[url])
+                return any(
+                    "gradkit-install" in (HTML / p).read_text(encoding="utf-8") for p in found[url]
+                )
 
             runnable = [u for u in sorted(files) if files[u].suffix in (".py", ".ipynb")]
             ran: dict[str, bytes] = {}
@@ -128,8 +137,10 @@ def main(argv=None) -> int:
                     if len(wheels) != 1:
                         failures.append(f"expected one gradkit wheel on the site, found {wheels}")
                         break
-                    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps",
-                                    str(wheels[0])], check=True)
+                    subprocess.run(
+                        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheels[0])],
+                        check=True,
+                    )
                 for url in runnable:
                     if needs_gradkit(url) != with_gradkit:
                         continue
@@ -146,23 +157,28 @@ def main(argv=None) -> int:
                     elif len(run.shown.numbers) != len(expected) or not np.allclose(
                         run.shown.numbers, expected, rtol=RECORDED_RTOL, atol=0.0
                     ):
-                        failures.append(f"{label} printed other numbers than its page:\n"
-                                        f"  page: {expected}\n  run:  {run.shown.numbers}")
+                        failures.append(
+                            f"{label} printed other numbers than its page:\n"
+                            f"  page: {expected}\n  run:  {run.shown.numbers}"
+                        )
                     else:
                         counts[kind][0] += 1
-                    print(f"  {'ok ' if run.returncode == 0 else 'FAIL'} {run.seconds:5.1f} s  "
-                          f"{label}")
-            for url, path in files.items():
+                    print(
+                        f"  {'ok ' if run.returncode == 0 else 'FAIL'} {run.seconds:5.1f} s  "
+                        f"{label}"
+                    )
+            for path in files.values():
                 if path.suffix != ".zip":
                     continue
                 counts[".zip"][1] += 1
                 with zipfile.ZipFile(path) as archive:
                     members = [m for m in archive.namelist() if not m.endswith("/")]
-                    bad = [m for m in members
-                           if ran.get(Path(m).name) != archive.read(m)]
+                    bad = [m for m in members if ran.get(Path(m).name) != archive.read(m)]
                 if bad or not members:
-                    failures.append(f"{path.name}: members not identical to the tested files: "
-                                    f"{bad or 'empty archive'}")
+                    failures.append(
+                        f"{path.name}: members not identical to the tested files: "
+                        f"{bad or 'empty archive'}"
+                    )
                 else:
                     counts[".zip"][0] += 1
     finally:

@@ -77,12 +77,16 @@ def reset_torch(gallery_conf=None, fname=None):
     torch.manual_seed(0)
 
 
-def inputs_fingerprint(confdir: str | os.PathLike) -> str:
+# The code that sets a page's starting state: this module (reset_torch) and the
+# kernels' start-up file.
+RESET_FILES = (Path(__file__), Path(__file__).with_name("reader_tracebacks.py"))
+
+
+def inputs_fingerprint(confdir: str | os.PathLike, reset_files=RESET_FILES) -> str:
     """Digest of what pages depend on besides their own source (NOTE: [Other inputs of a page])."""
     root = Path(confdir)
     files = sorted((root / "src" / "gradkit").rglob("*.py"))
-    files += [root / "conf.py", root / "requirements" / "constraints.txt", Path(__file__)]
-    files.append(Path(__file__).with_name("reader_tracebacks.py"))
+    files += [root / "conf.py", root / "requirements" / "constraints.txt", *reset_files]
     digest = hashlib.sha256()
     for path in files:
         if path.exists():
@@ -125,7 +129,7 @@ def _take_build_lock(app, config):
 
 
 def _use_reader_tracebacks(app, config):
-    """Start the build's kernels with reader_tracebacks.py (NOTE: [Tracebacks a learner can read])."""
+    """Start the kernels with reader_tracebacks.py (NOTE: [Tracebacks a learner can read])."""
     ipython_dir = Path(app.outdir).parent / "ipython"
     startup = ipython_dir / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
