@@ -162,7 +162,7 @@ copybutton_exclude = ".linenos, .gp, .go"
 
 # -- intersphinx: inventories are committed, the build never goes online ------
 # Generated from the installed packages by `make inventories`
-# (docs/_ext/make_inventories.py); the URLs are where the links point.
+# (tools/autograd_site/cli/make_inventories.py); the URLs are where the links point.
 _INV = ROOT / "docs" / "_inventories"
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3/", str(_INV / "python.inv")),

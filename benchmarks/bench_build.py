@@ -16,7 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from autograd_site.project import (
+    BUILD,
+    GENERATED,
+    build_command,
+    copy_project,
+    stage_static_assets,
+)
+
 TARGETS = {"clean build": 10.0, "no-op rebuild": 1.5, "one touched example": 3.0}
 
 
@@ -32,23 +39,13 @@ def _timed(cmd, cwd):
     return elapsed
 
 
-def _copy_site(dest):
-    """Copy what the build reads (config, docs, gallery) into ``dest``."""
-    shutil.copy2(ROOT / "conf.py", dest / "conf.py")
-    ignore = shutil.ignore_patterns("auto_examples", "gen_modules", "jupyter_execute", "_build")
-    shutil.copytree(ROOT / "docs", dest / "docs", ignore=ignore)
-    shutil.copytree(ROOT / "gallery", dest / "gallery")
-    shutil.copytree(ROOT / "benchmarks", dest / "benchmarks", ignore=shutil.ignore_patterns("tmp"))
-    # MathJax staged by `make mathjax`; conf.py refuses to build without it.
-    shutil.copytree(ROOT / "_build" / "mathjax", dest / "_build" / "mathjax")
-
-
 def _clean(site):
-    shutil.rmtree(site / "_build" / "html", ignore_errors=True)
-    shutil.rmtree(site / "_build" / ".jupyter_cache", ignore_errors=True)
-    for generated in ("docs/auto_examples", "docs/gen_modules", "docs/jupyter_execute"):
-        shutil.rmtree(site / generated, ignore_errors=True)
-    (site / "docs/sg_execution_times.rst").unlink(missing_ok=True)
+    """Remove what a build leaves: the output folder and the generated pages."""
+    shutil.rmtree(site / BUILD.name / "html", ignore_errors=True)
+    shutil.rmtree(site / BUILD.name / "doctrees", ignore_errors=True)
+    for name in GENERATED:
+        path = site / "docs" / name
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
 def main():
@@ -57,25 +54,21 @@ def main():
     args = parser.parse_args()
 
     python = Path(sys.executable)
-    # The command and options `make html` uses (the Makefile passes both), so the
-    # figures are those of the maintainers' command.
-    command = os.environ.get("SPHINXBUILD", f"{python} {ROOT / 'docs/_ext/sphinx_build.py'}")
-    options = os.environ.get("SPHINXOPTS", "-W --keep-going -j auto").split()
-    # The builds run in a scratch copy: paths in the command are the repository's.
-    command = [str(ROOT / w) if (ROOT / w).exists() else w for w in command.split()]
-    sphinx = [*command, "-b", "html", "-c", ".", *options, "-q"]
-    build = [*sphinx, "docs", "_build/html"]
+    # make html's own command (BUILD_SITE, passed by the Makefile), so the figures
+    # are those of the maintainers' command.
+    build = [*build_command(), "-q", "docs", "_build/html"]
     env_note = f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
 
     imports = [
-        _timed([str(python), "-c", "import torch"], ROOT) for _ in range(max(5, args.repeats))
+        _timed([str(python), "-c", "import torch"], tempfile.gettempdir())
+        for _ in range(max(5, args.repeats))
     ]
     t_import = statistics.median(imports)
 
     clean, noop, touched = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
-        site = Path(tmp)
-        _copy_site(site)
+        site = copy_project(Path(tmp))
+        stage_static_assets(site)
         example = sorted((site / "gallery").rglob("plot_*.py"))[0]
         for _ in range(args.repeats):
             _clean(site)

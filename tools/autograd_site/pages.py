@@ -1,10 +1,12 @@
 """What a built page shows, and what a notebook prints when a reader runs it.
 
-Both are reduced to one comparable form, :class:`Shown`: the text the code
-printed, in order, with ``[figure]`` where a figure appears and, for an error
-shown on purpose, only its last line (``ValueError: ...``): a traceback's frames
-depend on where it runs. Warnings (stderr) and a gallery cell's last-expression
-value (sphinx-gallery does not show it here) are left out on both sides.
+Both are reduced to one comparable form, :class:`Shown`: cell by cell, the text
+the code printed and the number of figures it drew, and, for an error shown on
+purpose, only its last line (``ValueError: ...``): a traceback's frames depend
+on where it runs. Within a cell, figures count after its text (sphinx-gallery
+places a block's figures before its printed text, Jupyter after). Warnings
+(stderr) and a gallery cell's last-expression value (sphinx-gallery does not
+show it here) are left out on both sides.
 
 The tests compare the built pages with the reviewed recordings (numbers) and
 with each page run alone (isolation); ``make test-downloads`` compares them with
@@ -34,9 +36,18 @@ def numbers_in(text: str) -> list[float]:
 
 @dataclass
 class Shown:
-    """A page's outputs: printed text and figure markers, in order."""
+    """A page's outputs, cell by cell: printed text and figure markers."""
 
-    parts: list[str]
+    cells: list[list[str]]
+
+    @property
+    def parts(self) -> list[str]:
+        """Every cell's printed parts, then its figures, in cell order."""
+        ordered = []
+        for cell in self.cells:
+            ordered += [part for part in cell if part != FIGURE]
+            ordered += [part for part in cell if part == FIGURE]
+        return ordered
 
     @property
     def text(self) -> str:
@@ -73,38 +84,41 @@ def built_page(page: Path, html_root: Path = HTML, root: Path | None = None) -> 
 
 
 def shown_on_page(html_file: Path) -> Shown:
-    """The outputs of a built gallery or MyST-NB page, in order."""
+    """The outputs of a built gallery or MyST-NB page, cell by cell."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")
     article = soup.find("article") or soup
-    parts: list[str] = []
+    cells: list[list[str]] = [[]]
     for element in article.find_all(["div", "img"]):
         classes = element.get("class") or []
         if element.name == "img":
             if "sphx-glr-single-img" in classes or "sphx-glr-multi-img" in classes:
-                parts.append(FIGURE)
+                cells[-1].append(FIGURE)
             elif element.find_parent("div", class_="cell_output") is not None:
-                parts.append(FIGURE)
+                cells[-1].append(FIGURE)
             continue
-        if "sphx-glr-script-out" in classes:
-            parts.append(element.get_text())
+        if "highlight-Python" in classes or "cell" in classes:
+            cells.append([])  # a gallery code block or a notebook cell starts
+        elif "sphx-glr-script-out" in classes:
+            cells[-1].append(element.get_text())
         elif "output" in classes and element.find_parent("div", class_="cell_output"):
             if "stream" in classes and "stderr" not in classes:
-                parts.append(element.get_text())
+                cells[-1].append(element.get_text())
             elif "text_plain" in classes:
-                parts.append(element.get_text())
+                cells[-1].append(element.get_text())
             elif "traceback" in classes:
-                parts.append(last_line(element.get_text()))
-    return Shown(parts)
+                cells[-1].append(last_line(element.get_text()))
+    return Shown([cell for cell in cells if cell])
 
 
 def shown_by_notebook(notebook, *, gallery: bool) -> Shown:
     """The outputs of an executed notebook (nbformat), reduced like a page's."""
-    parts: list[str] = []
+    cells: list[list[str]] = []
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        parts: list[str] = []
         for output in cell.get("outputs", []):
             kind = output.get("output_type")
             data = output.get("data", {})
@@ -116,4 +130,6 @@ def shown_by_notebook(notebook, *, gallery: bool) -> Shown:
                 parts.append(FIGURE)
             elif kind == "execute_result" and not gallery and "text/plain" in data:
                 parts.append(data["text/plain"])
-    return Shown(parts)
+        if parts:
+            cells.append(parts)
+    return Shown(cells)

@@ -81,7 +81,7 @@ def run_download(path: Path, python: str, *, env: dict, timeout: int = 600) -> R
                 text=True,
                 timeout=timeout,
             )
-            shown = Shown([result.stdout])
+            shown = Shown([[result.stdout]])
         else:
             executed = Path(folder) / "executed.ipynb"
             result = subprocess.run(

@@ -46,7 +46,8 @@ from pathlib import Path
 
 import sphobjinv as soi
 
-ROOT = Path(__file__).resolve().parents[2]
+from autograd_site.project import ROOT
+
 OUT = ROOT / "docs" / "_inventories"
 
 URLS = {
