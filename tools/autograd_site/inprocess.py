@@ -6,7 +6,6 @@ shows is judged on the built pages (tests/site); this runner only decides
 whether a corrupted value makes a page's own checks fail.
 """
 
-import functools
 import io
 import os
 from contextlib import redirect_stdout
@@ -50,11 +49,15 @@ class ExpectedErrorMissing(AssertionError):
     """A cell tagged raises-exception ran without raising."""
 
 
-def run_gallery_source(source: str, path: Path) -> str:
-    """Execute a gallery script's source as sphinx-gallery would; return what it printed."""
+def run_gallery_source(source: str, path: Path, *, compile_code=compile, namespace=None) -> str:
+    """Execute a gallery script's source as sphinx-gallery would; return what it printed.
+
+    ``compile_code(source, filename, "exec")`` compiles it (make mutation-docs
+    passes one that instruments the code); ``namespace`` adds names to its globals.
+    """
     reset_torch(None, str(path))
-    namespace = {"__name__": "__main__", "__file__": str(path)}
-    code = compile(source, str(path), "exec")
+    namespace = {"__name__": "__main__", "__file__": str(path), **(namespace or {})}
+    code = compile_code(source, str(path), "exec")
     out = io.StringIO()
     old_cwd = os.getcwd()
     os.chdir(path.parent)
@@ -83,18 +86,19 @@ def cell_filename(page: Path, index: int) -> str:
     return f"{page}#cell{index}"
 
 
-def run_myst_nb_page(page: Path) -> str:
+def run_myst_nb_page(page: Path, *, compile_code=compile, namespace=None) -> str:
     """Run a MyST-NB page's cells in order; return what they printed.
 
     A ``raises-exception`` cell must raise something other than AssertionError,
     else :class:`ExpectedErrorMissing` (an AssertionError) is raised.
+    ``compile_code`` and ``namespace`` as for :func:`run_gallery_source`.
     """
     reset_torch(None, str(page))
-    namespace = {"__name__": "__main__"}
+    namespace = {"__name__": "__main__", **(namespace or {})}
     out = io.StringIO()
     try:
         for index, source, tags in myst_nb_cells(page):
-            code = compile(source, cell_filename(page, index), "exec")
+            code = compile_code(source, cell_filename(page, index), "exec")
             with redirect_stdout(out):
                 if "raises-exception" not in tags:
                     exec(code, namespace)
@@ -111,11 +115,3 @@ def run_myst_nb_page(page: Path) -> str:
         _close_figures()
         reset_torch(None, str(page))
     return out.getvalue()
-
-
-@functools.cache
-def printed_output(path: Path) -> str:
-    """What a gallery script or MyST-NB page prints, run once per test session."""
-    if path.suffix == ".py":
-        return run_gallery_source(path.read_text(), path)
-    return run_myst_nb_page(path)

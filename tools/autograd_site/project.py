@@ -26,13 +26,18 @@ GENERATED = ("auto_examples", "gen_modules", "jupyter_execute", "sg_execution_ti
 PROJECT_FILES = (
     "conf.py",
     "pyproject.toml",
+    "README.md",
+    "LICENSE",
     "Makefile",
+    "package.json",
+    "package-lock.json",
     "requirements",
     "docs",
     "gallery",
     "src",
     "tests",
     "tools",
+    "benchmarks",
 )
 
 # Agreement of recorded values with what a page prints: relative, for numbers
@@ -75,7 +80,9 @@ def page_id(page: Path) -> str:
 
 def copy_project(dest: Path, root: Path = ROOT) -> Path:
     """Copy the files a build needs into ``dest`` (no build output, no venv); return ``dest``."""
-    ignore = shutil.ignore_patterns(*GENERATED, "__pycache__", "*.egg-info", ".pytest_cache")
+    ignore = shutil.ignore_patterns(
+        *GENERATED, "__pycache__", "*.egg-info", ".pytest_cache", ".build.lock", "tmp"
+    )
     dest.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         source = root / name

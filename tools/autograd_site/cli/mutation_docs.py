@@ -7,7 +7,13 @@ with that one site's results corrupted, and counts the mutant as caught when
 the page fails. A surviving mutant is a derivative that no check looks at, or
 a check too loose to notice the change.
 
-What is mutated, at run time (no source edits, so every site is reachable):
+How: the page's code is instrumented before it runs (NOTE: [Mutation sites]):
+every call it makes goes through :func:`_call_site` and every power through
+:func:`_power_site`, which recognise the derivative producers by identity and
+corrupt what one chosen site returns. torch and gradkit are not patched; calls
+made inside them are not sites.
+
+What is mutated:
 
 - derivative producers: ``torch.autograd.grad`` (its results),
   ``torch.autograd.backward`` / ``Tensor.backward`` (what it adds to each leaf's
@@ -31,6 +37,7 @@ value; they are reported, not counted.
 """
 
 import argparse
+import ast
 import contextlib
 import doctest
 import functools
@@ -51,7 +58,6 @@ from autograd_site.inprocess import (
     GALLERY_SCRIPTS,
     MYST_NB_PAGES,
     ROOT,
-    cell_filename,
     numbers_in,
     run_gallery_source,
     run_myst_nb_page,
@@ -75,7 +81,6 @@ POWER_MUTATION = "power + 1"
 class Plan:
     """What one run does: record sites, or corrupt one site with one mutation."""
 
-    owner: str  # prefix of the code file names that belong to the page
     target: tuple | None = None  # (kind, line, mutation name) or None to record
     sites: dict = field(default_factory=dict)  # (kind, line) -> calls
     fired: bool = False
@@ -86,16 +91,57 @@ class Plan:
 
 PLAN: Plan | None = None
 
+# NOTE: [Mutation sites]
+# A site is a call (or a power) in the page's own code, named by its line:
+# "12" in a gallery script, "cell3:2" in a MyST-NB page or a doctest. The
+# instrumented code calls _call_site(site, function, *args, **kwargs) in place
+# of function(*args, **kwargs); _call_site runs the call and, when the function
+# is a derivative producer, records the site or corrupts its result. While a
+# producer runs (a page function under torch.func.grad, say), the sites inside
+# it are not mutated apart: the outermost producer is the site.
 
-def _site_line(owner):
-    """The line of the page's own code that is running now, or None."""
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code.co_filename.startswith(owner):
-            name = frame.f_code.co_filename
-            return f"{Path(name).name}:{frame.f_lineno}" if "#cell" in name else frame.f_lineno
-        frame = frame.f_back
-    return None
+
+class _Instrument(ast.NodeTransformer):
+    """Route every call and power of a page's code through the mutation hooks."""
+
+    def __init__(self, label):
+        self.label = label
+
+    def _site(self, node):
+        return ast.Constant(f"{self.label}{node.lineno}")
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        call = ast.Call(
+            func=ast.Name("__mutation_call__", ast.Load()),
+            args=[self._site(node), node.func, *node.args],
+            keywords=node.keywords,
+        )
+        return ast.copy_location(call, node)
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Pow):
+            return node
+        call = ast.Call(
+            func=ast.Name("__mutation_pow__", ast.Load()),
+            args=[self._site(node), node.left, node.right],
+            keywords=[],
+        )
+        return ast.copy_location(call, node)
+
+
+def _site_label(filename):
+    """How sites of this code are named: "" (a script), "cellN:" (a notebook cell or doctest)."""
+    if "#cell" in filename:
+        return filename.rsplit("#", 1)[1] + ":"
+    return ""
+
+
+def instrumented_compile(source, filename, mode):
+    """``compile`` for the in-process runner: the code, with its calls routed through the hooks."""
+    tree = _Instrument(_site_label(filename)).visit(ast.parse(source, filename, mode))
+    return compile(ast.fix_missing_locations(tree), filename, mode)
 
 
 def _mutate_tree(value, mutate):
@@ -122,13 +168,10 @@ def _differs(before, after):
     return False
 
 
-def _intercept(kind, value):
+def _intercept(kind, site, value):
     """Record a site, or mutate ``value`` when this is the targeted site."""
     plan = PLAN
-    line = _site_line(plan.owner)
-    if line is None:
-        return value
-    key = (kind, line)
+    key = (kind, site)
     if plan.target is None:
         plan.sites[key] = plan.sites.get(key, 0) + 1
         return value
@@ -138,29 +181,6 @@ def _intercept(kind, value):
     mutated = _mutate_tree(value, MUTATIONS[plan.target[2]])
     plan.changed |= _differs(value, mutated)
     return mutated
-
-
-def _guarded(fn, transform):
-    """Wrap ``fn`` so only the outermost intercepted call on the stack is mutated."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        plan = PLAN
-        if plan is None or plan.busy:
-            return fn(*args, **kwargs)
-        plan.busy = True
-        try:
-            return transform(fn, args, kwargs)
-        finally:
-            plan.busy = False
-
-    return wrapper
-
-
-def _derivative_result(fn, args, kwargs):
-    out = fn(*args, **kwargs)
-    PLAN.busy = False
-    return _intercept("derivative", out)
 
 
 def _leaves(tensors):
@@ -179,59 +199,46 @@ def _leaves(tensors):
     return found
 
 
-def _backward(fn, args, kwargs):
+def _backward(site, call, tensors):
     """Run backward, then corrupt what it added to each leaf's ``.grad``."""
-    tensors = args[0] if args else kwargs["tensors"]
     tensors_seq = (tensors,) if isinstance(tensors, torch.Tensor) else tuple(tensors)
     leaves = _leaves(tensors_seq)
     before = [None if leaf.grad is None else leaf.grad.detach().clone() for leaf in leaves]
-    result = fn(*args, **kwargs)
-    PLAN.busy = False
+    result = call()
     for leaf, old in zip(leaves, before, strict=True):
         if leaf.grad is None:
             continue
         added = leaf.grad.detach() - (0 if old is None else old)
-        mutated = _intercept("backward", added)
+        mutated = _intercept("backward", site, added)
         if mutated is not added:
             with torch.no_grad():
                 leaf.grad = (mutated if old is None else old + mutated).to(leaf.grad.dtype)
     return result
 
 
-def _transform_factory(fn, args, kwargs):
-    """torch.func.grad & co. return a function: mutate what that function returns."""
-    built = fn(*args, **kwargs)
-    if fn.__name__ == "vjp":  # (out, vjp_fn): mutate what vjp_fn returns
-        out, vjp_fn = built
-        return out, _guarded(vjp_fn, _derivative_result)
-    return _guarded(built, _derivative_result)
+def _producing(site, function):
+    """``function`` (built by a torch.func transform) with its results intercepted at ``site``."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if PLAN is None or PLAN.busy:
+            return function(*args, **kwargs)
+        return _intercept("derivative", site, _outermost(lambda: function(*args, **kwargs)))
+
+    return wrapper
 
 
-def _jvp(fn, args, kwargs):
-    out = fn(*args, **kwargs)
-    PLAN.busy = False
-    primal_out, tangent_out = out[0], out[1]
-    return (primal_out, _intercept("derivative", tangent_out), *out[2:])
-
-
-def _unpack_dual(fn, args, kwargs):
-    unpacked = fn(*args, **kwargs)
-    PLAN.busy = False
-    return unpacked._replace(tangent=_intercept("derivative", unpacked.tangent))
+def _outermost(run):
+    """Run a producer; the sites reached while it runs are not mutated apart."""
+    plan = PLAN
+    plan.busy = True
+    try:
+        return run()
+    finally:
+        plan.busy = False
 
 
 MULTIPLICATIVE = {"scale 1+1e-4", "scale 1.01", "scale 2", "flip sign", "zero"}
-
-
-def _assert_close(fn, args, kwargs):
-    plan = PLAN
-    plan.busy = False
-    actual = _intercept("check", args[0])
-    expected = args[1] if len(args) > 1 else kwargs.get("expected")
-    if plan.fired and plan.target[2] in MULTIPLICATIVE and _all_zero(expected):
-        # "this is zero within atol" cannot tell a small value from a multiple of it
-        plan.zero_check = True
-    return fn(actual, *args[1:], **kwargs)
 
 
 def _all_zero(value):
@@ -241,60 +248,94 @@ def _all_zero(value):
         return False
 
 
-def _power(fn, args, kwargs):
-    base, exponent = args[0], args[1]
-    plan = PLAN
-    if isinstance(exponent, int | float) and base.requires_grad:
-        line = _site_line(plan.owner)
-        key = ("power", line)
-        if line is not None and plan.target is None:
-            plan.sites[key] = plan.sites.get(key, 0) + 1
-        elif line is not None and plan.target[:2] == key:
-            plan.fired = plan.changed = True
-            exponent = exponent + 1
-    return fn(base, exponent)
-
-
-def _passthrough(fn, args, kwargs):
-    """An oracle (gradcheck): the derivatives it computes inside are not the page's."""
-    return fn(*args, **kwargs)
-
-
-def _install_patches():
-    """Replace the derivative producers and checkers with intercepting wrappers."""
+@functools.cache
+def _producers():
+    """The derivative producers and checkers, by identity: kind of each."""
     import torch.autograd.forward_ad as forward_ad
     import torch.autograd.functional as functional
 
-    gradcheck_module = sys.modules["torch.autograd.gradcheck"]
-    for name in ("gradcheck", "gradgradcheck"):
-        wrapped = _guarded(getattr(gradcheck_module, name), _passthrough)
-        setattr(gradcheck_module, name, wrapped)
-        setattr(torch.autograd, name, wrapped)
-
-    torch.autograd.grad = _guarded(torch.autograd.grad, _derivative_result)
-    torch.autograd.backward = _guarded(torch.autograd.backward, _backward)
-    for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
-        setattr(functional, name, _guarded(getattr(functional, name), _derivative_result))
-    for name in ("grad", "jacrev", "jacfwd", "hessian", "vjp", "grad_and_value"):
-        setattr(torch.func, name, _guarded(getattr(torch.func, name), _transform_factory))
-    torch.func.jvp = _guarded(torch.func.jvp, _jvp)
-    forward_ad.unpack_dual = _guarded(forward_ad.unpack_dual, _unpack_dual)
-    torch.testing.assert_close = _guarded(torch.testing.assert_close, _assert_close)
-    torch.Tensor.__pow__ = _guarded(torch.Tensor.__pow__, _power)
-    # Reload gradkit in case a module bound a torch function at import time; then
-    # treat each public gradkit call as one derivative producer, so the autograd
-    # calls it makes inside (two for a Hessian, say) are not mutated one by one,
-    # which could cancel out (two sign flips).
-    for module in [m for m in list(sys.modules) if m.startswith("gradkit")]:
-        importlib.reload(sys.modules[module])
     import gradkit
 
+    kinds = {torch.autograd.grad: "derivative", torch.autograd.backward: "backward"}
+    for name in ("jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"):
+        kinds[getattr(functional, name)] = "derivative"
+    for name in ("grad", "jacrev", "jacfwd", "hessian", "grad_and_value"):
+        kinds[getattr(torch.func, name)] = "transform"
+    kinds[torch.func.vjp] = "func-vjp"
+    kinds[torch.func.jvp] = "func-jvp"
+    kinds[forward_ad.unpack_dual] = "unpack-dual"
+    kinds[torch.testing.assert_close] = "check"
     for name in gradkit.__all__:
         function = getattr(gradkit, name)
-        if name == "check_gradient":
-            setattr(gradkit, name, _guarded(function, _passthrough))
-        elif callable(function) and not isinstance(function, type):
-            setattr(gradkit, name, _guarded(function, _derivative_result))
+        # an oracle (check_gradient) and classes are not producers
+        if name != "check_gradient" and callable(function) and not isinstance(function, type):
+            kinds[function] = "derivative"
+    return kinds
+
+
+def _kind_of(function):
+    if getattr(function, "__func__", None) is torch.Tensor.backward:
+        return "tensor-backward"
+    try:
+        return _producers().get(function)
+    except TypeError:  # unhashable callables are not producers
+        return None
+
+
+def _call_site(site, function, *args, **kwargs):
+    """A call in the page's code (NOTE: [Mutation sites])."""
+    plan = PLAN
+    kind = None if plan is None or plan.busy else _kind_of(function)
+    if kind is None:
+        return function(*args, **kwargs)
+    call = functools.partial(function, *args, **kwargs)
+    if kind == "derivative":
+        return _intercept("derivative", site, _outermost(call))
+    if kind == "backward":
+        tensors = args[0] if args else kwargs["tensors"]
+        return _backward(site, lambda: _outermost(call), tensors)
+    if kind == "tensor-backward":
+        return _backward(site, lambda: _outermost(call), function.__self__)
+    if kind == "transform":
+        return _producing(site, call())
+    if kind == "func-vjp":
+        out, vjp_fn = call()
+        return out, _producing(site, vjp_fn)
+    if kind == "func-jvp":
+        out = _outermost(call)
+        return (out[0], _intercept("derivative", site, out[1]), *out[2:])
+    if kind == "unpack-dual":
+        unpacked = call()
+        return unpacked._replace(tangent=_intercept("derivative", site, unpacked.tangent))
+    # a check: corrupt the value it checks
+    actual = _intercept("check", site, args[0])
+    expected = args[1] if len(args) > 1 else kwargs.get("expected")
+    if plan.fired and plan.target[2] in MULTIPLICATIVE and _all_zero(expected):
+        # "this is zero within atol" cannot tell a small value from a multiple of it
+        plan.zero_check = True
+    return function(actual, *args[1:], **kwargs)
+
+
+def _power_site(site, base, exponent):
+    """A power in the page's code: ``t ** k`` of a tracked tensor may become ``t ** (k + 1)``."""
+    plan = PLAN
+    if (
+        plan is not None
+        and not plan.busy
+        and isinstance(base, torch.Tensor)
+        and isinstance(exponent, int | float)
+        and base.requires_grad
+    ):
+        key = ("power", site)
+        if plan.target is None:
+            plan.sites[key] = plan.sites.get(key, 0) + 1
+        elif plan.target[:2] == key:
+            plan.fired = plan.changed = True
+            exponent = exponent + 1
+    return base**exponent
+
+
+HOOKS = {"__mutation_call__": _call_site, "__mutation_pow__": _power_site}
 
 
 # -- pages -----------------------------------------------------------------------
@@ -327,6 +368,11 @@ def _run_doctest(name):
     for module in _doctest_modules():
         for test in doctest.DocTestFinder().find(module):
             if test.name == name:
+                # each example is a "cell": sites are named "cellN:line"
+                for index, example in enumerate(test.examples):
+                    tree = _Instrument(f"cell{index}:").visit(ast.parse(example.source))
+                    example.source = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+                test.globs.update(HOOKS)
                 runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
                 with contextlib.redirect_stdout(None):
                     result = runner.run(test, out=lambda _: None)
@@ -335,20 +381,14 @@ def _run_doctest(name):
                 return
 
 
-def _owner(kind, page):
-    if kind == "gallery":
-        return str(ROOT / page)
-    if kind == "myst-nb":
-        return cell_filename(ROOT / page, 0).rsplit("#", 1)[0] + "#cell"
-    return f"<doctest {page}["
-
-
 def _run_page(kind, page):
     if kind == "gallery":
         path = ROOT / page
-        return run_gallery_source(path.read_text(), path)
+        return run_gallery_source(
+            path.read_text(), path, compile_code=instrumented_compile, namespace=HOOKS
+        )
     if kind == "myst-nb":
-        return run_myst_nb_page(ROOT / page)
+        return run_myst_nb_page(ROOT / page, compile_code=instrumented_compile, namespace=HOOKS)
     _run_doctest(page)
     return ""
 
@@ -380,8 +420,7 @@ def score_page(args):
     """Record a page's sites, then run every (site, mutation); return the page's tally."""
     global PLAN
     kind, page = args
-    _install_patches()
-    PLAN = Plan(owner=_owner(kind, page))
+    PLAN = Plan()
     start = time.perf_counter()
     pagerun.CAPTURE_FIGURES = True
     baseline = _run_page(kind, page)
@@ -405,7 +444,7 @@ def score_page(args):
             continue
         names = [POWER_MUTATION] if site_kind == "power" else list(MUTATIONS)
         for name in names:
-            PLAN = Plan(owner=_owner(kind, page), target=(site_kind, line, name))
+            PLAN = Plan(target=(site_kind, line, name))
             outcome = "survived"
             try:
                 printed = _run_page(kind, page)
