@@ -111,8 +111,9 @@ def _vector_fn(net: nn.Module) -> Callable[[Tensor], Tensor]:
 def _div_curl(j: Tensor) -> list[Tensor]:
     """Divergence and curl from a (N, 3, 3) Jacobian."""
     div = j.diagonal(dim1=1, dim2=2).sum(-1)
-    curl = torch.stack([j[:, 2, 1] - j[:, 1, 2], j[:, 0, 2] - j[:, 2, 0],
-                        j[:, 1, 0] - j[:, 0, 1]], 1)
+    curl = torch.stack(
+        [j[:, 2, 1] - j[:, 1, 2], j[:, 0, 2] - j[:, 2, 0], j[:, 1, 0] - j[:, 0, 1]], 1
+    )
     return [div, curl]
 
 
@@ -217,8 +218,9 @@ def w3_jacobian(n: int, device: str) -> dict[str, Cell]:
     def neurodiffeq():
         xs = _cols(x)
         y = net(torch.cat(xs, 1))
-        return [torch.stack([torch.cat(nde_ops.grad(y[:, i : i + 1], *xs), 1)
-                             for i in range(3)], 1)]
+        return [
+            torch.stack([torch.cat(nde_ops.grad(y[:, i : i + 1], *xs), 1) for i in range(3)], 1)
+        ]
 
     def deepxde():
         y = net(x)
@@ -251,8 +253,13 @@ def w3_hessian(n: int, device: str) -> dict[str, Cell]:
 
     def deepxde():
         y = net(x)
-        out = torch.stack([torch.cat([dde.grad.hessian(y, x, component=0, i=i, j=j)
-                                      for j in range(3)], 1) for i in range(3)], 1)
+        out = torch.stack(
+            [
+                torch.cat([dde.grad.hessian(y, x, component=0, i=i, j=j) for j in range(3)], 1)
+                for i in range(3)
+            ],
+            1,
+        )
         dde.grad.clear()
         return [out]
 
@@ -278,8 +285,13 @@ def w4_residual(n: int, device: str) -> dict[str, Cell]:
 
     def naive():
         u = net(x)
-        return res(_g(u, x)[:, 0], _g(u, x)[:, 1], _g(_g(u, x)[:, 0], x)[:, 0],
-                   _g(_g(u, x)[:, 1], x)[:, 1], _g(_g(u, x)[:, 0], x)[:, 1])
+        return res(
+            _g(u, x)[:, 0],
+            _g(u, x)[:, 1],
+            _g(_g(u, x)[:, 0], x)[:, 0],
+            _g(_g(u, x)[:, 1], x)[:, 1],
+            _g(_g(u, x)[:, 0], x)[:, 1],
+        )
 
     def nested():
         g = _g(net(x), x)
@@ -294,15 +306,25 @@ def w4_residual(n: int, device: str) -> dict[str, Cell]:
     def neurodiffeq():
         a, b = _cols(x)
         u = net(torch.cat([a, b], 1))
-        out = res(nde_diff(u, a), nde_diff(u, b), nde_diff(u, a, order=2),
-                  nde_diff(u, b, order=2), nde_diff(nde_diff(u, a), b))
+        out = res(
+            nde_diff(u, a),
+            nde_diff(u, b),
+            nde_diff(u, a, order=2),
+            nde_diff(u, b, order=2),
+            nde_diff(nde_diff(u, a), b),
+        )
         return [out[0][:, 0]]
 
     def deepxde():
         u = net(x)
         j, h = dde.grad.jacobian, dde.grad.hessian
-        out = res(j(u, x, i=0, j=0), j(u, x, i=0, j=1), h(u, x, i=0, j=0), h(u, x, i=1, j=1),
-                  h(u, x, i=0, j=1))
+        out = res(
+            j(u, x, i=0, j=0),
+            j(u, x, i=0, j=1),
+            h(u, x, i=0, j=0),
+            h(u, x, i=1, j=1),
+            h(u, x, i=0, j=1),
+        )
         dde.grad.clear()
         return [out[0][:, 0]]
 
@@ -310,8 +332,14 @@ def w4_residual(n: int, device: str) -> dict[str, Cell]:
         d = gk.Derivatives(net(x)[:, 0], x)
         return res(d[0], d[1], d[0, 0], d[1, 1], d[0, 1])
 
-    return {"naive autograd": naive, "nested loop": nested, "torch.func grad+hessian": func,
-            "neurodiffeq": neurodiffeq, "deepxde": deepxde, "gradkit Derivatives": gradkit}
+    return {
+        "naive autograd": naive,
+        "nested loop": nested,
+        "torch.func grad+hessian": func,
+        "neurodiffeq": neurodiffeq,
+        "deepxde": deepxde,
+        "gradkit Derivatives": gradkit,
+    }
 
 
 def w5_field(n: int, op: str, device: str) -> dict[str, Cell]:
@@ -426,7 +454,7 @@ def measure(cells: dict[str, Cell], train: bool, repeats: int, device: str) -> l
     times: dict[str, list[float]] = {name: [] for name in live}
     names = list(live)
     for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             t0 = time.perf_counter()
             _run(live[name], train, device)
             times[name].append(time.perf_counter() - t0)
@@ -446,8 +474,14 @@ def plan(quick: bool, device: str, only: set[str] | None) -> list[tuple[str, str
         for n in ns:
             for d in ds:
                 mode = "train" if train else "value"
-                out.append(("W1", f"N={n} d={d} {mode}", train,
-                            lambda n=n, d=d, t=train: w1_laplacian(n, d, t, device)))
+                out.append(
+                    (
+                        "W1",
+                        f"N={n} d={d} {mode}",
+                        train,
+                        lambda n=n, d=d, t=train: w1_laplacian(n, d, t, device),
+                    )
+                )
     for k in [1, 2, 3, 4]:
         out.append(("W2", f"N={n_big} k={k}", True, lambda k=k: w2_derivative(n_big, k, device)))
     out.append(("W3", f"N={n_big} jacobian", True, lambda: w3_jacobian(n_big, device)))
@@ -466,9 +500,15 @@ def machine(device: str, threads: int) -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
     except (OSError, StopIteration):
         pass
-    info = {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
-            "torch": torch.__version__, "threads": threads, "device": device,
-            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "torch": torch.__version__,
+        "threads": threads,
+        "device": device,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
     if device == "cuda":
         info["gpu"] = torch.cuda.get_device_name()
     for mod in ("neurodiffeq", "deepxde"):
@@ -505,21 +545,27 @@ def summarise(results: list[dict]) -> list[dict]:
 def to_markdown(data: dict) -> str:
     """Render the results as markdown tables, one per workload."""
     m = data["machine"]
-    lines = [f"# gradkit benchmarks ({'quick' if data['quick'] else 'full'} run)", "",
-             f"- machine: {m['platform']}, CPU: {m['cpu']}, device: {m['device']}"
-             + (f" ({m['gpu']})" if "gpu" in m else ""),
-             f"- torch {m['torch']}, {m['threads']} threads, float32, median of "
-             f"{data['repeats']} interleaved runs after warm-up; neurodiffeq {m['neurodiffeq']}, "
-             f"deepxde {m['deepxde']}; {m['date']}",
-             "- cells: time in ms (peak extra memory in MiB); `ratio` = best gradkit time / "
-             "fastest non-gradkit time (target <= 1.05); `mem` = gradkit peak <= nested loop peak",
-             ""]
+    lines = [
+        f"# gradkit benchmarks ({'quick' if data['quick'] else 'full'} run)",
+        "",
+        f"- machine: {m['platform']}, CPU: {m['cpu']}, device: {m['device']}"
+        + (f" ({m['gpu']})" if "gpu" in m else ""),
+        f"- torch {m['torch']}, {m['threads']} threads, float32, median of "
+        f"{data['repeats']} interleaved runs after warm-up; neurodiffeq {m['neurodiffeq']}, "
+        f"deepxde {m['deepxde']}; {m['date']}",
+        "- cells: time in ms (peak extra memory in MiB); `ratio` = best gradkit time / "
+        "fastest non-gradkit time (target <= 1.05); `mem` = gradkit peak <= nested loop peak",
+        "",
+    ]
     for wl in sorted({c["workload"] for c in data["results"]}):
         cases = [c for c in data["results"] if c["workload"] == wl]
         methods = list(dict.fromkeys(r["method"] for c in cases for r in c["methods"]))
-        lines += [f"## {wl}: {cases[0]['title']}", "",
-                  "| case | " + " | ".join(methods) + " | ratio | vs nested | mem |",
-                  "|---" * (len(methods) + 4) + "|"]
+        lines += [
+            f"## {wl}: {cases[0]['title']}",
+            "",
+            "| case | " + " | ".join(methods) + " | ratio | vs nested | mem |",
+            "|---" * (len(methods) + 4) + "|",
+        ]
         for c in cases:
             cells = []
             by = {r["method"]: r for r in c["methods"]}
@@ -536,10 +582,17 @@ def to_markdown(data: dict) -> str:
             flag = "" if ratio is None else f"{ratio:.2f}" + ("" if c["time_target_met"] else " ✗")
             rn = c.get("ratio_to_nested")
             mem = {True: "ok", False: "✗", None: ""}[c.get("memory_target_met")]
-            lines.append(f"| {c['case']} | " + " | ".join(cells)
-                         + f" | {flag} | {'' if rn is None else f'{rn:.2f}'} | {mem} |")
-        errors = [f"{c['case']} / {r['method']}: {r['error']}" for c in cases
-                  for r in c["methods"] if "error" in r]
+            lines.append(
+                f"| {c['case']} | "
+                + " | ".join(cells)
+                + f" | {flag} | {'' if rn is None else f'{rn:.2f}'} | {mem} |"
+            )
+        errors = [
+            f"{c['case']} / {r['method']}: {r['error']}"
+            for c in cases
+            for r in c["methods"]
+            if "error" in r
+        ]
         lines += [""] + [f"- error: {e}" for e in errors] + ([""] if errors else [])
     return "\n".join(lines) + "\n"
 
@@ -561,19 +614,22 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_default_dtype(torch.float32)
     repeats = max(5, args.repeats or (5 if args.quick else 7))
     only = set(args.only.split(",")) if args.only else None
-    titles = {"W1": "Laplacian, d -> 64x4 -> 1 tanh MLP",
-              "W2": "k-th derivative in 1-D (train: derivative + backward to weights)",
-              "W3": "Jacobian / Hessian of a 3 -> 64x4 -> 3 MLP (train)",
-              "W4": "Navier-Stokes-like residual u_x u_y + u_xx + u_yy + u_xy (train)",
-              "W5": "divergence / curl of a 3 -> 64x4 -> 3 vector field (train)"}
+    titles = {
+        "W1": "Laplacian, d -> 64x4 -> 1 tanh MLP",
+        "W2": "k-th derivative in 1-D (train: derivative + backward to weights)",
+        "W3": "Jacobian / Hessian of a 3 -> 64x4 -> 3 MLP (train)",
+        "W4": "Navier-Stokes-like residual u_x u_y + u_xx + u_yy + u_xy (train)",
+        "W5": "divergence / curl of a 3 -> 64x4 -> 3 vector field (train)",
+    }
     results: list[dict] = []
     t_start = time.perf_counter()
     data = _write(args, repeats, results, t_start)
     for wl, case, train, factory in plan(args.quick, args.device, only):
         t0 = time.perf_counter()
         rows = measure(factory(), train, repeats, args.device)
-        results.append({"workload": wl, "title": titles[wl], "case": case, "train": train,
-                        "methods": rows})
+        results.append(
+            {"workload": wl, "title": titles[wl], "case": case, "train": train, "methods": rows}
+        )
         print(f"{wl} {case}: done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         data = _write(args, repeats, results, t_start)  # after every case: partial runs count
     print(to_markdown(data))
@@ -581,9 +637,13 @@ def main(argv: list[str] | None = None) -> None:
 
 def _write(args: argparse.Namespace, repeats: int, results: list[dict], t_start: float) -> dict:
     """Write the JSON and markdown files for the results so far; return the data."""
-    data = {"machine": machine(args.device, args.threads), "quick": args.quick,
-            "repeats": repeats, "results": summarise(results),
-            "total_s": time.perf_counter() - t_start}
+    data = {
+        "machine": machine(args.device, args.threads),
+        "quick": args.quick,
+        "repeats": repeats,
+        "results": summarise(results),
+        "total_s": time.perf_counter() - t_start,
+    }
     for path, text in ((args.out, json.dumps(data, indent=1)), (args.md, to_markdown(data))):
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)

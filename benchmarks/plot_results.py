@@ -53,12 +53,21 @@ def plot(data: dict, out: Path, n: int | None = None, mode: str = "train") -> Pa
     for method, pts in sorted(series.items()):
         pts.sort()
         style = "-o" if method.startswith("gradkit") else "--."
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=method,
-                linewidth=2.2 if method.startswith("gradkit") else 1.2)
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            style,
+            label=method,
+            linewidth=2.2 if method.startswith("gradkit") else 1.2,
+        )
     m = data["machine"]
-    ax.set(xlabel="input dimension d", ylabel="time per call (ms, median)", yscale="log",
-           title=f"Laplacian of a d -> 64x4 -> 1 tanh MLP, N = {n}, {mode}\n"
-                 f"{m['device']}, {m['threads']} threads, torch {m['torch']}")
+    ax.set(
+        xlabel="input dimension d",
+        ylabel="time per call (ms, median)",
+        yscale="log",
+        title=f"Laplacian of a d -> 64x4 -> 1 tanh MLP, N = {n}, {mode}\n"
+        f"{m['device']}, {m['threads']} threads, torch {m['torch']}",
+    )
     ax.set_xticks(sorted({p[0] for pts in series.values() for p in pts}))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
