@@ -12,9 +12,10 @@ newcomer sees, when the input was created without ``requires_grad=True``.
 # %%
 # Autograd needs to be told what to track
 # ---------------------------------------
-# A tensor created with plain :func:`torch.tensor` is a constant: PyTorch records
-# no history for it, so there is nothing to differentiate. Calling
-# :meth:`~torch.Tensor.backward` on a result computed only from constants raises.
+# A tensor created with plain :func:`torch.tensor` is a constant: PyTorch
+# records no history for it, so there is nothing to differentiate. Calling
+# :meth:`~torch.Tensor.backward` on a result computed only from constants
+# raises.
 import torch
 
 x = torch.tensor(4.0)
@@ -25,13 +26,16 @@ print(f"y.requires_grad = {y.requires_grad}, y.grad_fn = {y.grad_fn}")
 
 # %%
 # The error is produced live here: the call runs, PyTorch raises, and the page
-# prints its message. If a future PyTorch stopped raising, this example would fail.
+# prints its message. If a future PyTorch stopped raising, this example would
+# fail.
 try:
     y.backward()
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("y.backward() was expected to raise: y does not require grad")
+    raise AssertionError(
+        "y.backward() was expected to raise: y does not require grad"
+    )
 
 # %%
 # Tracking the input
@@ -56,16 +60,17 @@ print(f"dy/dx at x = 4: {x.grad}")
 
 # %%
 # We check the printed value against the closed form :math:`8x`, computed
-# without autograd. A wrong derivative fails this line, the tests and the build.
+# without autograd. A wrong derivative fails this line, the tests and the
+# build.
 torch.testing.assert_close(x.grad, 8 * x.detach())
 
 # %%
 # The derivative as a function
 # ----------------------------
-# ``backward()`` gives the derivative at one point. To see :math:`8x` as a curve,
-# evaluate at many points at once; the :ref:`pointwise-derivative example
-# <example-pointwise-derivatives>` explains why ``y.sum()`` is the right thing to
-# differentiate there.
+# ``backward()`` gives the derivative at one point. To see :math:`8x` as a
+# curve, evaluate at many points at once; the :ref:`pointwise-derivative
+# example <example-pointwise-derivatives>` explains why ``y.sum()`` is the
+# right thing to differentiate there.
 import matplotlib.pyplot as plt
 
 xs = torch.linspace(-3.0, 3.0, 61, requires_grad=True)

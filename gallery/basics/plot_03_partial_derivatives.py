@@ -13,7 +13,8 @@ own input. :func:`torch.autograd.grad` returns the same numbers as a tuple.
 # %%
 # One backward call, every input
 # -------------------------------
-# Both inputs are leaf tensors with ``requires_grad=True``. At :math:`(x, z) = (4, 3)`,
+# Both inputs are leaf tensors with ``requires_grad=True``. At :math:`(x, z) =
+# (4, 3)`,
 #
 # .. math::
 #
@@ -38,9 +39,9 @@ torch.testing.assert_close(z.grad, 3 * z.detach() ** 2)
 # %%
 # An input that is not tracked gets no gradient
 # ---------------------------------------------
-# Create :math:`z` without ``requires_grad=True`` and it is a constant to autograd:
-# ``backward()`` still fills ``x.grad``, while ``z.grad`` stays ``None``. This is how
-# parts of a model are frozen.
+# Create :math:`z` without ``requires_grad=True`` and it is a constant to
+# autograd: ``backward()`` still fills ``x.grad``, while ``z.grad`` stays
+# ``None``. This is how parts of a model are frozen.
 x = torch.tensor(4.0, requires_grad=True)
 z = torch.tensor(3.0)
 y = 4.0 * x**2 + z**3
@@ -53,9 +54,9 @@ assert z.grad is None
 # %%
 # The same partials from ``torch.autograd.grad``
 # ----------------------------------------------
-# :func:`torch.autograd.grad` takes the inputs as a tuple and returns a tuple of
-# gradients in the same order. It returns them instead of storing them: ``.grad``
-# is left untouched.
+# :func:`torch.autograd.grad` takes the inputs as a tuple and returns a tuple
+# of gradients in the same order. It returns them instead of storing them:
+# ``.grad`` is left untouched.
 x = torch.tensor(4.0, requires_grad=True)
 z = torch.tensor(3.0, requires_grad=True)
 y = 4.0 * x**2 + z**3
@@ -69,40 +70,69 @@ assert x.grad is None and z.grad is None
 # %%
 # The gradient on a grid
 # ----------------------
-# Together the partials form the gradient
-# :math:`\nabla y = (\partial y / \partial x, \partial y / \partial z)`. On a grid of
-# points, one ``backward()`` of the sum gives it everywhere at once, because each
+# Together the partials form the gradient :math:`\nabla y = (\partial y /
+# \partial x, \partial y / \partial z)`. On a grid of points, one
+# ``backward()`` of the sum gives it everywhere at once, because each
 # :math:`y_{ij}` depends only on its own :math:`x_{ij}` and :math:`z_{ij}`.
-xg, zg = torch.meshgrid(torch.linspace(0.5, 6.0, 12), torch.linspace(-0.5, 5.0, 12), indexing="xy")
+xg, zg = torch.meshgrid(
+    torch.linspace(0.5, 6.0, 12), torch.linspace(-0.5, 5.0, 12), indexing="xy"
+)
 xg = xg.clone().requires_grad_()
 zg = zg.clone().requires_grad_()
 (4.0 * xg**2 + zg**3).sum().backward()
 print(f"{xg.numel()} grid points; dy/dx along the first row:    {xg.grad[0]}")
 torch.testing.assert_close(xg.grad, 8 * xg.detach())
-print(f"{zg.numel()} grid points; dy/dz along the first column: {zg.grad[:, 0]}")
+print(
+    f"{zg.numel()} grid points; dy/dz along the first column: {zg.grad[:, 0]}"
+)
 torch.testing.assert_close(zg.grad, 3 * zg.detach() ** 2)
 
 # %%
-# The contours of :math:`y` with the gradient's direction on the grid (grey arrows
-# of equal length) and the gradient :math:`(32, 27)` at :math:`(4, 3)` in red,
-# drawn at 1/20 of its length. It is perpendicular to the contour through the
-# point (dashed, :math:`y = 91`) and points uphill.
+# The contours of :math:`y` with the gradient's direction on the grid (grey
+# arrows of equal length) and the gradient :math:`(32, 27)` at :math:`(4, 3)`
+# in red, drawn at 1/20 of its length. It is perpendicular to the contour
+# through the point (dashed, :math:`y = 91`) and points uphill.
 import matplotlib.pyplot as plt
 
 xd, zd = xg.detach().numpy(), zg.detach().numpy()
 norm = torch.hypot(xg.grad, zg.grad)
 u, v = (xg.grad / norm).numpy(), (zg.grad / norm).numpy()
-fine = torch.meshgrid(torch.linspace(0.5, 6.0, 111), torch.linspace(-0.5, 5.0, 111), indexing="xy")
+fine = torch.meshgrid(
+    torch.linspace(0.5, 6.0, 111),
+    torch.linspace(-0.5, 5.0, 111),
+    indexing="xy",
+)
 xf, zf = fine[0].numpy(), fine[1].numpy()
 yf = 4 * xf**2 + zf**3
 fig, ax = plt.subplots(figsize=(6, 5.5))
 levels = ax.contour(xf, zf, yf, levels=15, cmap="viridis")
 ax.clabel(levels, fontsize=7)
-ax.quiver(xd, zd, u, v, angles="xy", scale_units="xy", scale=3.0, color="0.6", width=0.004)
+ax.quiver(
+    xd,
+    zd,
+    u,
+    v,
+    angles="xy",
+    scale_units="xy",
+    scale=3.0,
+    color="0.6",
+    width=0.004,
+)
 ax.contour(xf, zf, yf, levels=[91.0], colors="C3", linestyles="--")
 tip = (4.0 + dy_dx.item() / 20, 3.0 + dy_dz.item() / 20)
-ax.annotate("", xy=tip, xytext=(4.0, 3.0), arrowprops={"arrowstyle": "->", "color": "C3", "lw": 2})
-ax.plot(4.0, 3.0, "o", color="C3", label=r"$\nabla y(4, 3) = (32, 27)$, drawn at 1/20")
+ax.annotate(
+    "",
+    xy=tip,
+    xytext=(4.0, 3.0),
+    arrowprops={"arrowstyle": "->", "color": "C3", "lw": 2},
+)
+ax.plot(
+    4.0,
+    3.0,
+    "o",
+    color="C3",
+    label=r"$\nabla y(4, 3) = (32, 27)$, drawn at 1/20",
+)
 ax.set_aspect("equal")
 ax.set_xlabel("$x$")
 ax.set_ylabel("$z$")
@@ -113,9 +143,9 @@ fig.tight_layout()
 # %%
 # The gradkit shortcut
 # --------------------
-# Stack the variables as columns of one input, one point per row, shape ``(N, 2)``.
-# :func:`gradkit.gradient` returns :math:`\nabla y` row by row, shape ``(N, 2)``;
-# :func:`gradkit.partial` returns one column of it.
+# Stack the variables as columns of one input, one point per row, shape ``(N,
+# 2)``. :func:`gradkit.gradient` returns :math:`\nabla y` row by row, shape
+# ``(N, 2)``; :func:`gradkit.partial` returns one column of it.
 import gradkit
 
 torch.manual_seed(0)
@@ -123,8 +153,12 @@ points = torch.rand(5, 2) * 4.0  # columns: x, z
 points.requires_grad_()
 y = 4.0 * points[:, 0] ** 2 + points[:, 1] ** 3  # shape (N,)
 grad_y = gradkit.gradient(y, points)  # shape (N, 2)
-print(f"points (x, z):\n{points.detach()}\ngradkit.gradient (8x, 3z^2):\n{grad_y.detach()}")
-expected = torch.stack([8 * points[:, 0], 3 * points[:, 1] ** 2], dim=1).detach()
+print(
+    f"points (x, z):\n{points.detach()}\ngradkit.gradient (8x, 3z^2):\n{grad_y.detach()}"
+)
+expected = torch.stack(
+    [8 * points[:, 0], 3 * points[:, 1] ** 2], dim=1
+).detach()
 torch.testing.assert_close(grad_y, expected)
 
 # %%
@@ -137,6 +171,6 @@ torch.testing.assert_close(dy_dz, 3 * points[:, 1].detach() ** 2)
 # Conclusion
 # ----------
 # One ``backward()`` fills the ``.grad`` of every leaf that requires grad, one
-# partial derivative each; leaves without ``requires_grad`` keep ``grad = None``.
-# ``torch.autograd.grad(y, (x, z))`` returns the partials as a tuple and stores
-# nothing; ``gradkit.gradient`` does the same for a batch of points.
+# partial derivative each; leaves without ``requires_grad`` keep ``grad =
+# None``. ``torch.autograd.grad(y, (x, z))`` returns the partials as a tuple
+# and stores nothing; ``gradkit.gradient`` does the same for a batch of points.

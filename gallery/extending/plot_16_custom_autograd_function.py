@@ -14,9 +14,10 @@ stable forward and a hand-written backward, verify it with
 # %%
 # The naive formula overflows
 # ---------------------------
-# On paper :math:`\frac{d}{dx}\log(1 + e^x) = \frac{e^x}{1 + e^x}`, a number between
-# 0 and 1. In float32, :math:`e^{x}` overflows to ``inf`` once :math:`x` exceeds
-# :math:`\log(\text{largest float32})`, and so does the value.
+# On paper :math:`\frac{d}{dx}\log(1 + e^x) = \frac{e^x}{1 + e^x}`, a number
+# between 0 and 1. In float32, :math:`e^{x}` overflows to ``inf`` once
+# :math:`x` exceeds :math:`\log(\text{largest float32})`, and so does the
+# value.
 import math
 
 import torch
@@ -24,16 +25,19 @@ import torch
 x = torch.tensor([-20.0, 0.0, 20.0, 100.0], requires_grad=True)
 y_naive = torch.log(1 + torch.exp(x))
 y_naive.sum().backward()
-print(f"overflow threshold log(float32 max) = {math.log(torch.finfo(torch.float32).max):.2f}")
+print(
+    f"overflow threshold log(float32 max) = {math.log(torch.finfo(torch.float32).max):.2f}"
+)
 print(f"naive softplus at x = {x.detach().tolist()}: {y_naive.detach()}")
 print(f"naive d/dx: {x.grad}")
 
 # %%
-# Up to :math:`x = 20` the naive gradient is right: we check it against the closed
-# form :math:`\sigma(x) = 1 / (1 + e^{-x})`, evaluated in float64 without autograd.
-# At :math:`x = 100` the value is ``inf`` and the gradient ``nan``: the backward of
-# ``log`` sends :math:`1 / (1 + e^x) = 0`, and the backward of ``exp`` multiplies it
-# by :math:`e^x = \infty`, and :math:`0 \cdot \infty` is ``nan``.
+# Up to :math:`x = 20` the naive gradient is right: we check it against the
+# closed form :math:`\sigma(x) = 1 / (1 + e^{-x})`, evaluated in float64
+# without autograd. At :math:`x = 100` the value is ``inf`` and the gradient
+# ``nan``: the backward of ``log`` sends :math:`1 / (1 + e^x) = 0`, and the
+# backward of ``exp`` multiplies it by :math:`e^x = \infty`, and :math:`0 \cdot
+# \infty` is ``nan``.
 sigma = (1 / (1 + torch.exp(-x.detach().double()))).float()
 torch.testing.assert_close(x.grad[:3], sigma[:3])
 assert torch.isinf(y_naive[3]) and torch.isnan(x.grad[3])
@@ -42,8 +46,8 @@ assert torch.isinf(y_naive[3]) and torch.isnan(x.grad[3])
 # %%
 # A stable forward and its derivative
 # -----------------------------------
-# Rewrite the value so that no exponential of a large positive number appears, and
-# state the derivative ourselves:
+# Rewrite the value so that no exponential of a large positive number appears,
+# and state the derivative ourselves:
 #
 # .. math::
 #
@@ -52,8 +56,9 @@ assert torch.isinf(y_naive[3]) and torch.isnan(x.grad[3])
 #    \frac{d}{dx}\operatorname{softplus}(x) = \sigma(x) = \frac{1}{1 + e^{-x}}.
 #
 # In a :class:`torch.autograd.Function`, ``forward`` computes the value,
-# ``setup_context`` saves what ``backward`` needs (here the input), and ``backward``
-# turns the gradient of the output into the gradient of the input, by the chain rule.
+# ``setup_context`` saves what ``backward`` needs (here the input), and
+# ``backward`` turns the gradient of the output into the gradient of the input,
+# by the chain rule.
 class StableSoftplus(torch.autograd.Function):
     @staticmethod
     def forward(x):
@@ -73,8 +78,8 @@ class StableSoftplus(torch.autograd.Function):
 softplus = StableSoftplus.apply
 
 # %%
-# A Function is called through ``.apply``. The result's ``grad_fn`` is a node made
-# from our class, so ``backward()`` runs our ``backward``.
+# A Function is called through ``.apply``. The result's ``grad_fn`` is a node
+# made from our class, so ``backward()`` runs our ``backward``.
 x = torch.tensor([-20.0, 0.0, 20.0, 100.0], requires_grad=True)
 y = softplus(x)
 y.sum().backward()
@@ -98,12 +103,16 @@ torch.testing.assert_close(x.grad, x_ref.grad)
 # %%
 # Verifying the backward with gradcheck
 # -------------------------------------
-# :func:`torch.autograd.gradcheck` compares the Jacobian built from our ``backward``
-# with central finite differences, entry by entry. It needs float64: in float32 the
-# differences are too noisy to judge.
+# :func:`torch.autograd.gradcheck` compares the Jacobian built from our
+# ``backward`` with central finite differences, entry by entry. It needs
+# float64: in float32 the differences are too noisy to judge.
 from torch.autograd import gradcheck, gradgradcheck
 
-x64 = torch.tensor([-30.0, -2.0, 0.0, 1.5, 30.0, 100.0], dtype=torch.float64, requires_grad=True)
+x64 = torch.tensor(
+    [-30.0, -2.0, 0.0, 1.5, 30.0, 100.0],
+    dtype=torch.float64,
+    requires_grad=True,
+)
 ok = gradcheck(softplus, (x64,), raise_exception=False)
 print(f"gradcheck(StableSoftplus): {ok}")
 assert ok
@@ -111,8 +120,8 @@ assert ok
 # %%
 # Double backward comes for free
 # ------------------------------
-# Our ``backward`` is built from differentiable operations on the saved input, so
-# autograd can differentiate it again: the second derivative is
+# Our ``backward`` is built from differentiable operations on the saved input,
+# so autograd can differentiate it again: the second derivative is
 # :math:`\sigma'(x) = \sigma(x)\,(1 - \sigma(x))`.
 y64 = softplus(x64)
 (d1,) = torch.autograd.grad(y64, x64, torch.ones_like(y64), create_graph=True)
@@ -122,8 +131,8 @@ s64 = 1 / (1 + torch.exp(-x64.detach()))
 torch.testing.assert_close(d2, s64 * (1 - s64))
 
 # %%
-# :func:`torch.autograd.gradgradcheck` checks that second derivative against finite
-# differences of the first.
+# :func:`torch.autograd.gradgradcheck` checks that second derivative against
+# finite differences of the first.
 ok2 = gradgradcheck(softplus, (x64,), raise_exception=False)
 print(f"gradgradcheck(StableSoftplus): {ok2}")
 assert ok2
@@ -132,9 +141,10 @@ assert ok2
 # %%
 # A wrong backward that a simple test misses
 # ------------------------------------------
-# A classic slip: returning the local derivative :math:`\sigma(x)` and forgetting to
-# multiply by ``grad_output``. A test through ``y.sum().backward()`` cannot see it,
-# because there ``grad_output`` is all ones.
+# A classic slip: returning the local derivative :math:`\sigma(x)` and
+# forgetting to multiply by ``grad_output``. A test through
+# ``y.sum().backward()`` cannot see it, because there ``grad_output`` is all
+# ones.
 class ForgetfulSoftplus(StableSoftplus):
     @staticmethod
     def backward(ctx, grad_output):
@@ -150,8 +160,8 @@ torch.testing.assert_close(x.grad, sigma)
 # %%
 # gradcheck builds the whole Jacobian, one output at a time, so it feeds
 # ``grad_output`` vectors that are not all ones. It raises
-# :class:`~torch.autograd.gradcheck.GradcheckError` and shows both Jacobians: the
-# analytical one has every row filled where only the diagonal should be.
+# :class:`~torch.autograd.gradcheck.GradcheckError` and shows both Jacobians:
+# the analytical one has every row filled where only the diagonal should be.
 from torch.autograd.gradcheck import GradcheckError
 
 x3 = torch.tensor([-1.0, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
@@ -160,13 +170,16 @@ try:
 except GradcheckError as err:
     print(f"GradcheckError: {err}")
 else:
-    raise AssertionError("gradcheck was expected to reject a backward that ignores grad_output")
+    raise AssertionError(
+        "gradcheck was expected to reject a backward that ignores grad_output"
+    )
 
 # %%
 # The gradkit shortcut
 # --------------------
-# :func:`gradkit.check_gradient` runs gradcheck (and, with ``second_order=True``,
-# gradgradcheck) in float64 and reports the largest errors per input as a table.
+# :func:`gradkit.check_gradient` runs gradcheck (and, with
+# ``second_order=True``, gradgradcheck) in float64 and reports the largest
+# errors per input as a table.
 import gradkit
 
 report = gradkit.check_gradient(softplus, x64, second_order=True)
@@ -176,9 +189,9 @@ assert report.passed
 # %%
 # Naive against stable, over a range
 # ----------------------------------
-# Over :math:`x \in [-20, 100]` the naive gradient agrees with :math:`\sigma(x)` until
-# :math:`e^x` overflows and then is ``nan`` (a gap in the curve); the custom Function
-# stays on :math:`\sigma(x)` everywhere.
+# Over :math:`x \in [-20, 100]` the naive gradient agrees with
+# :math:`\sigma(x)` until :math:`e^x` overflows and then is ``nan`` (a gap in
+# the curve); the custom Function stays on :math:`\sigma(x)` everywhere.
 import matplotlib.pyplot as plt
 
 xs = torch.linspace(-20.0, 100.0, 241, requires_grad=True)
@@ -195,8 +208,15 @@ torch.testing.assert_close(g_naive[finite], sigma_xs[finite])
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(xs.detach(), g_stable, lw=3, alpha=0.5, label="custom Function: stable")
-ax.plot(xs.detach(), g_naive, "--", label=r"naive $\log(1 + e^x)$: nan past overflow")
+ax.plot(
+    xs.detach(), g_stable, lw=3, alpha=0.5, label="custom Function: stable"
+)
+ax.plot(
+    xs.detach(),
+    g_naive,
+    "--",
+    label=r"naive $\log(1 + e^x)$: nan past overflow",
+)
 ax.axvline(math.log(torch.finfo(torch.float32).max), color="gray", lw=0.8)
 ax.set_xlabel("$x$")
 ax.set_ylabel(r"$\frac{d}{dx}\,\mathrm{softplus}(x)$")
@@ -208,8 +228,9 @@ fig.tight_layout()
 # %%
 # Conclusion
 # ----------
-# Write a custom Function when autograd's derivative of your formula is wrong in
-# floating point (overflow, cancellation) or slow. Put the value in ``forward``, save
-# inputs in ``setup_context``, multiply by ``grad_output`` in ``backward``, and always
-# run ``gradcheck`` (and ``gradgradcheck`` if you need second derivatives) in float64:
-# tests through ``sum()`` alone miss the most common mistake.
+# Write a custom Function when autograd's derivative of your formula is wrong
+# in floating point (overflow, cancellation) or slow. Put the value in
+# ``forward``, save inputs in ``setup_context``, multiply by ``grad_output`` in
+# ``backward``, and always run ``gradcheck`` (and ``gradgradcheck`` if you need
+# second derivatives) in float64: tests through ``sum()`` alone miss the most
+# common mistake.

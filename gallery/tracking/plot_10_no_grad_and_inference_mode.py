@@ -4,18 +4,19 @@ r"""
 Switching gradient tracking off: no_grad and inference_mode
 ===========================================================
 
-Recording a graph costs memory and time, and sometimes it is wrong: a hand-written
-parameter update must not become part of the next derivative. We meet
-:class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
-:class:`torch.set_grad_enabled` and :class:`torch.inference_mode`, and use them in
-gradient descent on :math:`f(w) = (w - 3)^2`.
+Recording a graph costs memory and time, and sometimes it is wrong: a
+hand-written parameter update must not become part of the next derivative. We
+meet :class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
+:class:`torch.set_grad_enabled` and :class:`torch.inference_mode`, and use them
+in gradient descent on :math:`f(w) = (w - 3)^2`.
 """
 
 # %%
 # Inside no_grad nothing is recorded
 # ----------------------------------
-# A result computed inside ``with torch.no_grad():`` has no ``grad_fn``, even from
-# an input that requires grad. Tensors computed before the block keep their graph.
+# A result computed inside ``with torch.no_grad():`` has no ``grad_fn``, even
+# from an input that requires grad. Tensors computed before the block keep
+# their graph.
 import torch
 
 x = torch.tensor(4.0, requires_grad=True)
@@ -25,11 +26,14 @@ with torch.no_grad():
     z = 4 * x**2
     print(f"inside no_grad:   z.requires_grad = {z.requires_grad}")
     print(f"inside no_grad:   y.requires_grad = {y.requires_grad}")
-print(f"after the block:  y.requires_grad = {y.requires_grad}, z.requires_grad = {z.requires_grad}")
+print(
+    f"after the block:  y.requires_grad = {y.requires_grad}, z.requires_grad = {z.requires_grad}"
+)
 
 # %%
-# ``torch.enable_grad()`` switches recording back on inside a ``no_grad`` block, so
-# a derivative can still be taken there: :math:`\frac{d}{dx} 4x^2 = 8x = 8 \cdot 4 = 32`.
+# ``torch.enable_grad()`` switches recording back on inside a ``no_grad``
+# block, so a derivative can still be taken there: :math:`\frac{d}{dx} 4x^2 =
+# 8x = 8 \cdot 4 = 32`.
 with torch.no_grad():
     with torch.enable_grad():
         w2 = 4 * x**2
@@ -41,9 +45,9 @@ torch.testing.assert_close(dw2dx, 8 * x.detach())
 # %%
 # The same switch as a decorator, and as a function
 # -------------------------------------------------
-# ``@torch.no_grad()`` turns it off for a whole function, typically a prediction
-# step. ``torch.set_grad_enabled(mode)`` takes a boolean, handy for code shared by
-# training (``True``) and evaluation (``False``).
+# ``@torch.no_grad()`` turns it off for a whole function, typically a
+# prediction step. ``torch.set_grad_enabled(mode)`` takes a boolean, handy for
+# code shared by training (``True``) and evaluation (``False``).
 @torch.no_grad()
 def predict(x):
     return 4 * x**2
@@ -51,20 +55,26 @@ def predict(x):
 
 print(f"predict(x).requires_grad = {predict(x).requires_grad}")
 torch.set_grad_enabled(False)
-print(f"after set_grad_enabled(False): is_grad_enabled() = {torch.is_grad_enabled()}")
+print(
+    f"after set_grad_enabled(False): is_grad_enabled() = {torch.is_grad_enabled()}"
+)
 torch.set_grad_enabled(True)
-print(f"after set_grad_enabled(True):  is_grad_enabled() = {torch.is_grad_enabled()}")
+print(
+    f"after set_grad_enabled(True):  is_grad_enabled() = {torch.is_grad_enabled()}"
+)
 
 # %%
 # inference_mode: stricter, and its tensors stay out of autograd
 # --------------------------------------------------------------
-# ``torch.inference_mode()`` also skips the bookkeeping that lets a tensor join a
-# graph later (such as version counters), which makes it faster than ``no_grad``.
-# The price: tensors created inside are *inference tensors*, and autograd refuses to
-# save them for a backward pass.
+# ``torch.inference_mode()`` also skips the bookkeeping that lets a tensor join
+# a graph later (such as version counters), which makes it faster than
+# ``no_grad``. The price: tensors created inside are *inference tensors*, and
+# autograd refuses to save them for a backward pass.
 with torch.inference_mode():
     c = 4 * x**2
-print(f"c.is_inference() = {c.is_inference()}, c.requires_grad = {c.requires_grad}")
+print(
+    f"c.is_inference() = {c.is_inference()}, c.requires_grad = {c.requires_grad}"
+)
 try:
     x * c
 except RuntimeError as err:
@@ -82,11 +92,11 @@ torch.testing.assert_close(dxcdx, 4 * x.detach() ** 2)
 # %%
 # Use case: a gradient-descent step by hand
 # -----------------------------------------
-# To minimise :math:`f(w) = (w - 3)^2` from :math:`w = 0` we repeat
-# :math:`w \leftarrow w - \eta f'(w)` with :math:`f'(w) = 2(w - 3)` and
-# :math:`\eta = 1/4`. The gradient is fine, but written as an in-place update on
-# the leaf ``w`` without ``no_grad``, the step is refused: the update would enter
-# the graph of ``w`` itself.
+# To minimise :math:`f(w) = (w - 3)^2` from :math:`w = 0` we repeat :math:`w
+# \leftarrow w - \eta f'(w)` with :math:`f'(w) = 2(w - 3)` and :math:`\eta =
+# 1/4`. The gradient is fine, but written as an in-place update on the leaf
+# ``w`` without ``no_grad``, the step is refused: the update would enter the
+# graph of ``w`` itself.
 w = torch.tensor(0.0, requires_grad=True)
 lr = 0.25
 f = (w - 3.0) ** 2
@@ -98,29 +108,38 @@ try:
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("an in-place update of a leaf that requires grad was expected to raise")
+    raise AssertionError(
+        "an in-place update of a leaf that requires grad was expected to raise"
+    )
 
 # %%
-# Inside ``no_grad`` the update is a plain change of the numbers. Each step halves
-# the distance to the minimum, :math:`w_{k+1} - 3 = \frac{1}{2}(w_k - 3)`, so
-# :math:`w_k = 3\left(1 - 2^{-k}\right)`. We check the gradient at every step, and
-# each new iterate against this closed form.
+# Inside ``no_grad`` the update is a plain change of the numbers. Each step
+# halves the distance to the minimum, :math:`w_{k+1} - 3 = \frac{1}{2}(w_k -
+# 3)`, so :math:`w_k = 3\left(1 - 2^{-k}\right)`. We check the gradient at
+# every step, and each new iterate against this closed form.
 w = torch.tensor(0.0, requires_grad=True)
 history = []
 for k in range(8):
     f = (w - 3.0) ** 2
     f.backward()
-    print(f"k = {k}: w = {w.item()}, f(w) = {f.item()}, f'(w) = {w.grad.item()}")
-    torch.testing.assert_close(w.grad, 2 * (w.detach() - 3.0), rtol=1e-6, atol=1e-7)
+    print(
+        f"k = {k}: w = {w.item()}, f(w) = {f.item()}, f'(w) = {w.grad.item()}"
+    )
+    torch.testing.assert_close(
+        w.grad, 2 * (w.detach() - 3.0), rtol=1e-6, atol=1e-7
+    )
     history.append((w.item(), f.item()))
     with torch.no_grad():
         w -= lr * w.grad
     w.grad = None
-    torch.testing.assert_close(w.detach(), torch.tensor(3 * (1 - 0.5 ** (k + 1))))
+    torch.testing.assert_close(
+        w.detach(), torch.tensor(3 * (1 - 0.5 ** (k + 1)))
+    )
 print(f"after 8 steps: w = {w.item()}")
 
 # %%
-# The iterates approach 3 geometrically; :math:`f` falls by a factor 4 per step.
+# The iterates approach 3 geometrically; :math:`f` falls by a factor 4 per
+# step.
 import matplotlib.pyplot as plt
 
 steps = torch.arange(len(history))
@@ -142,9 +161,9 @@ fig.tight_layout()
 # %%
 # gradkit refuses to work under no_grad
 # -------------------------------------
-# Even for ``ys`` recorded outside, gradkit builds its result with a graph, which
-# cannot happen while recording is off. :func:`gradkit.derivative` says so up
-# front, with the fix: ``enable_grad``.
+# Even for ``ys`` recorded outside, gradkit builds its result with a graph,
+# which cannot happen while recording is off. :func:`gradkit.derivative` says
+# so up front, with the fix: ``enable_grad``.
 import gradkit
 
 xs = torch.tensor([1.0, 2.0], requires_grad=True)
@@ -155,7 +174,9 @@ with torch.no_grad():
     except RuntimeError as err:
         print(f"RuntimeError: {err}")
     else:
-        raise AssertionError("gradkit.derivative under no_grad was expected to raise")
+        raise AssertionError(
+            "gradkit.derivative under no_grad was expected to raise"
+        )
     with torch.enable_grad():
         dys = gradkit.derivative(ys, xs)
 print(f"gradkit.derivative under enable_grad: {dys.detach()}")
@@ -164,7 +185,7 @@ torch.testing.assert_close(dys, 8 * xs.detach())
 # %%
 # Conclusion
 # ----------
-# Use ``torch.no_grad()`` (or ``@torch.no_grad()``) for computations that must not
-# be differentiated, such as parameter updates; ``torch.inference_mode()`` for pure
-# inference, remembering that its tensors cannot enter autograd later; and
-# ``torch.enable_grad()`` to take a derivative inside either.
+# Use ``torch.no_grad()`` (or ``@torch.no_grad()``) for computations that must
+# not be differentiated, such as parameter updates; ``torch.inference_mode()``
+# for pure inference, remembering that its tensors cannot enter autograd later;
+# and ``torch.enable_grad()`` to take a derivative inside either.

@@ -4,18 +4,19 @@ r"""
 Gradient hooks and gradient clipping
 ====================================
 
-Hooks let us read or rewrite a gradient while ``backward()`` runs: on a tensor, on
-an intermediate result, on a module, or on a parameter once its ``.grad`` is
+Hooks let us read or rewrite a gradient while ``backward()`` runs: on a tensor,
+on an intermediate result, on a module, or on a parameter once its ``.grad`` is
 final. We check each gradient they see against a closed form, then watch
-``clip_grad_norm_`` and ``clip_grad_value_`` rescale gradients, and remove the hooks.
+``clip_grad_norm_`` and ``clip_grad_value_`` rescale gradients, and remove the
+hooks.
 """
 
 # %%
 # A hook on a tensor
 # ------------------
-# :meth:`~torch.Tensor.register_hook` calls a function with the gradient flowing
-# into a tensor. A hook that returns ``None`` only looks. For
-# :math:`y = \sum_i x_i^2` it sees :math:`\partial y / \partial x_i = 2 x_i`.
+# :meth:`~torch.Tensor.register_hook` calls a function with the gradient
+# flowing into a tensor. A hook that returns ``None`` only looks. For :math:`y
+# = \sum_i x_i^2` it sees :math:`\partial y / \partial x_i = 2 x_i`.
 import torch
 
 x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -29,8 +30,8 @@ torch.testing.assert_close(x.grad, 2 * x.detach())
 
 # %%
 # A hook that returns a tensor *replaces* the gradient. Doubling it makes
-# ``x.grad`` equal to :math:`2 \cdot 2 x_i = 4 x_i`. ``register_hook`` returns a
-# handle; ``handle.remove()`` takes the hook off again.
+# ``x.grad`` equal to :math:`2 \cdot 2 x_i = 4 x_i`. ``register_hook`` returns
+# a handle; ``handle.remove()`` takes the hook off again.
 handle.remove()
 x.grad = None
 handle = x.register_hook(lambda grad: 2 * grad)
@@ -39,7 +40,8 @@ print(f"x.grad with the doubling hook: {x.grad}")
 torch.testing.assert_close(x.grad, 4 * x.detach())
 
 # %%
-# After ``handle.remove()`` the same computation gives the plain :math:`2 x_i` again.
+# After ``handle.remove()`` the same computation gives the plain :math:`2 x_i`
+# again.
 handle.remove()
 x.grad = None
 (x**2).sum().backward()
@@ -49,9 +51,10 @@ torch.testing.assert_close(x.grad, 2 * x.detach())
 # %%
 # A hook on an intermediate result
 # --------------------------------
-# Autograd keeps ``.grad`` only for leaves. A hook on a non-leaf reads the gradient
-# as it passes, without :meth:`~torch.Tensor.retain_grad`. With :math:`h = x^2`
-# and :math:`y = \sum_i h_i^2`, the hook sees :math:`\partial y / \partial h_i = 2 h_i`.
+# Autograd keeps ``.grad`` only for leaves. A hook on a non-leaf reads the
+# gradient as it passes, without :meth:`~torch.Tensor.retain_grad`. With
+# :math:`h = x^2` and :math:`y = \sum_i h_i^2`, the hook sees :math:`\partial y
+# / \partial h_i = 2 h_i`.
 x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
 h = x**2
 seen_h = []
@@ -63,17 +66,21 @@ print(f"dy/dh seen by the hook: {seen_h[0]}")
 torch.testing.assert_close(seen_h[0], 2 * x.detach() ** 2)
 
 # %%
-# ``h.grad`` itself stayed ``None``, and reading it warns. The warning is recorded
-# live (we print it without its trailing "Triggered internally at <C++ file>"), and
-# the script fails if PyTorch stops emitting it.
+# ``h.grad`` itself stayed ``None``, and reading it warns. The warning is
+# recorded live (we print it without its trailing "Triggered internally at <C++
+# file>"), and the script fails if PyTorch stops emitting it.
 import warnings
 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     print(f"h.grad = {h.grad}")
-messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+messages = [
+    str(w.message) for w in caught if issubclass(w.category, UserWarning)
+]
 print(f"UserWarning: {messages[0].split(' (Triggered internally')[0]}")
-assert any("not a leaf Tensor" in m for m in messages), "reading h.grad should warn"
+assert any("not a leaf Tensor" in m for m in messages), (
+    "reading h.grad should warn"
+)
 
 # %%
 # Hooks on a module
@@ -106,8 +113,8 @@ with torch.no_grad():
 X = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]], requires_grad=True)
 
 # %%
-# The module hook stores what it is given: tuples with one entry per input and per
-# output of the module.
+# The module hook stores what it is given: tuples with one entry per input and
+# per output of the module.
 module_calls = []
 
 
@@ -120,10 +127,10 @@ module_handle = layer.register_full_backward_hook(record_boundary)
 # %%
 # Hooks after accumulation
 # ------------------------
-# :meth:`~torch.Tensor.register_post_accumulate_grad_hook` runs on a parameter once
-# its ``.grad`` is complete for this ``backward()``. It is where a hook reads the
-# final gradient of each parameter, for logging, or to step the optimizer
-# inside ``backward()``.
+# :meth:`~torch.Tensor.register_post_accumulate_grad_hook` runs on a parameter
+# once its ``.grad`` is complete for this ``backward()``. It is where a hook
+# reads the final gradient of each parameter, for logging, or to step the
+# optimizer inside ``backward()``.
 accumulated = {}
 
 
@@ -150,8 +157,8 @@ def run_backward():
 run_backward()
 
 # %%
-# Every gradient the hooks saw, against the closed forms computed from ``W``, ``b``
-# and ``X`` without autograd:
+# Every gradient the hooks saw, against the closed forms computed from ``W``,
+# ``b`` and ``X`` without autograd:
 grad_input, grad_output = module_calls[-1]
 O_ref = X.detach() @ W.T + b
 print(f"grad_output, shape {tuple(grad_output.shape)}:\n{grad_output}")
@@ -171,11 +178,12 @@ torch.testing.assert_close(accumulated["bias"], grad_b)
 #
 # Clipping the gradient norm
 # --------------------------
-# :func:`torch.nn.utils.clip_grad_norm_` treats all gradients as one vector, with
-# total norm :math:`\|g\| = \sqrt{\|\partial L/\partial \mathbf{W}\|^2 +
-# \|\partial L/\partial \mathbf{b}\|^2}`. If :math:`\|g\|` exceeds ``max_norm`` it
-# multiplies every gradient by :math:`\mathtt{max\_norm} / (\|g\| + 10^{-6})`, so the
-# new total norm is ``max_norm``. It returns the norm before clipping.
+# :func:`torch.nn.utils.clip_grad_norm_` treats all gradients as one vector,
+# with total norm :math:`\|g\| = \sqrt{\|\partial L/\partial \mathbf{W}\|^2 +
+# \|\partial L/\partial \mathbf{b}\|^2}`. If :math:`\|g\|` exceeds ``max_norm``
+# it multiplies every gradient by :math:`\mathtt{max\_norm} / (\|g\| +
+# 10^{-6})`, so the new total norm is ``max_norm``. It returns the norm before
+# clipping.
 from torch.nn.utils import clip_grad_norm_, clip_grad_value_
 
 total_norm = clip_grad_norm_(layer.parameters(), max_norm=1.0)
@@ -185,13 +193,19 @@ print(f"dL/db after clipping (.grad): {layer.bias.grad}")
 total_ref = torch.sqrt((grad_W**2).sum() + (grad_b**2).sum())
 scale = 1.0 / (total_ref + 1e-6)
 torch.testing.assert_close(total_norm, total_ref)
-torch.testing.assert_close(layer.weight.grad, scale * grad_W, rtol=1e-5, atol=1e-7)
-torch.testing.assert_close(layer.bias.grad, scale * grad_b, rtol=1e-5, atol=1e-7)
+torch.testing.assert_close(
+    layer.weight.grad, scale * grad_W, rtol=1e-5, atol=1e-7
+)
+torch.testing.assert_close(
+    layer.bias.grad, scale * grad_b, rtol=1e-5, atol=1e-7
+)
 
 # %%
 # The direction is kept and only the length changes: the clipped gradients have
 # total norm 1 (up to the :math:`10^{-6}` guard).
-norm_after = torch.sqrt(layer.weight.grad.square().sum() + layer.bias.grad.square().sum())
+norm_after = torch.sqrt(
+    layer.weight.grad.square().sum() + layer.bias.grad.square().sum()
+)
 print(f"total norm after clipping: {norm_after:.6f}")
 torch.testing.assert_close(norm_after, total_ref * scale, rtol=1e-5, atol=0.0)
 
@@ -219,9 +233,18 @@ groups = {
 }
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for k, (g_W, g_b) in enumerate(groups.values()):
-    norms = [g_W.norm().item(), g_b.norm().item(), torch.cat([g_W.flatten(), g_b]).norm().item()]
-    ax.bar([k - 0.25, k, k + 0.25], norms, width=0.25, color=["C0", "C1", "C2"],
-           label=["weight", "bias", "total"] if k == 0 else None)
+    norms = [
+        g_W.norm().item(),
+        g_b.norm().item(),
+        torch.cat([g_W.flatten(), g_b]).norm().item(),
+    ]
+    ax.bar(
+        [k - 0.25, k, k + 0.25],
+        norms,
+        width=0.25,
+        color=["C0", "C1", "C2"],
+        label=["weight", "bias", "total"] if k == 0 else None,
+    )
 ax.set_xticks(range(3), list(groups))
 ax.set_xlabel("gradients")
 ax.set_ylabel("norm")
@@ -247,9 +270,10 @@ torch.testing.assert_close(layer.bias.grad, grad_b)
 # %%
 # Conclusion
 # ----------
-# ``Tensor.register_hook`` reads or replaces the gradient flowing into any tensor,
-# leaf or not; ``register_full_backward_hook`` shows a module's ``grad_input`` and
-# ``grad_output``; ``register_post_accumulate_grad_hook`` sees each parameter's final
-# ``.grad``. Clipping runs between ``backward()`` and ``optimizer.step()``:
-# ``clip_grad_norm_`` rescales all gradients together, ``clip_grad_value_`` clamps
-# each entry. Keep the handles and call ``remove()`` when done.
+# ``Tensor.register_hook`` reads or replaces the gradient flowing into any
+# tensor, leaf or not; ``register_full_backward_hook`` shows a module's
+# ``grad_input`` and ``grad_output``; ``register_post_accumulate_grad_hook``
+# sees each parameter's final ``.grad``. Clipping runs between ``backward()``
+# and ``optimizer.step()``: ``clip_grad_norm_`` rescales all gradients
+# together, ``clip_grad_value_`` clamps each entry. Keep the handles and call
+# ``remove()`` when done.
