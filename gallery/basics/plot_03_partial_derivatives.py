@@ -141,30 +141,25 @@ ax.legend(loc="lower left")
 fig.tight_layout()
 
 # %%
-# The gradkit shortcut
-# --------------------
-# Stack the variables as columns of one input, one point per row, shape ``(N,
-# 2)``. :func:`gradkit.gradient` returns :math:`\nabla y` row by row, shape
-# ``(N, 2)``; :func:`gradkit.partial` returns one column of it.
-import gradkit
-
+# The variables as columns of one input
+# -------------------------------------
+# Stack the variables as columns of one input, one point per row, shape
+# ``(N, 2)``. The gradient of ``y.sum()`` with respect to it is
+# :math:`\nabla y` row by row, shape ``(N, 2)``; column 1 is
+# :math:`\partial y / \partial z`.
 torch.manual_seed(0)
 points = torch.rand(5, 2) * 4.0  # columns: x, z
 points.requires_grad_()
 y = 4.0 * points[:, 0] ** 2 + points[:, 1] ** 3  # shape (N,)
-grad_y = gradkit.gradient(y, points)  # shape (N, 2)
-print(
-    f"points (x, z):\n{points.detach()}\ngradkit.gradient (8x, 3z^2):\n{grad_y.detach()}"
-)
+(grad_y,) = torch.autograd.grad(y.sum(), points)  # shape (N, 2)
+print(f"points (x, z):\n{points.detach()}")
+print(f"gradient (8x, 3z^2), one row per point:\n{grad_y}")
 expected = torch.stack(
     [8 * points[:, 0], 3 * points[:, 1] ** 2], dim=1
 ).detach()
 torch.testing.assert_close(grad_y, expected)
-
-# %%
-# :func:`gradkit.partial` with ``dim=1`` picks :math:`\partial y / \partial z`.
-dy_dz = gradkit.partial(y, points, dim=1)
-print(f"gradkit.partial(y, points, dim=1), 3z^2: {dy_dz.detach()}")
+dy_dz = grad_y[:, 1]
+print(f"column 1, dy/dz = 3z^2: {dy_dz}")
 torch.testing.assert_close(dy_dz, 3 * points[:, 1].detach() ** 2)
 
 # %%
@@ -173,4 +168,48 @@ torch.testing.assert_close(dy_dz, 3 * points[:, 1].detach() ** 2)
 # One ``backward()`` fills the ``.grad`` of every leaf that requires grad, one
 # partial derivative each; leaves without ``requires_grad`` keep ``grad =
 # None``. ``torch.autograd.grad(y, (x, z))`` returns the partials as a tuple
-# and stores nothing; ``gradkit.gradient`` does the same for a batch of points.
+# and stores nothing. For batches of points as rows of one tensor, the
+# :ref:`gradkit library <gradkit-reference>` wraps these calls.
+
+# %%
+# Exercises
+# ---------
+# 1. For :math:`y = x z + \sin z` at :math:`(x, z) = (2, 0)`, get both
+#    partial derivatives with :func:`torch.autograd.grad` and check them
+#    against :math:`\partial y / \partial x = z` and
+#    :math:`\partial y / \partial z = x + \cos z`.
+# 2. Freeze :math:`x` (no ``requires_grad``) and call ``backward()`` on the
+#    same :math:`y`: which ``.grad`` is filled?
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x = torch.tensor(2.0, requires_grad=True)
+z = torch.tensor(0.0, requires_grad=True)
+dy_dx, dy_dz = torch.autograd.grad(x * z + torch.sin(z), (x, z))
+print(f"dy/dx = z = {dy_dx}, dy/dz = x + cos z = {dy_dz}")
+torch.testing.assert_close(dy_dx, z.detach())
+torch.testing.assert_close(dy_dz, x.detach() + torch.cos(z.detach()))
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+x = torch.tensor(2.0)  # frozen
+z = torch.tensor(0.0, requires_grad=True)
+(x * z + torch.sin(z)).backward()
+print(f"x.grad = {x.grad}, z.grad = x + cos z = {z.grad}")
+assert x.grad is None
+torch.testing.assert_close(z.grad, x + torch.cos(z.detach()))
+
+# %%
+# .. raw:: html
+#
+#    </details>
