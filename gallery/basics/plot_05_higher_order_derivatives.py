@@ -23,9 +23,8 @@ y = 4.0 * x**3
 first_plain = torch.autograd.grad(y, x)[0]
 print(f"dy/dx = 12x^2 without create_graph: {first_plain}")
 torch.testing.assert_close(first_plain, 12 * x.detach() ** 2)
-print(
-    f"requires_grad = {first_plain.requires_grad}, grad_fn = {first_plain.grad_fn}"
-)
+print(f"requires_grad = {first_plain.requires_grad}, ", end="")
+print(f"grad_fn = {first_plain.grad_fn}")
 
 # %%
 # So it cannot be differentiated again. The error is produced live:
@@ -92,22 +91,10 @@ else:
     )
 
 # %%
-# The fourth derivative: the derivative of a constant
-# ---------------------------------------------------
-# :math:`\frac{d^4y}{dx^4} = 0`. ``materialize_grads=True`` (which turns a
-# missing gradient into zeros) does not rescue ``third``: the problem is that
-# the *output* has no graph, not that :math:`x` is unused.
-try:
-    torch.autograd.grad(third, x, materialize_grads=True)
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-else:
-    raise AssertionError(
-        "materialize_grads=True was not expected to help a graph-less output"
-    )
-
-# %%
-# Keeping ``create_graph=True`` at every order does give the fourth derivative.
+# The fourth derivative: keep ``create_graph=True`` at every order
+# ----------------------------------------------------------------
+# :math:`\frac{d^4y}{dx^4} = 0`, and keeping ``create_graph=True`` at every
+# order does give it.
 # PyTorch's rule for ``x**3`` writes the third derivative as :math:`24x^0`,
 # which still depends on :math:`x` in the graph, so autograd returns an honest
 # 0.
@@ -122,37 +109,6 @@ for k, closed in enumerate(at_4, start=1):
     d = torch.autograd.grad(d, x, create_graph=True)[0]
     print(f"derivative of order {k}, create_graph=True throughout: {d}")
     torch.testing.assert_close(d, closed)
-
-# %%
-# ``materialize_grads=True`` matters when the output has a graph that does not
-# reach :math:`x`. Write :math:`y = a\,x\,x\,x` with a trainable coefficient
-# :math:`a = 4`: the third derivative :math:`6a = 24` depends on :math:`a`
-# only. Plain ``grad()`` raises, ``allow_unused=True`` gives ``None``, and
-# ``materialize_grads=True`` gives the zero we want.
-a = torch.tensor(4.0, requires_grad=True)
-d = a * x * x * x
-for _ in range(3):
-    d = torch.autograd.grad(d, x, create_graph=True)[0]
-print(
-    f"third derivative of a x x x, 6a = 24: {d} (grad_fn: {d.grad_fn.name()})"
-)
-torch.testing.assert_close(d, 6 * a.detach())
-try:
-    torch.autograd.grad(d, x, retain_graph=True)
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-else:
-    raise AssertionError(
-        "d does not depend on x: plain grad() was expected to raise"
-    )
-
-# %%
-(unused,) = torch.autograd.grad(d, x, allow_unused=True, retain_graph=True)
-print(f"with allow_unused=True: {unused}")
-assert unused is None
-(fourth,) = torch.autograd.grad(d, x, materialize_grads=True)
-print(f"with materialize_grads=True, fourth derivative 0: {fourth}")
-torch.testing.assert_close(fourth, torch.tensor(0.0))
 
 # %%
 # All orders on an interval
@@ -199,32 +155,64 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.derivative` with ``order=k`` repeats these backward passes,
-# with ``create_graph=True`` in between, for a batch of points. For an order
-# past the last non-zero one it returns zeros.
-import gradkit
-
-xs = torch.linspace(-2.0, 2.0, 5, requires_grad=True)
-ys = 4.0 * xs**3
-expected = {
-    1: 12 * xs.detach() ** 2,
-    2: 24 * xs.detach(),
-    3: torch.full((5,), 24.0),
-    4: torch.zeros(5),
-}
-for k, closed in expected.items():
-    dk = gradkit.derivative(ys, xs, order=k)
-    print(f"gradkit.derivative(ys, xs, order={k}): {dk.detach()}")
-    torch.testing.assert_close(dk, closed)
-
-# %%
 # Conclusion
 # ----------
 # Pass ``create_graph=True`` to every :func:`torch.autograd.grad` call whose
 # result you will differentiate again; the last one may omit it. ``grad()``
 # returns derivatives without touching ``.grad``. A derivative that ends up a
-# graph-less constant cannot be differentiated further;
-# ``materialize_grads=True`` only fills in zeros for inputs a graph does not
-# reach.
+# graph-less constant cannot be differentiated further. For many points and
+# orders in one call, see the :ref:`gradkit library <gradkit-reference>`.
+
+# %%
+# Exercises
+# ---------
+# 1. Compute the first three derivatives of :math:`\sin x` at
+#    :math:`x = 1/2` with :func:`torch.autograd.grad` and check them against
+#    :math:`\cos x`, :math:`-\sin x` and :math:`-\cos x`.
+# 2. ``backward(create_graph=True)`` also records the derivative's graph, in
+#    ``x.grad``. Use it to get :math:`\frac{d^2}{dx^2} x^3 = 6x` at
+#    :math:`x = 2`. Why does PyTorch warn, and what does it recommend?
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x = torch.tensor(0.5, requires_grad=True)
+d = torch.sin(x)
+closed = [torch.cos(x), -torch.sin(x), -torch.cos(x)]
+for k, expected in enumerate(closed, start=1):
+    (d,) = torch.autograd.grad(d, x, create_graph=True)
+    print(f"order {k} of sin at x = 1/2: {d.item():.6f}")
+    torch.testing.assert_close(d, expected.detach())
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# ``x.grad`` now refers to a graph that refers back to ``x``: a reference
+# cycle, which PyTorch warns may leak memory. It recommends
+# :func:`torch.autograd.grad`; reset ``x.grad = None`` when done otherwise.
+import warnings
+
+x = torch.tensor(2.0, requires_grad=True)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    (x**3).backward(create_graph=True)
+first = x.grad
+x.grad = None  # break the cycle before the next backward
+first.backward()
+print(f"d/dx x^3 = {first.item()}, d2/dx2 x^3 = 6x = {x.grad.item()}")
+assert any("reference cycle" in str(w.message) for w in caught)
+assert any("autograd.grad" in str(w.message) for w in caught)
+torch.testing.assert_close(x.grad, 6 * x.detach())
+x.grad = None
+
+# %%
+# .. raw:: html
+#
+#    </details>
