@@ -35,7 +35,8 @@ x = torch.tensor([[2.0], [3.0]], requires_grad=True)
 A = torch.tensor([[1.0, 2.0], [-1.0, 3.0]])
 y = A @ x + x**2
 print(
-    f"x = {x.detach().flatten()}, y = {y.detach().flatten()}, y.shape = {tuple(y.shape)}"
+    f"x = {x.detach().flatten()}, y = {y.detach().flatten()}, "
+    f"y.shape = {tuple(y.shape)}"
 )
 
 # %%
@@ -46,10 +47,12 @@ print(
 # .. math::
 #
 #    \mathbf{J} = \begin{pmatrix}
-#       \frac{\partial y_1}{\partial x_1} & \frac{\partial y_1}{\partial x_2} \\
+#       \frac{\partial y_1}{\partial x_1}
+#       & \frac{\partial y_1}{\partial x_2} \\
 #       \frac{\partial y_2}{\partial x_1} & \frac{\partial y_2}{\partial x_2}
 #    \end{pmatrix}
-#    = \begin{pmatrix} a_{11} + 2x_1 & a_{12} \\ a_{21} & a_{22} + 2x_2 \end{pmatrix}
+#    = \begin{pmatrix} a_{11} + 2x_1 & a_{12} \\
+#      a_{21} & a_{22} + 2x_2 \end{pmatrix}
 #    = \begin{pmatrix} 5 & 2 \\ -1 & 9 \end{pmatrix},
 #    \qquad
 #    \mathbf{J}^{\mathrm{T}} = \begin{pmatrix} 5 & -1 \\ 2 & 9 \end{pmatrix}.
@@ -150,9 +153,12 @@ torch.testing.assert_close(J_func.reshape(2, 2), J)
 # ----------------
 # A reverse pass gives :math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`; the
 # Jacobian-vector product :math:`\mathbf{J} \mathbf{v}` (forward mode's
-# product) is what :func:`torch.autograd.functional.jvp` returns. The two agree
-# only for a symmetric Jacobian, and ours is not. (The transpose is easy to
-# lose: PyTorch's own autograd tutorial once showed the Jacobian transposed,
+# product) is what :func:`torch.autograd.functional.jvp` returns. Both exist
+# side by side only for a square :math:`\mathbf{J}`, and they agree for
+# *every* :math:`\mathbf{v}` exactly when :math:`\mathbf{J}` is symmetric.
+# Ours is not, and for :math:`\mathbf{v} = \mathbf{1}` they differ. (The
+# transpose is easy to lose: PyTorch's own autograd tutorial once showed the
+# Jacobian transposed,
 # `pytorch issue 16352 <https://github.com/pytorch/pytorch/issues/16352>`_.)
 #
 # .. math::
@@ -168,6 +174,32 @@ _, jv = jvp(f, x.detach(), v)
 print(f"J v   from jvp:      {jv.flatten()}")
 print(f"J^T v from backward: {vjp.flatten()}")
 torch.testing.assert_close(jv, J @ v)
+assert not torch.allclose(jv, vjp)
+
+# %%
+# Agreeing for one :math:`\mathbf{v}` proves nothing about symmetry: they
+# agree whenever :math:`(\mathbf{J} - \mathbf{J}^{\mathrm{T}})\mathbf{v} =
+# \mathbf{0}`. For the non-symmetric linear map below,
+# :math:`\mathbf{J} - \mathbf{J}^{\mathrm{T}}` sends
+# :math:`\mathbf{w} = (3, 0, 2)` to zero, so the two products are equal
+# there, and differ for :math:`\mathbf{e}_1`.
+M = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [0.0, 0.0, 1.0]])
+
+
+def linear(u):
+    return M @ u
+
+
+for w in (torch.tensor([3.0, 0.0, 2.0]), torch.tensor([1.0, 0.0, 0.0])):
+    _, Jw = jvp(linear, torch.zeros(3), w)
+    _, JTw = torch.autograd.functional.vjp(linear, torch.zeros(3), w)
+    print(f"w = {w}: J w = {Jw}, J^T w = {JTw}")
+    torch.testing.assert_close(Jw, M @ w)
+    torch.testing.assert_close(JTw, M.T @ w)
+assert not torch.equal(M, M.T)
+torch.testing.assert_close(
+    M @ torch.tensor([3.0, 0.0, 2.0]), M.T @ torch.tensor([3.0, 0.0, 2.0])
+)
 
 # %%
 # In the plane: the same :math:`\mathbf{v}` is sent to two different vectors.
@@ -206,28 +238,67 @@ ax_v.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :mod:`gradkit` works on batches of points, one per row. Our single point
-# becomes ``x`` of shape (1, 2); :func:`gradkit.vjp` returns
-# :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}` and :func:`gradkit.jacobian` the
-# whole :math:`\mathbf{J}`, of shape (N, m, d) = (1, 2, 2).
-import gradkit
-
-xb = torch.tensor([[2.0, 3.0]], requires_grad=True)
-yb = xb @ A.T + xb**2
-vjp_gk = gradkit.vjp(yb, xb, torch.ones_like(yb))
-J_gk = gradkit.jacobian(yb, xb)
-print(f"gradkit.vjp: {vjp_gk.detach()}")
-print(f"gradkit.jacobian:\n{J_gk.detach()}")
-torch.testing.assert_close(vjp_gk, (J.T @ v).T)
-torch.testing.assert_close(J_gk, J.unsqueeze(0))
-
-# %%
 # Conclusion
 # ----------
 # ``backward(v)`` and ``grad(y, x, grad_outputs=v)`` compute
 # :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`, with ``v`` shaped like the output
 # ``y``. One pass per output row rebuilds :math:`\mathbf{J}`; ``jvp`` gives
-# :math:`\mathbf{J}\mathbf{v}`, a different vector unless :math:`\mathbf{J}` is
-# symmetric.
+# :math:`\mathbf{J}\mathbf{v}`, which equals
+# :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}` for every :math:`\mathbf{v}` only
+# when :math:`\mathbf{J}` is square and symmetric. For Jacobians of many
+# points at once, see the :ref:`gradkit library <gradkit-reference>`.
+
+# %%
+# Exercises
+# ---------
+# 1. For :math:`\mathbf{g}(x_1, x_2) = (x_1 x_2,\; x_1 + x_2,\; x_2^2)` at
+#    :math:`(1, 2)`, compute :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}` with
+#    :math:`\mathbf{v} = (1, 0, 1)` using ``grad_outputs`` and check it
+#    against the closed form :math:`(x_2,\; x_1 + 2 x_2)`.
+# 2. Rebuild the 3 by 2 Jacobian of :math:`\mathbf{g}` from one-hot
+#    vectors and compare it with :func:`torch.autograd.functional.jacobian`.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+
+# %%
+def g(p):
+    return torch.stack([p[0] * p[1], p[0] + p[1], p[1] ** 2])
+
+
+p = torch.tensor([1.0, 2.0], requires_grad=True)
+gp = g(p)
+(JTv_g,) = torch.autograd.grad(
+    gp, p, grad_outputs=torch.tensor([1.0, 0.0, 1.0]), retain_graph=True
+)
+print(f"J^T v for v = (1, 0, 1): {JTv_g}")
+x1, x2 = p.detach()
+torch.testing.assert_close(JTv_g, torch.stack([x2, x1 + 2 * x2]))
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+J_g = torch.stack(
+    [
+        torch.autograd.grad(gp, p, grad_outputs=e, retain_graph=True)[0]
+        for e in torch.eye(3)
+    ]
+)
+print(f"Jacobian of g from three one-hot v's:\n{J_g}")
+torch.testing.assert_close(J_g, jacobian(g, p.detach()))
+torch.testing.assert_close(
+    J_g, torch.tensor([[x2, x1], [1.0, 1.0], [0.0, 2 * x2]])
+)
+
+# %%
+# .. raw:: html
+#
+#    </details>
