@@ -117,29 +117,52 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.derivative` makes the ``grad_outputs`` and ``create_graph``
-# choices for us; ``order=2`` repeats the pass.
-import gradkit
-
-y = torch.sin(x)
-dydx_gk = gradkit.derivative(y, x)
-d2ydx2_gk = gradkit.derivative(y, x, order=2)
-print(f"gradkit y' at the first 5 points: {dydx_gk[:5].detach()}")
-print(f"gradkit y'' at the first 5 points: {d2ydx2_gk[:5].detach()}")
-torch.testing.assert_close(
-    dydx_gk, torch.cos(x.detach()), rtol=1e-6, atol=1e-6
-)
-torch.testing.assert_close(
-    d2ydx2_gk, -torch.sin(x.detach()), rtol=1e-6, atol=1e-6
-)
-
-# %%
 # Conclusion
 # ----------
 # For outputs computed point by point, ``grad(y, x,
 # grad_outputs=torch.ones_like(y))`` returns every point's derivative in one
 # pass, because the Jacobian is diagonal. Add ``create_graph=True`` to
-# differentiate again. The :ref:`next example <example-input-components>` shows
-# where the ones trick stops being a pointwise derivative.
+# differentiate again. The :ref:`next example <example-input-components>`
+# shows where the ones trick stops being a pointwise derivative. The
+# :ref:`gradkit library <gradkit-reference>` packages these calls for PINNs.
+
+# %%
+# Exercises
+# ---------
+# 1. For :math:`y = e^{-x^2}` at 7 points in :math:`[-1.5, 1.5]`, compute
+#    :math:`y'` at every point in one call and check it against
+#    :math:`-2x e^{-x^2}`.
+# 2. Get the same :math:`y'` with ``backward()`` instead of
+#    :func:`torch.autograd.grad`. What must you call it on?
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x7 = torch.linspace(-1.5, 1.5, 7, requires_grad=True)
+y7 = torch.exp(-(x7**2))
+(dy7,) = torch.autograd.grad(y7, x7, grad_outputs=torch.ones_like(y7))
+print(f"y' at 7 points: {dy7}")
+x7d = x7.detach()
+torch.testing.assert_close(dy7, -2 * x7d * torch.exp(-(x7d**2)))
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# On the sum: ``y.backward()`` of a vector raises, ``y.sum().backward()``
+# is the same vector-Jacobian product with :math:`\mathbf{v} = \mathbf{1}`.
+y7 = torch.exp(-(x7**2))
+y7.sum().backward()
+print(f"x.grad after y.sum().backward(): {x7.grad}")
+torch.testing.assert_close(x7.grad, dy7)
+
+# %%
+# .. raw:: html
+#
+#    </details>
