@@ -31,9 +31,8 @@ print(f"first point {xy[0].tolist()}, last point {xy[-1].tolist()}")
 # ``linspace`` tensor, not a leaf: ``backward()`` would fill the ``.grad`` of
 # the ``linspace`` tensor, never that of the points.
 xy_notebook = torch.linspace(0, 2, 20, requires_grad=True).reshape(2, -1).T
-print(
-    f"notebook points: is_leaf = {xy_notebook.is_leaf}, grad_fn = {xy_notebook.grad_fn.name()}"
-)
+print(f"notebook points: is_leaf = {xy_notebook.is_leaf}, ", end="")
+print(f"grad_fn = {xy_notebook.grad_fn.name()}")
 
 # %%
 # Two ways to the gradient field
@@ -97,7 +96,8 @@ fig.tight_layout()
 #
 # .. math::
 #
-#    \frac{\partial g_i}{\partial x_i} = \left(1 - \tfrac{1}{N}\right) 2 x_i, \qquad
+#    \frac{\partial g_i}{\partial x_i} = \left(1 - \tfrac{1}{N}\right) 2 x_i,
+#    \qquad
 #    \frac{\partial g_i}{\partial y_i} = \left(1 - \tfrac{1}{N}\right) 3 y_i^2.
 p = torch.tensor(
     [[-1.0, 0.5], [0.0, 1.0], [0.5, -1.0], [1.0, 2.0]], requires_grad=True
@@ -130,39 +130,62 @@ torch.testing.assert_close(
 )
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.gradient` returns the (N, 2) field and :func:`gradkit.partial`
-# one column of it. We rebuild ``f`` first: the ``grad`` call of method 2 freed
-# its graph.
-import gradkit
-
-f = xy[:, 0] ** 2 + xy[:, 1] ** 3
-grad_gk = gradkit.gradient(f, xy)
-dfdx_gk = gradkit.partial(f, xy, dim=0)
-print(
-    f"gradkit.gradient shape: {tuple(grad_gk.shape)}, last row: {grad_gk[-1].tolist()}"
-)
-print(
-    f"gradkit.partial(dim=0) shape: {tuple(dfdx_gk.shape)}, last value: {dfdx_gk[-1].item()}"
-)
-torch.testing.assert_close(grad_gk, expected)
-torch.testing.assert_close(dfdx_gk, expected[:, 0])
-
-# %%
-# gradkit assumes, as PINN code generally does, that rows do not mix, and it
-# cannot tell when they do: on the centred outputs it returns the sum trick's
-# zeros, not the per-point derivative.
-grad_gk_centred = gradkit.gradient(centred(p), p)
-print(f"gradkit.gradient on the centred outputs:\n{grad_gk_centred.detach()}")
-torch.testing.assert_close(
-    grad_gk_centred, torch.zeros_like(p), rtol=0, atol=1e-6
-)
-
-# %%
 # Conclusion
 # ----------
 # For an (N, 2) input, ``grad(f, xy, grad_outputs=torch.ones_like(f))`` (or the
 # gradient of ``f.sum()``) returns all partial derivatives at all points, one
 # row per point, provided each output depends only on its own row. Anything
 # that mixes rows (batch norm, attention, centring) breaks that silently.
+# The :ref:`gradkit library <gradkit-reference>` packages the per-point
+# calls for PINNs, under the same assumption.
+
+# %%
+# Exercises
+# ---------
+# 1. For :math:`h(x, y) = xy + y^2` at every point of the grid ``xy``,
+#    compute both partial derivatives in one call and check them against
+#    :math:`(y,\; x + 2y)`.
+# 2. Let :math:`k_i = f_i + f_{i+1}` (indices wrapping around, with
+#    ``torch.roll``), which mixes neighbouring rows of ``p``. Compare the sum
+#    trick with the per-point derivative from the Jacobian's diagonal.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+h = xy[:, 0] * xy[:, 1] + xy[:, 1] ** 2
+(grad_h,) = torch.autograd.grad(h, xy, grad_outputs=torch.ones_like(h))
+print(f"point {xy[-1].tolist()}: gradient of h {grad_h[-1].tolist()}")
+X0, X1 = xy.detach()[:, 0], xy.detach()[:, 1]
+torch.testing.assert_close(grad_h, torch.stack([X1, X0 + 2 * X1], dim=1))
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# Each :math:`f_j` appears in two of the :math:`k_i`, so the sum trick
+# counts every gradient twice, while :math:`\partial k_i / \partial
+# (x_i, y_i)` is the plain :math:`(2x_i, 3y_i^2)`.
+
+
+def rolled(p):
+    fp = p[:, 0] ** 2 + p[:, 1] ** 3
+    return fp + torch.roll(fp, -1)
+
+
+(trick,) = torch.autograd.grad(rolled(p).sum(), p)
+diag = torch.diagonal(jacobian(rolled, p.detach()), dim1=0, dim2=1).T
+print(f"sum trick:\n{trick}\nper-point derivative:\n{diag}")
+grad_f = torch.stack([2 * pd[:, 0], 3 * pd[:, 1] ** 2], 1)
+torch.testing.assert_close(trick, 2 * grad_f)
+torch.testing.assert_close(diag, grad_f)
+
+# %%
+# .. raw:: html
+#
+#    </details>
