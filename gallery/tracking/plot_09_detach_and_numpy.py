@@ -91,7 +91,8 @@ plt.close(fig)
 #
 # .. math::
 #
-#    \frac{dz}{dx} = c = x, \qquad \text{whereas} \qquad \frac{d}{dx}\left(x \cdot x\right) = 2x.
+#    \frac{dz}{dx} = c = x, \qquad \text{whereas} \qquad
+#    \frac{d}{dx}\left(x \cdot x\right) = 2x.
 z = x * x.detach()
 (dzdx,) = torch.autograd.grad(z, x, grad_outputs=torch.ones_like(z))
 print(f"x                 : {x.tolist()}")
@@ -123,19 +124,51 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.derivative` differentiates the same graph, so it sees the same
-# constant.
-import gradkit
-
-dzdx_gk = gradkit.derivative(x * x.detach(), x)
-print(f"gradkit.derivative(x * x.detach(), x): {dzdx_gk.tolist()}")
-torch.testing.assert_close(dzdx_gk, x.detach())
-
-# %%
 # Conclusion
 # ----------
 # Call ``.detach()`` before ``.numpy()`` or plotting; add ``.clone()`` when you
 # will modify the result. Inside a computation, a detached tensor is a
 # constant: autograd sends no gradient through it.
+
+# %%
+# Exercises
+# ---------
+# 1. Predict, then check at the points ``x`` above:
+#    :math:`\frac{d}{dx}\left[x \cdot \operatorname{detach}(x)^2\right]` and
+#    :math:`\frac{d}{dx}\, x^3`.
+# 2. The *straight-through* trick: ``x + (torch.round(x) - x).detach()`` has
+#    the value of ``round(x)`` but the derivative of ``x``. Check both.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+xd = x.detach()
+(d_detached,) = torch.autograd.grad((x * xd**2).sum(), x)
+(d_cube,) = torch.autograd.grad((x**3).sum(), x)
+print(f"d/dx [x detach(x)^2] = x^2 at x = 2: {d_detached[-1]}")
+print(f"d/dx x^3 = 3x^2 at x = 2:            {d_cube[-1]}")
+torch.testing.assert_close(d_detached, xd**2)
+torch.testing.assert_close(d_cube, 3 * xd**2)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+q = torch.tensor([0.2, 0.7, 1.4], requires_grad=True)
+st = q + (torch.round(q) - q).detach()
+st.sum().backward()
+print(f"value: {st.detach()}, derivative: {q.grad}")
+torch.testing.assert_close(st.detach(), torch.round(q.detach()))
+torch.testing.assert_close(q.grad, torch.ones(3))
+
+# %%
+# .. raw:: html
+#
+#    </details>
