@@ -37,7 +37,8 @@ print(f"logits z = {z.detach()}")
 # .. math::
 #
 #    L = -\frac{1}{3} \sum_{k=1}^{3}
-#        \Bigl[ y_k \log \sigma(z_k) + (1 - y_k) \log\bigl(1 - \sigma(z_k)\bigr) \Bigr].
+#        \Bigl[ y_k \log \sigma(z_k)
+#        + (1 - y_k) \log\bigl(1 - \sigma(z_k)\bigr) \Bigr].
 import torch.nn.functional as F
 
 loss = F.binary_cross_entropy_with_logits(z, y)
@@ -49,6 +50,21 @@ torch.testing.assert_close(
 )
 
 # %%
+# What the loss's node saves
+# --------------------------
+# Each node saves what its backward needs. The node of this loss saves the
+# logits :math:`\mathbf{z}` and the target :math:`\mathbf{y}`, not
+# :math:`\sigma(\mathbf{z})`, which its backward recomputes. PyTorch shows
+# a node's saved tensors as ``_saved_*`` attributes (its autograd notes use
+# them for exactly this).
+node = loss.grad_fn
+print(f"loss.grad_fn: {node.name()}")
+print(f"saved self (the logits): {node._saved_self.detach()}")
+print(f"saved target:            {node._saved_target}")
+assert node._saved_self is z
+assert torch.equal(node._saved_target, y)
+
+# %%
 # The gradients, by hand and by autograd
 # --------------------------------------
 # Differentiating :math:`L` gives the well-known :math:`\sigma(z_k) - y_k`,
@@ -58,7 +74,8 @@ torch.testing.assert_close(
 # .. math::
 #
 #    \frac{\partial L}{\partial z_k} = \frac{\sigma(z_k) - y_k}{3}, \qquad
-#    \frac{\partial L}{\partial W_{jk}} = x_j \frac{\partial L}{\partial z_k}, \qquad
+#    \frac{\partial L}{\partial W_{jk}} = x_j \frac{\partial L}{\partial z_k},
+#    \qquad
 #    \frac{\partial L}{\partial b_k} = \frac{\partial L}{\partial z_k}.
 loss.backward()
 print(f"dL/dw =\n{w.grad}")
@@ -66,6 +83,7 @@ print(f"dL/db = {b.grad}")
 dl_dz = (torch.sigmoid(z_ref) - y) / 3
 torch.testing.assert_close(w.grad, torch.outer(x, dl_dz), rtol=1e-5, atol=0.0)
 torch.testing.assert_close(b.grad, dl_dz, rtol=1e-5, atol=0.0)
+assert all(torch.equal(row, b.grad) for row in w.grad)
 
 # %%
 # The values lie between 0 and 1/3, so the checks use a relative tolerance of
@@ -75,9 +93,9 @@ torch.testing.assert_close(b.grad, dl_dz, rtol=1e-5, atol=0.0)
 #
 # A graph is used once
 # --------------------
-# ``backward()`` frees the intermediate values it saved (here
-# :math:`\sigma(z)`) as it goes, so a second call on the same ``loss`` raises.
-# The message is live:
+# ``backward()`` frees the tensors the nodes saved (here the logits and the
+# target) as it goes, so a second call on the same ``loss`` raises. The
+# message is live:
 try:
     loss.backward()
 except RuntimeError as err:
@@ -86,6 +104,15 @@ else:
     raise AssertionError(
         "a second loss.backward() was expected to raise: the graph is freed"
     )
+
+# %%
+# Reading a saved tensor after ``backward()`` raises the same error.
+try:
+    node._saved_self
+except RuntimeError as err:
+    print(f"RuntimeError: {str(err).split('.')[0]}.")
+else:
+    raise AssertionError("the saved logits were expected to be freed")
 
 # %%
 # ``retain_graph=True`` keeps the saved values, and the second call goes
@@ -142,7 +169,7 @@ w0, b0 = w.detach().clone(), b.detach().clone()
 
 
 def train(*, zero_grad, steps=10, lr=0.5):
-    """Run SGD from (w0, b0); return the losses and the norms of ``b.grad`` per step."""
+    """Run SGD from (w0, b0); return the losses and the norms of b.grad."""
     w = w0.clone().requires_grad_()
     b = b0.clone().requires_grad_()
     opt = torch.optim.SGD([w, b], lr=lr)
@@ -164,19 +191,21 @@ def train(*, zero_grad, steps=10, lr=0.5):
 
 losses_zeroed, norms_zeroed = train(zero_grad=True)
 losses_summed, norms_summed = train(zero_grad=False)
-print(
-    f"|dL/db| used at the last step with zero_grad():    {norms_zeroed[-1]:.4f}"
-)
-print(
-    f"|dL/db| used at the last step without zero_grad(): {norms_summed[-1]:.4f}"
-)
+print(f"|dL/db| at the last step with zero_grad():    {norms_zeroed[-1]:.4f}")
+print(f"|dL/db| at the last step without zero_grad(): {norms_summed[-1]:.4f}")
 
 # %%
 # Without ``zero_grad()`` each step follows the sum of every gradient seen so
 # far, not the gradient of the current loss: the step size keeps growing while
 # the true gradient shrinks. It is a different optimizer from the one we asked
 # for (here it happens to lower this loss faster, whose minimum lies at
-# :math:`\mathbf{z} \to -\infty`), and an accidental one.
+# :math:`\mathbf{z} \to -\infty`), and an accidental one. The checks below
+# state each of these observations.
+pairs = list(zip(norms_summed, norms_summed[1:], strict=False))
+assert all(b > a for a, b in pairs), "the summed gradient grows"
+pairs = list(zip(norms_zeroed, norms_zeroed[1:], strict=False))
+assert all(b < a for a, b in pairs), "the true gradient shrinks"
+assert losses_summed[-1] < losses_zeroed[-1], "lower loss, by accident"
 import matplotlib.pyplot as plt
 
 steps = range(1, len(losses_zeroed) + 1)
@@ -203,3 +232,54 @@ fig.tight_layout()
 # ``retain_graph=True``. A training step therefore clears the gradients
 # (``optimizer.zero_grad()``), builds a fresh graph with the forward pass,
 # calls ``backward()`` once, and steps.
+#
+# For the tensors that nodes save and how to trade memory for recomputation,
+# see PyTorch's `autograd notes on saved tensors
+# <https://pytorch.org/docs/stable/notes/autograd.html#saved-tensors>`_.
+
+# %%
+# Exercises
+# ---------
+# 1. Train with ``reduction="sum"`` instead of the mean: what becomes of
+#    :math:`\partial L / \partial \mathbf{b}`? Check it against the closed
+#    form.
+# 2. Which tensor does the node of ``torch.exp(z)`` save: its input or its
+#    output? Look at its ``_saved_*`` attributes and check.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+#
+# Without the division by 3: :math:`\sigma(z_k) - y_k`.
+
+# %%
+w.grad, b.grad = None, None
+loss_sum = F.binary_cross_entropy_with_logits(x @ w + b, y, reduction="sum")
+loss_sum.backward()
+z_now = x @ w.detach() + b.detach()
+print(f"dL/db with reduction='sum': {b.grad}")
+torch.testing.assert_close(
+    b.grad, torch.sigmoid(z_now) - y, rtol=1e-5, atol=0.0
+)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# Its output: the derivative of :math:`e^z` is :math:`e^z` itself.
+
+# %%
+zz = torch.tensor([0.0, 1.0], requires_grad=True)
+ez = torch.exp(zz)
+saved = [a for a in dir(ez.grad_fn) if a.startswith("_saved")]
+print(f"{ez.grad_fn.name()} saves {saved}")
+assert saved == ["_saved_result"] and ez.grad_fn._saved_result.equal(ez)
+
+# %%
+# .. raw:: html
+#
+#    </details>
