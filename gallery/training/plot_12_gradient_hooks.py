@@ -1,14 +1,14 @@
 r"""
 .. _example-hooks:
 
-Gradient hooks and gradient clipping
-====================================
+Gradient hooks
+==============
 
 Hooks let us read or rewrite a gradient while ``backward()`` runs: on a tensor,
 on an intermediate result, on a module, or on a parameter once its ``.grad`` is
-final. We check each gradient they see against a closed form, then watch
-``clip_grad_norm_`` and ``clip_grad_value_`` rescale gradients, and remove the
-hooks.
+final. We check each gradient they see against a closed form, and remove the
+hooks. The :ref:`next example <example-gradient-clipping>` rescales the
+gradients once ``backward()`` is done.
 """
 
 # %%
@@ -92,15 +92,18 @@ assert any("not a leaf Tensor" in m for m in messages), (
 #
 # .. math::
 #
-#    \underbrace{\frac{\partial L}{\partial \mathbf{O}} = \mathbf{O}}_{\mathtt{grad\_output}},
+#    \underbrace{\frac{\partial L}{\partial \mathbf{O}}
+#    = \mathbf{O}}_{\mathtt{grad\_output}},
 #    \qquad
 #    \underbrace{\frac{\partial L}{\partial \mathbf{X}} =
 #    \frac{\partial L}{\partial \mathbf{O}} \mathbf{W}}_{\mathtt{grad\_input}},
 #    \qquad
 #    \frac{\partial L}{\partial \mathbf{W}} =
-#    \Bigl(\frac{\partial L}{\partial \mathbf{O}}\Bigr)^{\mathrm{T}} \mathbf{X},
+#    \Bigl(\frac{\partial L}{\partial \mathbf{O}}\Bigr)^{\mathrm{T}}
+#    \mathbf{X},
 #    \qquad
-#    \frac{\partial L}{\partial \mathbf{b}} = \sum_n \frac{\partial L}{\partial O_{n\cdot}}.
+#    \frac{\partial L}{\partial \mathbf{b}}
+#    = \sum_n \frac{\partial L}{\partial O_{n\cdot}}.
 #
 # We set small integer weights so every gradient is an exact integer.
 torch.manual_seed(0)
@@ -129,8 +132,7 @@ module_handle = layer.register_full_backward_hook(record_boundary)
 # ------------------------
 # :meth:`~torch.Tensor.register_post_accumulate_grad_hook` runs on a parameter
 # once its ``.grad`` is complete for this ``backward()``. It is where a hook
-# reads the final gradient of each parameter, for logging, or to step the
-# optimizer inside ``backward()``.
+# reads the final gradient of each parameter, for logging, say.
 accumulated = {}
 
 
@@ -175,82 +177,7 @@ torch.testing.assert_close(accumulated["bias"], grad_b)
 # ``grad_input`` is the gradient with respect to the module's *input*
 # :math:`\mathbf{X}`, not its parameters; parameter gradients are what the
 # post-accumulate hooks (or ``.grad``) give.
-#
-# Clipping the gradient norm
-# --------------------------
-# :func:`torch.nn.utils.clip_grad_norm_` treats all gradients as one vector,
-# with total norm :math:`\|g\| = \sqrt{\|\partial L/\partial \mathbf{W}\|^2 +
-# \|\partial L/\partial \mathbf{b}\|^2}`. If :math:`\|g\|` exceeds ``max_norm``
-# it multiplies every gradient by :math:`\mathtt{max\_norm} / (\|g\| +
-# 10^{-6})`, so the new total norm is ``max_norm``. It returns the norm before
-# clipping.
-from torch.nn.utils import clip_grad_norm_, clip_grad_value_
 
-total_norm = clip_grad_norm_(layer.parameters(), max_norm=1.0)
-print(f"total norm before clipping: {total_norm:.4f}")
-print(f"dL/db before clipping (hook): {accumulated['bias']}")
-print(f"dL/db after clipping (.grad): {layer.bias.grad}")
-total_ref = torch.sqrt((grad_W**2).sum() + (grad_b**2).sum())
-scale = 1.0 / (total_ref + 1e-6)
-torch.testing.assert_close(total_norm, total_ref)
-torch.testing.assert_close(
-    layer.weight.grad, scale * grad_W, rtol=1e-5, atol=1e-7
-)
-torch.testing.assert_close(
-    layer.bias.grad, scale * grad_b, rtol=1e-5, atol=1e-7
-)
-
-# %%
-# The direction is kept and only the length changes: the clipped gradients have
-# total norm 1 (up to the :math:`10^{-6}` guard).
-norm_after = torch.sqrt(
-    layer.weight.grad.square().sum() + layer.bias.grad.square().sum()
-)
-print(f"total norm after clipping: {norm_after:.6f}")
-torch.testing.assert_close(norm_after, total_ref * scale, rtol=1e-5, atol=0.0)
-
-# %%
-# Clipping each value
-# -------------------
-# :func:`torch.nn.utils.clip_grad_value_` instead clamps every entry to
-# :math:`[-c, c]`. That changes the direction: entries above :math:`c` are cut,
-# the small ones kept.
-run_backward()
-clip_grad_value_(layer.parameters(), clip_value=3.0)
-print(f"dL/dW clipped to [-3, 3]:\n{layer.weight.grad}")
-print(f"dL/db clipped to [-3, 3]: {layer.bias.grad}")
-torch.testing.assert_close(layer.weight.grad, grad_W.clamp(-3.0, 3.0))
-torch.testing.assert_close(layer.bias.grad, grad_b.clamp(-3.0, 3.0))
-
-# %%
-# The norms of the three versions of the gradient side by side:
-import matplotlib.pyplot as plt
-
-groups = {
-    "raw": (grad_W, grad_b),
-    "clip_grad_norm_(1)": (scale * grad_W, scale * grad_b),
-    "clip_grad_value_(3)": (layer.weight.grad, layer.bias.grad),
-}
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for k, (g_W, g_b) in enumerate(groups.values()):
-    norms = [
-        g_W.norm().item(),
-        g_b.norm().item(),
-        torch.cat([g_W.flatten(), g_b]).norm().item(),
-    ]
-    ax.bar(
-        [k - 0.25, k, k + 0.25],
-        norms,
-        width=0.25,
-        color=["C0", "C1", "C2"],
-        label=["weight", "bias", "total"] if k == 0 else None,
-    )
-ax.set_xticks(range(3), list(groups))
-ax.set_xlabel("gradients")
-ax.set_ylabel("norm")
-ax.legend()
-ax.grid(alpha=0.3, axis="y")
-fig.tight_layout()
 
 # %%
 # Removing the hooks
@@ -273,7 +200,56 @@ torch.testing.assert_close(layer.bias.grad, grad_b)
 # ``Tensor.register_hook`` reads or replaces the gradient flowing into any
 # tensor, leaf or not; ``register_full_backward_hook`` shows a module's
 # ``grad_input`` and ``grad_output``; ``register_post_accumulate_grad_hook``
-# sees each parameter's final ``.grad``. Clipping runs between ``backward()``
-# and ``optimizer.step()``: ``clip_grad_norm_`` rescales all gradients
-# together, ``clip_grad_value_`` clamps each entry. Keep the handles and call
+# sees each parameter's final ``.grad``. Keep the handles and call
 # ``remove()`` when done.
+
+# %%
+# Exercises
+# ---------
+# 1. Write a tensor hook that clamps the gradient flowing into ``x`` to
+#    :math:`[-1, 1]` and check ``x.grad`` for :math:`y = \sum_i x_i^2` at
+#    :math:`x = (-2, 0.25, 3)`.
+# 2. A parameter used twice gets gradient from both uses. With
+#    :math:`L = \sum_i (a x_i)^2 + a` and a scalar :math:`a`, check that a
+#    tensor hook on ``a`` and a post-accumulate hook both fire once, and see
+#    :math:`\partial L / \partial a = 2a \sum_i x_i^2 + 1`.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x = torch.tensor([-2.0, 0.25, 3.0], requires_grad=True)
+handle = x.register_hook(lambda grad: grad.clamp(-1.0, 1.0))
+(x**2).sum().backward()
+handle.remove()
+print(f"x.grad with the clamping hook: {x.grad}")
+torch.testing.assert_close(x.grad, (2 * x.detach()).clamp(-1.0, 1.0))
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+a = torch.tensor(0.5, requires_grad=True)
+xs = torch.tensor([1.0, 2.0])
+tensor_hook, post_hook = [], []
+a.register_hook(lambda grad: tensor_hook.append(grad.clone()))
+a.register_post_accumulate_grad_hook(
+    lambda param: post_hook.append(param.grad.clone())
+)
+(((a * xs) ** 2).sum() + a).backward()
+print(f"tensor hook saw {tensor_hook}, post-accumulate hook saw {post_hook}")
+expected = 2 * a.detach() * (xs**2).sum() + 1
+assert len(tensor_hook) == 1 and len(post_hook) == 1
+torch.testing.assert_close(post_hook[0], expected)
+torch.testing.assert_close(a.grad, expected)
+
+# %%
+# .. raw:: html
+#
+#    </details>
