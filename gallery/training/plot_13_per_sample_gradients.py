@@ -4,7 +4,8 @@ r"""
 Per-sample gradients with torch.func
 ====================================
 
-``backward()`` on a batch loss gives one gradient: the average over the batch.
+``backward()`` on a batch loss gives one gradient: the average of the
+per-sample gradients for a mean loss, their sum for a summed one.
 Some methods need the gradient of every sample separately. We get them with a
 loop, then in one call with ``torch.func.vmap(torch.func.grad(...))``, and
 check both against the closed form for a linear model and against the batch
@@ -100,8 +101,8 @@ torch.testing.assert_close(per_sample["bias"][:, 0], grad_b_ref)
 torch.testing.assert_close(per_sample["weight"][:, 0], loop_w)
 
 # %%
-# The batch gradient is their mean
-# --------------------------------
+# The batch gradient is their mean, for a mean loss
+# --------------------------------------------------
 # The usual training loss is the mean :math:`L = \frac{1}{N} \sum_i \ell_i`,
 # and the gradient is linear, so :math:`\nabla L = \frac{1}{N} \sum_i \nabla
 # \ell_i`: one ``backward()`` on the batch gives exactly the mean of the
@@ -116,6 +117,23 @@ torch.testing.assert_close(
 )
 torch.testing.assert_close(model.weight.grad[0], grad_w_ref.mean(dim=0))
 torch.testing.assert_close(model.bias.grad[0], grad_b_ref.mean())
+
+# %%
+# The average comes from the loss, not from ``backward()``. With a summed
+# loss, :math:`L = \sum_i \ell_i` (``reduction="sum"`` in PyTorch's loss
+# modules), the same call returns the *sum* of the per-sample gradients,
+# :math:`N` times the mean.
+model.zero_grad()
+sum_loss = torch.nn.functional.mse_loss(
+    model(X).squeeze(1), Y, reduction="sum"
+)
+sum_loss.backward()
+print(f"summed loss, batch dL/dw: {model.weight.grad[0]}")
+torch.testing.assert_close(model.weight.grad[0], grad_w_ref.sum(dim=0))
+torch.testing.assert_close(model.bias.grad[0], grad_b_ref.sum())
+torch.testing.assert_close(
+    model.weight.grad[0], len(X) * grad_w_ref.mean(dim=0)
+)
 
 # %%
 # A use: per-sample clipping in DP-SGD
@@ -174,6 +192,53 @@ fig.tight_layout()
 # ``vmap(grad(loss), in_dims=(None, 0, 0))`` over a ``functional_call`` gives
 # every sample's gradient in one call, with the structure of the parameters and
 # a batch dimension in front; a loop of ``backward()`` calls gives the same,
-# one pass per sample. The batch gradient is their mean, which is all
-# ``backward()`` on a mean loss can tell. Per-sample gradients are what
-# per-sample clipping (DP-SGD) needs.
+# one pass per sample. The batch gradient is their mean for a mean loss and
+# their sum for a summed one; either way it is all ``backward()`` on the
+# batch loss can tell. Per-sample gradients are what per-sample clipping
+# (DP-SGD) needs.
+
+# %%
+# Exercises
+# ---------
+# 1. Use ``torch.nn.functional.mse_loss`` with its default
+#    ``reduction="mean"`` on the batch and check that the bias gradient is
+#    the mean of the per-sample ones.
+# 2. Change the per-sample loss to :math:`\ell_i = r_i^4 / 4` and get the
+#    per-sample gradients with ``vmap(grad(...))``. Check them against
+#    :math:`\partial \ell_i / \partial \mathbf{w} = r_i^3 \mathbf{x}_i`.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+model.zero_grad()
+torch.nn.functional.mse_loss(model(X).squeeze(1), Y).backward()
+print(f"mean loss, batch dL/db: {model.bias.grad[0]:.4f}")
+torch.testing.assert_close(model.bias.grad[0], per_sample["bias"].mean())
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+
+# %%
+def quartic_loss(params, x, y):
+    """r^4 / 4 for one sample."""
+    pred = functional_call(model, params, (x,))
+    return ((pred - y) ** 4 / 4).sum()
+
+
+quartic = vmap(grad(quartic_loss), in_dims=(None, 0, 0))(params, X, Y)
+print(f"per-sample d(r^4/4)/dw:\n{quartic['weight'][:, 0]}")
+torch.testing.assert_close(quartic["weight"][:, 0], r.unsqueeze(1) ** 3 * X)
+torch.testing.assert_close(quartic["bias"][:, 0], r**3)
+
+# %%
+# .. raw:: html
+#
+#    </details>
