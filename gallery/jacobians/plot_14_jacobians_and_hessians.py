@@ -20,13 +20,16 @@ batch, and check every entry against the analytic matrix.
 #
 # .. math::
 #
-#    f(\mathbf{x}) = \begin{pmatrix} x_0^2 x_1 \\ 5 x_0 + \sin x_1 \end{pmatrix},
+#    f(\mathbf{x}) = \begin{pmatrix} x_0^2 x_1 \\ 5 x_0 + \sin x_1
+#    \end{pmatrix},
 #    \qquad
-#    \mathbf{J}_f = \begin{pmatrix} 2 x_0 x_1 & x_0^2 \\ 5 & \cos x_1 \end{pmatrix};
+#    \mathbf{J}_f = \begin{pmatrix} 2 x_0 x_1 & x_0^2 \\ 5 & \cos x_1
+#    \end{pmatrix};
 #    \qquad
 #    g(\mathbf{x}) = x_0^2 x_1 + x_1^3,
 #    \qquad
-#    \mathbf{H}_g = \begin{pmatrix} 2 x_1 & 2 x_0 \\ 2 x_0 & 6 x_1 \end{pmatrix}.
+#    \mathbf{H}_g = \begin{pmatrix} 2 x_1 & 2 x_0 \\ 2 x_0 & 6 x_1
+#    \end{pmatrix}.
 #
 # Indexing with ``x[..., 0]`` lets the same code take one point of shape (2,)
 # or a batch of shape (N, 2).
@@ -164,23 +167,38 @@ torch.testing.assert_close(J_batch, jacobian_f(X))
 torch.testing.assert_close(H_batch, hessian_g(X))
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.jacobian` and :func:`gradkit.hessian` work from the tensors
-# instead of the functions: ``y`` computed pointwise from points ``x`` of shape
-# (N, d) with ``requires_grad=True``. They return (N, m, d) and (N, d, d), and
-# keep the graph so the result can enter a loss.
-import gradkit
-
+# From computed tensors, with the graph kept
+# ------------------------------------------
+# A PINN has the tensors, not a function: ``y = f(x)`` computed from points
+# ``x`` of shape (N, d) with ``requires_grad=True``. Since each row of ``y``
+# depends only on its own row of ``x``, one :func:`torch.autograd.grad` of
+# output column :math:`i`, summed over the points, gives row :math:`i` of
+# every point's Jacobian, (N, d); stacking them gives (N, m, d). With
+# ``create_graph=True`` the result keeps a graph, so it can enter a loss, and
+# differentiating the gradient once more gives the Hessians, (N, d, d).
 Xg = X.clone().requires_grad_()
-J_gk = gradkit.jacobian(f(Xg), Xg)
-H_gk = gradkit.hessian(g(Xg), Xg)
-print(
-    f"gradkit.jacobian shape {tuple(J_gk.shape)}, gradkit.hessian shape {tuple(H_gk.shape)}"
+Yg = f(Xg)  # (N, m)
+J_t = torch.stack(
+    [
+        torch.autograd.grad(Yg[:, i].sum(), Xg, create_graph=True)[0]
+        for i in range(Yg.shape[1])
+    ],
+    dim=1,
 )
-print(f"gradkit.hessian at the last point:\n{H_gk[-1].detach()}")
-torch.testing.assert_close(J_gk.detach(), jacobian_f(X))
-torch.testing.assert_close(H_gk.detach(), hessian_g(X))
+(G,) = torch.autograd.grad(g(Xg).sum(), Xg, create_graph=True)  # (N, d)
+H_t = torch.stack(
+    [
+        torch.autograd.grad(G[:, j].sum(), Xg, retain_graph=True)[0]
+        for j in range(G.shape[1])
+    ],
+    dim=1,
+)
+print(f"Jacobians {tuple(J_t.shape)}, Hessians {tuple(H_t.shape)}")
+print(f"Hessian at the last point:\n{H_t[-1]}")
+print(f"the Jacobians keep a graph: requires_grad = {J_t.requires_grad}")
+torch.testing.assert_close(J_t.detach(), jacobian_f(X))
+torch.testing.assert_close(H_t, hessian_g(X))
+assert J_t.requires_grad
 
 # %%
 # Both matrices at :math:`\mathbf{x} = (1, 2)`, as computed by ``jacrev`` and
@@ -223,5 +241,55 @@ fig.tight_layout()
 # of a function at a point; ``jacrev`` suits few outputs, ``jacfwd`` few
 # inputs, and ``hessian`` composes them. For a batch, wrap the single-point
 # transform in ``vmap`` to get (N, m, n) rather than the block matrix of all
-# points. ``gradkit.jacobian`` and ``gradkit.hessian`` do the batched version
-# from tensors already computed.
+# points. From tensors already computed, one ``grad`` per output column
+# gives the per-point Jacobians; the :ref:`gradkit library
+# <gradkit-reference>` packages that.
+
+# %%
+# Exercises
+# ---------
+# 1. For :math:`q(\mathbf{x}) = x_0 x_1 x_2` at :math:`(1, 2, 3)`, compute
+#    the Hessian with :func:`torch.func.hessian` and check it against the
+#    closed form: zero diagonal, :math:`H_{ij} = x_k` off it (:math:`k` the
+#    third index).
+# 2. ``jacrev(f)`` of a function :math:`\mathbb{R}^2 \to \mathbb{R}^2` and
+#    ``jacrev`` of ``lambda x: f(x).flip(-1)``, its outputs swapped: how
+#    are the two Jacobians related? Check it at :math:`(1, 2)`.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+
+# %%
+def q(x):
+    return x[0] * x[1] * x[2]
+
+
+xq = torch.tensor([1.0, 2.0, 3.0])
+Hq = hessian(q)(xq)
+q0, q1, q2 = xq.tolist()
+print(f"Hessian of x0 x1 x2 at (1, 2, 3):\n{Hq}")
+torch.testing.assert_close(
+    Hq, torch.tensor([[0.0, q2, q1], [q2, 0.0, q0], [q1, q0, 0.0]])
+)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# Flipping the outputs swaps the rows of the Jacobian (one row per output).
+
+# %%
+J_flip = jacrev(lambda x: f(x).flip(-1))(x)
+print(f"Jacobian of the flipped outputs:\n{J_flip}")
+torch.testing.assert_close(J_flip, jacobian_f(x).flip(0))
+
+# %%
+# .. raw:: html
+#
+#    </details>
