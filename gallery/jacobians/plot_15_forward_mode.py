@@ -107,9 +107,7 @@ _, vjp_fn = vjp(f, x)
 print(f"J u   (forward): {Ju}")
 print(f"J^T v (reverse): {JTv}")
 torch.testing.assert_close(JTv, J.T @ v)
-assert not torch.equal(Ju, JTv), (
-    "J is not symmetric, so J u and J^T v should differ"
-)
+assert not torch.equal(Ju, JTv), "here, with u = v, the two products differ"
 
 # %%
 # Columns from forward mode, rows from reverse mode
@@ -131,10 +129,12 @@ torch.testing.assert_close(rows, J)
 # VJP, one ``backward()``, gives the whole gradient, whatever the number of
 # parameters. A function of few inputs and many outputs (a trajectory as a
 # function of one parameter, a field as a function of a point) is the
-# forward-mode case: one JVP per input. Forward mode also keeps no graph for
-# later: each tangent is computed next to its value and the intermediate ones
-# can be dropped at once, so memory does not grow with the length of the
-# computation.
+# forward-mode case: one JVP per input. Forward mode also records no graph:
+# each tangent is computed next to its value, and the results of ``jvp`` on
+# tensors that do not require grad have no ``grad_fn``.
+assert Ju.grad_fn is None and value.grad_fn is None and not x.requires_grad
+
+# %%
 #
 # The derivative of a curve in one forward pass
 # ---------------------------------------------
@@ -219,28 +219,24 @@ print(f"H w (forward over reverse): {Hw}")
 torch.testing.assert_close(Hw, H @ w)
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.jvp` and :func:`gradkit.vjp` work on a batch of points ``x``
-# of shape (N, d), with one tangent (shape of ``x``) or one cotangent (shape of
-# ``y``) per point. ``gradkit.jvp`` given the *function* runs forward mode
-# (``torch.func.jvp``); ``gradkit.vjp`` takes the computed tensor ``y`` and
-# runs reverse mode.
-import gradkit
-
+# A batch of points
+# -----------------
+# For a function applied point by point to a batch ``X`` of shape (N, d),
+# one ``jvp`` with a tangent per point (shape of ``X``) gives every point's
+# :math:`\mathbf{J}\mathbf{u}`, and one ``torch.autograd.grad`` with a
+# cotangent per point (shape of ``f(X)``) every point's
+# :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`.
 X = torch.tensor([[2.0, 3.0], [1.0, -1.0], [0.5, 2.0]], requires_grad=True)
 U = torch.tensor([[1.0, 0.0]]).expand(3, 2)
 V = torch.tensor([[1.0, 0.0]]).expand(3, 2)
-Ju_gk = gradkit.jvp(f, X, U)
-JTv_gk = gradkit.vjp(f(X), X, V)
-print(f"gradkit.jvp (J u per point):\n{Ju_gk.detach()}")
-print(f"gradkit.vjp (J^T v per point):\n{JTv_gk.detach()}")
+_, Ju_batch = jvp(f, (X.detach(),), (U,))
+(JTv_batch,) = torch.autograd.grad(f(X), X, grad_outputs=V)
+print(f"J u per point:\n{Ju_batch}")
+print(f"J^T v per point:\n{JTv_batch}")
 J_batch = jacobian_f(X.detach())
+torch.testing.assert_close(Ju_batch, (J_batch @ U.unsqueeze(-1)).squeeze(-1))
 torch.testing.assert_close(
-    Ju_gk.detach(), (J_batch @ U.unsqueeze(-1)).squeeze(-1)
-)
-torch.testing.assert_close(
-    JTv_gk.detach(), (J_batch.mT @ V.unsqueeze(-1)).squeeze(-1)
+    JTv_batch, (J_batch.mT @ V.unsqueeze(-1)).squeeze(-1)
 )
 
 # %%
@@ -249,7 +245,52 @@ torch.testing.assert_close(
 # Forward mode computes :math:`\mathbf{J}\mathbf{u}` (a column of
 # :math:`\mathbf{J}` per one-hot :math:`\mathbf{u}`) during the forward pass,
 # with ``torch.func.jvp`` or dual numbers from ``torch.autograd.forward_ad``;
-# reverse mode computes :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}` (a row). They
-# differ unless :math:`\mathbf{J}` is symmetric. Use reverse mode for few
-# outputs (a scalar loss), forward mode for few inputs, and ``jvp(grad(g),
-# ...)`` for Hessian-vector products.
+# reverse mode computes :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}` (a row).
+# For a square :math:`\mathbf{J}` the two agree for every vector only when
+# :math:`\mathbf{J}` is symmetric (the :ref:`VJP example
+# <example-vector-jacobian-product>` shows a non-symmetric one that agrees
+# for one vector). Use reverse mode for few outputs (a scalar loss), forward
+# mode for few inputs, and ``jvp(grad(g), ...)`` for Hessian-vector products.
+
+# %%
+# Exercises
+# ---------
+# 1. With one JVP, get the derivative of :math:`e^t \sin t` at 9 points of
+#    :math:`[0, 2]` and check it against :math:`e^t (\sin t + \cos t)`.
+# 2. Build the Jacobian of :math:`f` at :math:`\mathbf{x} = (2, 3)` with
+#    :func:`torch.func.jacfwd` and :func:`torch.func.jacrev`, and check that
+#    the Hessian-vector product of :math:`g` with :math:`\mathbf{w} = (1, 0)`
+#    is the first column of :math:`\mathbf{H}`.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+t9 = torch.linspace(0.0, 2.0, 9)
+_, d9 = jvp(lambda t: torch.exp(t) * torch.sin(t), (t9,), (torch.ones(9),))
+print(f"d/dt e^t sin t at t = 0, 1, 2: {d9[[0, 4, 8]]}")
+torch.testing.assert_close(d9, torch.exp(t9) * (torch.sin(t9) + torch.cos(t9)))
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+from torch.func import jacfwd, jacrev
+
+print(f"jacfwd(f)(x):\n{jacfwd(f)(x)}")
+torch.testing.assert_close(jacfwd(f)(x), J)
+torch.testing.assert_close(jacrev(f)(x), J)
+_, Hw0 = jvp(grad(g), (x,), (torch.tensor([1.0, 0.0]),))
+print(f"H (1, 0) = first column of H: {Hw0}")
+torch.testing.assert_close(Hw0, H[:, 0])
+
+# %%
+# .. raw:: html
+#
+#    </details>
