@@ -4,11 +4,13 @@ r"""
 A custom autograd Function: a softplus that does not overflow
 =============================================================
 
-Autograd differentiates the formula you wrote, overflow included: the textbook
-:math:`\operatorname{softplus}(x) = \log(1 + e^x)` gives a ``nan`` gradient at
-:math:`x = 100` in float32. We write a :class:`torch.autograd.Function` with a
-stable forward and a hand-written backward, verify it with
-:func:`torch.autograd.gradcheck`, and watch gradcheck catch a wrong backward.
+Autograd differentiates the formula you wrote, overflow and kinks included:
+the textbook :math:`\operatorname{softplus}(x) = \log(1 + e^x)` gives a
+``nan`` gradient at :math:`x = 100` in float32, and its stable rewrite, which
+fixes that, gives 1 instead of :math:`\sigma(0) = 1/2` at :math:`x = 0`. We
+write a :class:`torch.autograd.Function` with the stable forward and a
+hand-written backward, verify it with :func:`torch.autograd.gradcheck`, and
+watch gradcheck catch a wrong backward.
 """
 
 # %%
@@ -25,9 +27,8 @@ import torch
 x = torch.tensor([-20.0, 0.0, 20.0, 100.0], requires_grad=True)
 y_naive = torch.log(1 + torch.exp(x))
 y_naive.sum().backward()
-print(
-    f"overflow threshold log(float32 max) = {math.log(torch.finfo(torch.float32).max):.2f}"
-)
+threshold = math.log(torch.finfo(torch.float32).max)
+print(f"overflow threshold log(float32 max) = {threshold:.2f}")
 print(f"naive softplus at x = {x.detach().tolist()}: {y_naive.detach()}")
 print(f"naive d/dx: {x.grad}")
 
@@ -44,10 +45,10 @@ assert torch.isinf(y_naive[3]) and torch.isnan(x.grad[3])
 
 
 # %%
-# A stable forward and its derivative
-# -----------------------------------
-# Rewrite the value so that no exponential of a large positive number appears,
-# and state the derivative ourselves:
+# A stable formula, and its kink
+# ------------------------------
+# Rewrite the value so that no exponential of a large positive number
+# appears:
 #
 # .. math::
 #
@@ -55,7 +56,27 @@ assert torch.isinf(y_naive[3]) and torch.isnan(x.grad[3])
 #    \qquad
 #    \frac{d}{dx}\operatorname{softplus}(x) = \sigma(x) = \frac{1}{1 + e^{-x}}.
 #
-# In a :class:`torch.autograd.Function`, ``forward`` computes the value,
+# Plain autograd on this formula no longer overflows: every gradient is
+# finite, and right away from 0. At :math:`x = 0`, though, both pieces have a
+# kink, and autograd takes PyTorch's conventions there: ``clamp(min=0)``
+# passes the gradient 1 at its boundary, and ``abs`` has derivative 0 at 0.
+# The sum is 1, not :math:`\sigma(0) = 1/2`.
+x = torch.tensor([-20.0, 0.0, 20.0, 100.0], requires_grad=True)
+(x.clamp(min=0) + torch.log1p(torch.exp(-x.abs()))).sum().backward()
+print(f"plain autograd on the stable formula: {x.grad}")
+print(f"sigma(x):                             {sigma}")
+assert torch.isfinite(x.grad).all()
+keep = torch.tensor([True, False, True, True])
+torch.testing.assert_close(x.grad[keep], sigma[keep])
+torch.testing.assert_close(x.grad[1], torch.tensor(1.0))
+torch.testing.assert_close(sigma[1], torch.tensor(0.5))
+
+
+# %%
+# A Function with the derivative stated
+# -------------------------------------
+# So we state the derivative ourselves. In a
+# :class:`torch.autograd.Function`, ``forward`` computes the value,
 # ``setup_context`` saves what ``backward`` needs (here the input), and
 # ``backward`` turns the gradient of the output into the gradient of the input,
 # by the chain rule.
@@ -175,18 +196,6 @@ else:
     )
 
 # %%
-# The gradkit shortcut
-# --------------------
-# :func:`gradkit.check_gradient` runs gradcheck (and, with
-# ``second_order=True``, gradgradcheck) in float64 and reports the largest
-# errors per input as a table.
-import gradkit
-
-report = gradkit.check_gradient(softplus, x64, second_order=True)
-print(report)
-assert report.passed
-
-# %%
 # Naive against stable, over a range
 # ----------------------------------
 # Over :math:`x \in [-20, 100]` the naive gradient agrees with
@@ -228,9 +237,72 @@ fig.tight_layout()
 # %%
 # Conclusion
 # ----------
-# Write a custom Function when autograd's derivative of your formula is wrong
-# in floating point (overflow, cancellation) or slow. Put the value in
+# Write a custom Function when autograd's derivative of your formula is wrong:
+# in floating point (overflow), or at a point where the function is smooth
+# but the formula has a kink (``clamp`` and ``abs`` at 0). Put the value in
 # ``forward``, save inputs in ``setup_context``, multiply by ``grad_output`` in
 # ``backward``, and always run ``gradcheck`` (and ``gradgradcheck`` if you need
 # second derivatives) in float64: tests through ``sum()`` alone miss the most
 # common mistake.
+
+# %%
+# Exercises
+# ---------
+# 1. Write a Function for :math:`x^3` whose backward returns
+#    ``grad_output * 3 * x**2``, and check it with ``gradcheck``.
+# 2. Catch the forgetful backward without gradcheck: differentiate with
+#    ``grad_outputs`` equal to 2 and compare ``StableSoftplus`` with
+#    ``ForgetfulSoftplus``.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+
+# %%
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * 3 * x**2
+
+
+xc = torch.tensor([-1.5, 0.5, 2.0], dtype=torch.float64, requires_grad=True)
+ok_cube = gradcheck(Cube.apply, (xc,), raise_exception=False)
+print(f"gradcheck(Cube): {ok_cube}")
+assert ok_cube
+(dc,) = torch.autograd.grad(Cube.apply(xc).sum(), xc)
+torch.testing.assert_close(dc, 3 * xc.detach() ** 2)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# With weights of 2 the right backward returns :math:`2\sigma(x)`, the
+# forgetful one still :math:`\sigma(x)`.
+
+# %%
+x2 = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+twos = torch.full((3,), 2.0)
+(good,) = torch.autograd.grad(softplus(x2), x2, grad_outputs=twos)
+(bad,) = torch.autograd.grad(ForgetfulSoftplus.apply(x2), x2, twos)
+print(f"StableSoftplus:    {good}\nForgetfulSoftplus: {bad}")
+torch.testing.assert_close(good, 2 * torch.sigmoid(x2.detach()))
+assert not torch.allclose(bad, good)
+
+# %%
+# .. raw:: html
+#
+#    </details>
