@@ -65,9 +65,13 @@ import textwrap
 import warnings
 
 grad_before = x.grad
+# PyTorch gives this warning once per process unless told otherwise
+warn_always = torch.is_warn_always_enabled()
+torch.set_warn_always(True)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     (4.0 * x**2).backward(create_graph=True)
+torch.set_warn_always(warn_always)
 print(f"x.grad after backward(create_graph=True): {x.grad}")
 print(
     f"grad_before is x.grad: {grad_before is x.grad}, "
@@ -121,8 +125,7 @@ torch.testing.assert_close(x.grad, 8 * x.detach())
 assert kept is x.grad
 
 # %%
-# Both resets give the same next gradient. PyTorch made ``None`` the default
-# because it lowers the memory footprint and can modestly speed things up.
+# Both resets give the same next gradient; ``None`` is the default.
 optimizer.zero_grad(set_to_none=False)
 print(f"x.grad after optimizer.zero_grad(set_to_none=False): {x.grad}")
 torch.testing.assert_close(x.grad, torch.tensor(0.0))

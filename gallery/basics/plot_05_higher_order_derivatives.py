@@ -200,9 +200,13 @@ for k, expected in enumerate(closed, start=1):
 import warnings
 
 x = torch.tensor(2.0, requires_grad=True)
+# PyTorch gives this warning once per process unless told otherwise
+warn_always = torch.is_warn_always_enabled()
+torch.set_warn_always(True)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     (x**3).backward(create_graph=True)
+torch.set_warn_always(warn_always)
 first = x.grad
 x.grad = None  # break the cycle before the next backward
 first.backward()

@@ -130,12 +130,14 @@ torch.testing.assert_close(H_composed, hessian_g(x))
 # %%
 # Which one to use
 # ----------------
-# ``jacrev`` needs :math:`m` reverse passes and ``jacfwd`` :math:`n` forward
-# passes (both batched with ``vmap`` internally). Prefer ``jacrev`` when there
-# are fewer outputs than inputs (:math:`m < n`, "wide" Jacobians, a loss of
-# many parameters), and ``jacfwd`` when there are fewer inputs than outputs
-# (:math:`n < m`, "tall" Jacobians). For a Hessian, ``jacfwd(jacrev(g))`` is
-# the usual best choice, which is what ``torch.func.hessian`` does.
+# Reverse mode builds a Jacobian one row (one vector-Jacobian product) per
+# output, forward mode one column (one Jacobian-vector product) per input, as
+# the :ref:`forward-mode example <example-forward-mode>` shows by building
+# both. Prefer ``jacrev`` when there are fewer outputs than inputs
+# (:math:`m < n`, "wide" Jacobians, a loss of many parameters), and
+# ``jacfwd`` when there are fewer inputs than outputs (:math:`n < m`, "tall"
+# Jacobians). ``torch.func.hessian`` is documented as ``jacfwd(jacrev(g))``,
+# and above it gives the same matrix.
 #
 # A batch of points with vmap
 # ---------------------------

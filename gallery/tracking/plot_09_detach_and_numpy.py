@@ -38,6 +38,8 @@ print(f"requires_grad: {y_det.requires_grad}, grad_fn: {y_det.grad_fn}")
 print(f"same memory as y: {y_det.data_ptr() == y.data_ptr()}")
 print(f"as a NumPy array: {y_det.numpy()}")
 torch.testing.assert_close(y_det, x.detach() * x.detach())
+assert y_det.data_ptr() == y.data_ptr() and y_det.grad_fn is None
+assert y_det.numpy().ctypes.data == y.data_ptr()  # the array is no copy
 
 # %%
 # Because the memory is shared, an in-place change to the detached tensor
@@ -51,6 +53,7 @@ print(f"b after changing a clone:          {b.detach()}")
 b_view = b.detach()
 b_view[0] = 100.0
 print(f"b after changing the detached view: {b.detach()}")
+assert b_copy[0] == 100.0 and b[0] == 100.0  # the view wrote into b
 
 # %%
 # Autograd notices: ``exp`` saved its output for the backward pass, and a
