@@ -104,13 +104,9 @@ print(f"x.grad = dy/dx = 16x^3: {x.grad}")
 torch.testing.assert_close(x.grad, 16 * x.detach() ** 3)
 
 # %%
-# The source notebook says, on its line ``print(z7.grad)``, "No gradients
-# available since this is not a lead node"; in fact it calls
-# ``z7.retain_grad()`` right after creating ``z7`` (the line is marked
-# "Un-comment this", but it is not commented out), so that line prints
-# ``tensor(36.)``, as its own output shows. The two gradients are linked by the
-# chain rule, :math:`\frac{dy}{dx} = \frac{dy}{dz} \cdot \frac{dz}{dx} = 36
-# \cdot 2cx = 36 \cdot 12 = 432`:
+# The two gradients are linked by the chain rule,
+# :math:`\frac{dy}{dx} = \frac{dy}{dz} \cdot \frac{dz}{dx} = 36 \cdot 2cx
+# = 36 \cdot 12 = 432`:
 dz_dx = 2 * c * x.detach()  # closed form
 chain = z.grad * dz_dx
 print(f"z.grad * dz/dx = {z.grad} * {dz_dx} = {chain}")
@@ -149,31 +145,6 @@ for t in (w, w_after):
     torch.testing.assert_close(t.grad, 2 * t.detach())
 
 # %%
-# ``retain_grad()`` on leaves
-# ---------------------------
-# On a leaf that requires grad, ``retain_grad()`` does nothing: leaves keep
-# their gradient anyway (``retains_grad`` is only ever True for non-leaves).
-x.retain_grad()
-print(
-    f"after x.retain_grad(): x.retains_grad = {x.retains_grad}, "
-    f"x.grad = {x.grad}"
-)
-assert not x.retains_grad
-torch.testing.assert_close(x.grad, 16 * x.detach() ** 3)
-
-# %%
-# On a leaf that does not require grad there is no gradient to keep, and
-# PyTorch raises:
-try:
-    c.retain_grad()
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-else:
-    raise AssertionError(
-        "c.retain_grad() was expected to raise: c does not require grad"
-    )
-
-# %%
 # ``requires_grad_()`` on a non-leaf
 # ----------------------------------
 # Whether a non-leaf requires grad is decided by its inputs, not by a flag, so
@@ -203,67 +174,6 @@ print(
     f"requires_grad={z.requires_grad}"
 )
 assert not z.is_leaf and z.requires_grad
-
-# %%
-# ``requires_grad_()`` on leaves
-# ------------------------------
-# On a leaf the flag can be switched either way. Turning it on for ``c`` makes
-# it a tracked leaf: rebuilt, the graph now gives ``c`` a gradient too,
-# :math:`\frac{dy}{dc} = \frac{d}{dc}\left(c^2 x^4\right) = 2cx^4 = 324`.
-c.requires_grad_()
-x.grad = None
-y = (c * x**2) ** 2
-y.backward()
-print(f"c.is_leaf = {c.is_leaf}, c.grad = dy/dc = 2 c x^4: {c.grad}")
-torch.testing.assert_close(c.grad, 2 * c.detach() * x.detach() ** 4)
-print(f"x.grad = dy/dx = 16x^3: {x.grad}")
-torch.testing.assert_close(x.grad, 16 * x.detach() ** 3)
-
-# %%
-# Turning it off for ``x`` freezes ``x``: it becomes a constant, and the next
-# ``backward()`` leaves ``x.grad`` alone (here ``None``, after a reset) while
-# ``c`` still gets :math:`2cx^4 = 324`.
-x.requires_grad_(False)
-x.grad = None
-c.grad = None
-y = (c * x**2) ** 2
-y.backward()
-print(
-    f"x.requires_grad = {x.requires_grad}, x.grad = {x.grad}, "
-    f"c.grad = {c.grad}"
-)
-assert x.grad is None
-torch.testing.assert_close(c.grad, 2 * c.detach() * x**4)
-
-# %%
-# Summary
-# -------
-# Every entry below was produced by the code above.
-#
-# .. list-table::
-#    :header-rows: 1
-#    :stub-columns: 1
-#
-#    * - tensor
-#      - ``.grad`` after ``backward()``
-#      - ``retain_grad()``
-#      - ``requires_grad_()``
-#    * - leaf that requires grad (``x``)
-#      - the gradient, :math:`16x^3 = 432`, accumulated over calls
-#      - allowed; does nothing, ``.grad`` is filled anyway
-#      - ``requires_grad_(False)`` allowed: ``x`` becomes a constant,
-#        ``.grad`` is left alone
-#    * - leaf that does not require grad (``c``)
-#      - ``None``, silently
-#      - ``RuntimeError``: can't retain_grad on Tensor that has
-#        requires_grad=False
-#      - ``requires_grad_()`` allowed: ``c`` becomes a tracked leaf,
-#        ``c.grad`` = :math:`2cx^4 = 324`
-#    * - non-leaf (``z``)
-#      - ``None``, with a ``UserWarning``
-#      - ``.grad`` is filled: :math:`2z = 36`
-#      - ``requires_grad_(False)``: ``RuntimeError``, use ``z.detach()``;
-#        ``requires_grad_()`` allowed, changes nothing
 
 # %%
 # Gradients with respect to a non-leaf, without storing anything
