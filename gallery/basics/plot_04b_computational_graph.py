@@ -153,8 +153,12 @@ ax.set_ylim(-max(depth.values()) - 0.5, 0.5)
 ax.set_axis_off()
 ax.set_title("Graph of y = sum(x * sin(x)): one box per node")
 fig.tight_layout()
-print(f"drawn: {len(boxes)} boxes, {len(arrows)} arrows")
-assert len(boxes) == len(nodes) and len(arrows) == len(edges)
+# count what the axes hold: boxed labels are nodes, the other texts arrows
+drawn_boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
+drawn_arrows = [t for t in ax.texts if t.get_bbox_patch() is None]
+print(f"drawn: {len(drawn_boxes)} boxes, {len(drawn_arrows)} arrows")
+assert len(drawn_boxes) == len(nodes) and len(drawn_arrows) == len(edges)
+assert len({t.get_text() for t in drawn_boxes}) == len(nodes)  # each once
 
 # %%
 # Two paths, one sum
