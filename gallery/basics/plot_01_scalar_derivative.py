@@ -12,9 +12,10 @@ newcomer sees, when the input was created without ``requires_grad=True``.
 # %%
 # Autograd needs to be told what to track
 # ---------------------------------------
-# A tensor created with plain :func:`torch.tensor` is a constant: PyTorch records
-# no history for it, so there is nothing to differentiate. Calling
-# :meth:`~torch.Tensor.backward` on a result computed only from constants raises.
+# A tensor created with plain :func:`torch.tensor` is a constant: PyTorch
+# records no history for it, so there is nothing to differentiate. Calling
+# :meth:`~torch.Tensor.backward` on a result computed only from constants
+# raises.
 import torch
 
 x = torch.tensor(4.0)
@@ -25,13 +26,16 @@ print(f"y.requires_grad = {y.requires_grad}, y.grad_fn = {y.grad_fn}")
 
 # %%
 # The error is produced live here: the call runs, PyTorch raises, and the page
-# prints its message. If a future PyTorch stopped raising, this example would fail.
+# prints its message. If a future PyTorch stopped raising, this example would
+# fail.
 try:
     y.backward()
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("y.backward() was expected to raise: y does not require grad")
+    raise AssertionError(
+        "y.backward() was expected to raise: y does not require grad"
+    )
 
 # %%
 # Tracking the input
@@ -56,16 +60,17 @@ print(f"dy/dx at x = 4: {x.grad}")
 
 # %%
 # We check the printed value against the closed form :math:`8x`, computed
-# without autograd. A wrong derivative fails this line, the tests and the build.
+# without autograd. A wrong derivative fails this line, the tests and the
+# build.
 torch.testing.assert_close(x.grad, 8 * x.detach())
 
 # %%
 # The derivative as a function
 # ----------------------------
-# ``backward()`` gives the derivative at one point. To see :math:`8x` as a curve,
-# evaluate at many points at once; the :ref:`pointwise-derivative example
-# <example-pointwise-derivatives>` explains why ``y.sum()`` is the right thing to
-# differentiate there.
+# ``backward()`` gives the derivative at one point. To see :math:`8x` as a
+# curve, evaluate at many points at once; the :ref:`pointwise-derivative
+# example <example-pointwise-derivatives>` explains why ``y.sum()`` is the
+# right thing to differentiate there.
 import matplotlib.pyplot as plt
 
 xs = torch.linspace(-3.0, 3.0, 61, requires_grad=True)
@@ -83,12 +88,52 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
-# The gradkit shortcut
-# --------------------
-# For a batch of points, :func:`gradkit.derivative` does the same in one call
-# and refuses inputs that would give a silent wrong answer.
-#
 # Conclusion
 # ----------
 # Set ``requires_grad=True`` on the inputs you differentiate with respect to,
-# call ``backward()`` on a scalar result, read ``.grad``.
+# call ``backward()`` on a scalar result, read ``.grad``. For derivatives at
+# a batch of points in one call, see the :ref:`gradkit library
+# <gradkit-reference>`.
+
+# %%
+# Exercises
+# ---------
+# 1. Compute :math:`\frac{d}{dx}\left(x^3 - 2x\right)` at :math:`x = 2` with
+#    ``backward()`` and check it against the closed form :math:`3x^2 - 2`.
+# 2. Only floating-point tensors can require grad. Show what PyTorch does
+#    with ``torch.tensor(4, requires_grad=True)`` (an integer) and fix it.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x = torch.tensor(2.0, requires_grad=True)
+(x**3 - 2.0 * x).backward()
+print(f"d/dx (x^3 - 2x) at x = 2: {x.grad}")
+torch.testing.assert_close(x.grad, 3 * x.detach() ** 2 - 2)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+try:
+    torch.tensor(4, requires_grad=True)
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("an integer tensor was expected to refuse grad")
+x = torch.tensor(4.0, requires_grad=True)  # 4.0: a float32 tensor
+(4.0 * x**2).backward()
+print(f"with a float: dy/dx at x = 4: {x.grad}")
+torch.testing.assert_close(x.grad, 8 * x.detach())
+
+# %%
+# .. raw:: html
+#
+#    </details>

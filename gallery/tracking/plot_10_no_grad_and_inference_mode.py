@@ -4,18 +4,19 @@ r"""
 Switching gradient tracking off: no_grad and inference_mode
 ===========================================================
 
-Recording a graph costs memory and time, and sometimes it is wrong: a hand-written
-parameter update must not become part of the next derivative. We meet
-:class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
-:class:`torch.set_grad_enabled` and :class:`torch.inference_mode`, and use them in
-gradient descent on :math:`f(w) = (w - 3)^2`.
+Recording a graph costs memory and time, and sometimes it is wrong: a
+hand-written parameter update must not become part of the next derivative. We
+meet :class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
+:class:`torch.set_grad_enabled` and :class:`torch.inference_mode`, and use them
+in gradient descent on :math:`f(w) = (w - 3)^2`.
 """
 
 # %%
 # Inside no_grad nothing is recorded
 # ----------------------------------
-# A result computed inside ``with torch.no_grad():`` has no ``grad_fn``, even from
-# an input that requires grad. Tensors computed before the block keep their graph.
+# A result computed inside ``with torch.no_grad():`` has no ``grad_fn``, even
+# from an input that requires grad. Tensors computed before the block keep
+# their graph.
 import torch
 
 x = torch.tensor(4.0, requires_grad=True)
@@ -25,11 +26,14 @@ with torch.no_grad():
     z = 4 * x**2
     print(f"inside no_grad:   z.requires_grad = {z.requires_grad}")
     print(f"inside no_grad:   y.requires_grad = {y.requires_grad}")
-print(f"after the block:  y.requires_grad = {y.requires_grad}, z.requires_grad = {z.requires_grad}")
+print(f"after the block:  y.requires_grad = {y.requires_grad}, ", end="")
+print(f"z.requires_grad = {z.requires_grad}, z.grad_fn = {z.grad_fn}")
+assert y.requires_grad and not z.requires_grad and z.grad_fn is None
 
 # %%
-# ``torch.enable_grad()`` switches recording back on inside a ``no_grad`` block, so
-# a derivative can still be taken there: :math:`\frac{d}{dx} 4x^2 = 8x = 8 \cdot 4 = 32`.
+# ``torch.enable_grad()`` switches recording back on inside a ``no_grad``
+# block, so a derivative can still be taken there: :math:`\frac{d}{dx} 4x^2 =
+# 8x = 8 \cdot 4 = 32`.
 with torch.no_grad():
     with torch.enable_grad():
         w2 = 4 * x**2
@@ -37,40 +41,77 @@ with torch.no_grad():
 print(f"d/dx 4x^2 at x = 4, under enable_grad: {dw2dx}")
 torch.testing.assert_close(dw2dx, 8 * x.detach())
 
+# %%
+# Not inside ``inference_mode``: there ``enable_grad()`` reports gradients
+# as enabled, yet records nothing. The result does not require grad, and
+# asking for its derivative raises.
+with torch.inference_mode():
+    with torch.enable_grad():
+        w3 = 4 * x**2
+        enabled = torch.is_grad_enabled()
+print(
+    f"inside inference_mode + enable_grad: is_grad_enabled() = {enabled}, "
+    f"w3.requires_grad = {w3.requires_grad}"
+)
+assert enabled and not w3.requires_grad and w3.grad_fn is None
+try:
+    torch.autograd.grad(w3, x)
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("grad of a result of inference_mode should raise")
+
 
 # %%
 # The same switch as a decorator, and as a function
 # -------------------------------------------------
-# ``@torch.no_grad()`` turns it off for a whole function, typically a prediction
-# step. ``torch.set_grad_enabled(mode)`` takes a boolean, handy for code shared by
-# training (``True``) and evaluation (``False``).
+# ``@torch.no_grad()`` turns it off for a whole function, typically a
+# prediction step. ``torch.set_grad_enabled(mode)`` takes a boolean, handy for
+# code shared by training (``True``) and evaluation (``False``).
 @torch.no_grad()
 def predict(x):
     return 4 * x**2
 
 
 print(f"predict(x).requires_grad = {predict(x).requires_grad}")
-torch.set_grad_enabled(False)
-print(f"after set_grad_enabled(False): is_grad_enabled() = {torch.is_grad_enabled()}")
-torch.set_grad_enabled(True)
-print(f"after set_grad_enabled(True):  is_grad_enabled() = {torch.is_grad_enabled()}")
+assert not predict(x).requires_grad
+for mode in (False, True):
+    torch.set_grad_enabled(mode)
+    print(f"after set_grad_enabled({mode}): ", end="")
+    print(f"is_grad_enabled() = {torch.is_grad_enabled()}, ", end="")
+    print(f"(4 x^2).requires_grad = {(4 * x**2).requires_grad}")
+    assert torch.is_grad_enabled() is mode
+    assert (4 * x**2).requires_grad is mode
 
 # %%
-# inference_mode: stricter, and its tensors stay out of autograd
-# --------------------------------------------------------------
-# ``torch.inference_mode()`` also skips the bookkeeping that lets a tensor join a
-# graph later (such as version counters), which makes it faster than ``no_grad``.
-# The price: tensors created inside are *inference tensors*, and autograd refuses to
-# save them for a backward pass.
+# inference_mode: stricter, and its tensors cannot be saved for backward
+# ----------------------------------------------------------------------
+# ``torch.inference_mode()`` also skips bookkeeping that autograd would need
+# later (PyTorch documents it for code that will never need gradients). The
+# price: tensors created inside are *inference tensors*, and autograd refuses
+# to *save* them for a backward pass. An operation that needs its input
+# saved, such as a product, raises.
 with torch.inference_mode():
     c = 4 * x**2
-print(f"c.is_inference() = {c.is_inference()}, c.requires_grad = {c.requires_grad}")
+print(f"c.is_inference() = {c.is_inference()}, ", end="")
+print(f"c.requires_grad = {c.requires_grad}")
+assert c.is_inference() and not c.requires_grad
 try:
     x * c
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
     raise AssertionError("x * (inference tensor) was expected to raise")
+
+# %%
+# An operation that saves nothing accepts an inference tensor: the backward
+# of ``x + c`` needs neither input, so it is recorded as usual
+# (``AddBackward0``) and :math:`\frac{d}{dx}(x + c) = 1`.
+s = x + c
+(dsdx,) = torch.autograd.grad(s, x)
+print(f"(x + c).grad_fn = {s.grad_fn.name()}, d/dx (x + c) = {dsdx}")
+assert s.grad_fn.name() == "AddBackward0"
+torch.testing.assert_close(dsdx, torch.tensor(1.0))
 
 # %%
 # As the message says, a clone is a normal tensor. It enters the graph as a
@@ -82,11 +123,11 @@ torch.testing.assert_close(dxcdx, 4 * x.detach() ** 2)
 # %%
 # Use case: a gradient-descent step by hand
 # -----------------------------------------
-# To minimise :math:`f(w) = (w - 3)^2` from :math:`w = 0` we repeat
-# :math:`w \leftarrow w - \eta f'(w)` with :math:`f'(w) = 2(w - 3)` and
-# :math:`\eta = 1/4`. The gradient is fine, but written as an in-place update on
-# the leaf ``w`` without ``no_grad``, the step is refused: the update would enter
-# the graph of ``w`` itself.
+# To minimise :math:`f(w) = (w - 3)^2` from :math:`w = 0` we repeat :math:`w
+# \leftarrow w - \eta f'(w)` with :math:`f'(w) = 2(w - 3)` and :math:`\eta =
+# 1/4`. The gradient is fine, but written as an in-place update on the leaf
+# ``w`` without ``no_grad``, the step is refused: the update would enter the
+# graph of ``w`` itself.
 w = torch.tensor(0.0, requires_grad=True)
 lr = 0.25
 f = (w - 3.0) ** 2
@@ -98,29 +139,38 @@ try:
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("an in-place update of a leaf that requires grad was expected to raise")
+    raise AssertionError(
+        "an in-place update of a leaf that requires grad was expected to raise"
+    )
 
 # %%
-# Inside ``no_grad`` the update is a plain change of the numbers. Each step halves
-# the distance to the minimum, :math:`w_{k+1} - 3 = \frac{1}{2}(w_k - 3)`, so
-# :math:`w_k = 3\left(1 - 2^{-k}\right)`. We check the gradient at every step, and
-# each new iterate against this closed form.
+# Inside ``no_grad`` the update is a plain change of the numbers. Each step
+# halves the distance to the minimum, :math:`w_{k+1} - 3 = \frac{1}{2}(w_k -
+# 3)`, so :math:`w_k = 3\left(1 - 2^{-k}\right)`. We check the gradient at
+# every step, and each new iterate against this closed form.
 w = torch.tensor(0.0, requires_grad=True)
 history = []
 for k in range(8):
     f = (w - 3.0) ** 2
     f.backward()
-    print(f"k = {k}: w = {w.item()}, f(w) = {f.item()}, f'(w) = {w.grad.item()}")
-    torch.testing.assert_close(w.grad, 2 * (w.detach() - 3.0), rtol=1e-6, atol=1e-7)
+    print(
+        f"k = {k}: w = {w.item()}, f(w) = {f.item()}, f'(w) = {w.grad.item()}"
+    )
+    torch.testing.assert_close(
+        w.grad, 2 * (w.detach() - 3.0), rtol=1e-6, atol=1e-7
+    )
     history.append((w.item(), f.item()))
     with torch.no_grad():
         w -= lr * w.grad
     w.grad = None
-    torch.testing.assert_close(w.detach(), torch.tensor(3 * (1 - 0.5 ** (k + 1))))
+    torch.testing.assert_close(
+        w.detach(), torch.tensor(3 * (1 - 0.5 ** (k + 1)))
+    )
 print(f"after 8 steps: w = {w.item()}")
 
 # %%
-# The iterates approach 3 geometrically; :math:`f` falls by a factor 4 per step.
+# The iterates approach 3 geometrically; :math:`f` falls by a factor 4 per
+# step.
 import matplotlib.pyplot as plt
 
 steps = torch.arange(len(history))
@@ -140,31 +190,61 @@ for ax in (ax_w, ax_f):
 fig.tight_layout()
 
 # %%
-# gradkit refuses to work under no_grad
-# -------------------------------------
-# Even for ``ys`` recorded outside, gradkit builds its result with a graph, which
-# cannot happen while recording is off. :func:`gradkit.derivative` says so up
-# front, with the fix: ``enable_grad``.
-import gradkit
-
-xs = torch.tensor([1.0, 2.0], requires_grad=True)
-ys = 4 * xs**2
-with torch.no_grad():
-    try:
-        gradkit.derivative(ys, xs)
-    except RuntimeError as err:
-        print(f"RuntimeError: {err}")
-    else:
-        raise AssertionError("gradkit.derivative under no_grad was expected to raise")
-    with torch.enable_grad():
-        dys = gradkit.derivative(ys, xs)
-print(f"gradkit.derivative under enable_grad: {dys.detach()}")
-torch.testing.assert_close(dys, 8 * xs.detach())
-
-# %%
 # Conclusion
 # ----------
-# Use ``torch.no_grad()`` (or ``@torch.no_grad()``) for computations that must not
-# be differentiated, such as parameter updates; ``torch.inference_mode()`` for pure
-# inference, remembering that its tensors cannot enter autograd later; and
-# ``torch.enable_grad()`` to take a derivative inside either.
+# Use ``torch.no_grad()`` (or ``@torch.no_grad()``) for computations that must
+# not be differentiated, such as parameter updates, and
+# ``torch.enable_grad()`` to take a derivative inside it.
+# ``torch.inference_mode()`` is for pure inference: ``enable_grad()`` records
+# nothing inside it, and its tensors can enter a graph later only through
+# operations that do not save them (``x + c``), or as a ``clone()``.
+
+# %%
+# Exercises
+# ---------
+# 1. Inside a ``torch.no_grad()`` block, compute
+#    :math:`\frac{d}{dx} x^3 = 3x^2` at :math:`x = 2`.
+# 2. ``c`` is the inference tensor from above. Which of ``x - c``, ``c / x``
+#    and ``x * c.clone()`` can be differentiated with respect to ``x``?
+#    Predict, then check the derivatives that exist.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x = torch.tensor(2.0, requires_grad=True)
+with torch.no_grad():
+    with torch.enable_grad():
+        cube = x**3
+    (d_cube,) = torch.autograd.grad(cube, x)
+print(f"d/dx x^3 at x = 2 inside no_grad: {d_cube}")
+torch.testing.assert_close(d_cube, 3 * x.detach() ** 2)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# ``x - c`` saves nothing and works; ``c / x`` must save ``c`` for its
+# derivative :math:`-c / x^2` and raises; the clone works.
+(d_sub,) = torch.autograd.grad(x - c, x)
+print(f"d/dx (x - c) = {d_sub}")
+torch.testing.assert_close(d_sub, torch.tensor(1.0))
+try:
+    c / x
+except RuntimeError as err:
+    print(f"c / x: RuntimeError: {str(err).split('.')[0]}")
+else:
+    raise AssertionError("c / x was expected to refuse the inference tensor")
+(d_mul,) = torch.autograd.grad(x * c.clone(), x)
+print(f"d/dx (x c.clone()) = c = {d_mul}")
+torch.testing.assert_close(d_mul, c)
+
+# %%
+# .. raw:: html
+#
+#    </details>

@@ -4,10 +4,11 @@ r"""
 Gradients in a training step
 ============================
 
-The one-layer network of PyTorch's autograd tutorial, with every gradient checked
-against the closed form of a binary cross-entropy loss. We then see why a training
-loop calls ``optimizer.zero_grad()``, and why ``backward()`` cannot run twice on one
-graph unless it was told to keep it with ``retain_graph=True``.
+The one-layer network of PyTorch's autograd tutorial, with every gradient
+checked against the closed form of a binary cross-entropy loss. We then see why
+a training loop calls ``optimizer.zero_grad()``, and why ``backward()`` cannot
+run twice on one graph unless it was told to keep it with
+``retain_graph=True``.
 """
 
 # %%
@@ -15,9 +16,10 @@ graph unless it was told to keep it with ``retain_graph=True``.
 # -------------------
 # An input :math:`\mathbf{x} = \mathbf{1} \in \mathbb{R}^5`, weights
 # :math:`\mathbf{W} \in \mathbb{R}^{5 \times 3}`, a bias :math:`\mathbf{b} \in
-# \mathbb{R}^3`, the logits :math:`\mathbf{z} = \mathbf{x}^{\mathrm{T}}\mathbf{W} +
-# \mathbf{b}` and the target :math:`\mathbf{y} = \mathbf{0}`. Only ``w`` and ``b``
-# require grad: they are the parameters we train.
+# \mathbb{R}^3`, the logits :math:`\mathbf{z} =
+# \mathbf{x}^{\mathrm{T}}\mathbf{W} + \mathbf{b}` and the target
+# :math:`\mathbf{y} = \mathbf{0}`. Only ``w`` and ``b`` require grad: they are
+# the parameters we train.
 import torch
 
 torch.manual_seed(0)
@@ -35,26 +37,45 @@ print(f"logits z = {z.detach()}")
 # .. math::
 #
 #    L = -\frac{1}{3} \sum_{k=1}^{3}
-#        \Bigl[ y_k \log \sigma(z_k) + (1 - y_k) \log\bigl(1 - \sigma(z_k)\bigr) \Bigr].
+#        \Bigl[ y_k \log \sigma(z_k)
+#        + (1 - y_k) \log\bigl(1 - \sigma(z_k)\bigr) \Bigr].
 import torch.nn.functional as F
 
 loss = F.binary_cross_entropy_with_logits(z, y)
 print(f"loss L = {loss.item():.6f}")
 z_ref = x @ w.detach() + b.detach()  # the same logits, without autograd
 p_ref = torch.sigmoid(z_ref)
-torch.testing.assert_close(loss.detach(), -(y * p_ref.log() + (1 - y) * (1 - p_ref).log()).mean())
+torch.testing.assert_close(
+    loss.detach(), -(y * p_ref.log() + (1 - y) * (1 - p_ref).log()).mean()
+)
+
+# %%
+# What the loss's node saves
+# --------------------------
+# Each node saves what its backward needs. The node of this loss saves the
+# logits :math:`\mathbf{z}` and the target :math:`\mathbf{y}`, not
+# :math:`\sigma(\mathbf{z})`, which its backward recomputes. PyTorch shows
+# a node's saved tensors as ``_saved_*`` attributes (its autograd notes use
+# them for exactly this).
+node = loss.grad_fn
+print(f"loss.grad_fn: {node.name()}")
+print(f"saved self (the logits): {node._saved_self.detach()}")
+print(f"saved target:            {node._saved_target}")
+assert node._saved_self is z
+assert torch.equal(node._saved_target, y)
 
 # %%
 # The gradients, by hand and by autograd
 # --------------------------------------
-# Differentiating :math:`L` gives the well-known :math:`\sigma(z_k) - y_k`, divided
-# by 3 for the mean. The chain rule through :math:`z_k = \sum_j x_j W_{jk} + b_k`
-# then gives an outer product for the weights:
+# Differentiating :math:`L` gives the well-known :math:`\sigma(z_k) - y_k`,
+# divided by 3 for the mean. The chain rule through :math:`z_k = \sum_j x_j
+# W_{jk} + b_k` then gives an outer product for the weights:
 #
 # .. math::
 #
 #    \frac{\partial L}{\partial z_k} = \frac{\sigma(z_k) - y_k}{3}, \qquad
-#    \frac{\partial L}{\partial W_{jk}} = x_j \frac{\partial L}{\partial z_k}, \qquad
+#    \frac{\partial L}{\partial W_{jk}} = x_j \frac{\partial L}{\partial z_k},
+#    \qquad
 #    \frac{\partial L}{\partial b_k} = \frac{\partial L}{\partial z_k}.
 loss.backward()
 print(f"dL/dw =\n{w.grad}")
@@ -62,29 +83,42 @@ print(f"dL/db = {b.grad}")
 dl_dz = (torch.sigmoid(z_ref) - y) / 3
 torch.testing.assert_close(w.grad, torch.outer(x, dl_dz), rtol=1e-5, atol=0.0)
 torch.testing.assert_close(b.grad, dl_dz, rtol=1e-5, atol=0.0)
+assert all(torch.equal(row, b.grad) for row in w.grad)
 
 # %%
 # The values lie between 0 and 1/3, so the checks use a relative tolerance of
-# :math:`10^{-5}` and no absolute one: a gradient off by a relative :math:`10^{-4}`
-# would fail them.
-# Since :math:`\mathbf{x} = \mathbf{1}`, every row of ``w.grad`` equals ``b.grad``.
+# :math:`10^{-5}` and no absolute one: a gradient off by a relative
+# :math:`10^{-4}` would fail them. Since :math:`\mathbf{x} = \mathbf{1}`, every
+# row of ``w.grad`` equals ``b.grad``.
 #
 # A graph is used once
 # --------------------
-# ``backward()`` frees the intermediate values it saved (here :math:`\sigma(z)`) as
-# it goes, so a second call on the same ``loss`` raises. The message is live:
+# ``backward()`` frees the tensors the nodes saved (here the logits and the
+# target) as it goes, so a second call on the same ``loss`` raises. The
+# message is live:
 try:
     loss.backward()
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("a second loss.backward() was expected to raise: the graph is freed")
+    raise AssertionError(
+        "a second loss.backward() was expected to raise: the graph is freed"
+    )
 
 # %%
-# ``retain_graph=True`` keeps the saved values, and the second call goes through.
-# But ``.grad`` *accumulates*: each call adds its gradient to what is there, so two
-# calls leave twice the gradient,
-# :math:`2\,\partial L / \partial \mathbf{b}`.
+# Reading a saved tensor after ``backward()`` raises the same error.
+try:
+    node._saved_self
+except RuntimeError as err:
+    print(f"RuntimeError: {str(err).split('.')[0]}.")
+else:
+    raise AssertionError("the saved logits were expected to be freed")
+
+# %%
+# ``retain_graph=True`` keeps the saved values, and the second call goes
+# through. But ``.grad`` *accumulates*: each call adds its gradient to what is
+# there, so two calls leave twice the gradient, :math:`2\,\partial L / \partial
+# \mathbf{b}`.
 w.grad, b.grad = None, None
 loss = F.binary_cross_entropy_with_logits(x @ w + b, y)
 loss.backward(retain_graph=True)
@@ -94,24 +128,26 @@ print(f"dL/db after one backward:  {b_grad_once}")
 print(f"dL/db after two backwards: {b.grad}")
 torch.testing.assert_close(b_grad_once, dl_dz, rtol=1e-5, atol=0.0)
 torch.testing.assert_close(b.grad, 2 * dl_dz, rtol=1e-5, atol=0.0)
-torch.testing.assert_close(w.grad, 2 * torch.outer(x, dl_dz), rtol=1e-5, atol=0.0)
+torch.testing.assert_close(
+    w.grad, 2 * torch.outer(x, dl_dz), rtol=1e-5, atol=0.0
+)
 
 # %%
 # One training step
 # -----------------
-# That accumulation is why an optimizer has ``zero_grad()``. By default it sets the
-# gradients to ``None`` (``set_to_none=True``); the next ``backward()`` then writes
-# fresh ones.
+# That accumulation is why an optimizer has ``zero_grad()``. By default it sets
+# the gradients to ``None`` (``set_to_none=True``); the next ``backward()``
+# then writes fresh ones.
 optimizer = torch.optim.SGD([w, b], lr=0.5)
 optimizer.zero_grad()
 print(f"after optimizer.zero_grad(): w.grad = {w.grad}, b.grad = {b.grad}")
 assert w.grad is None and b.grad is None
 
 # %%
-# A training step is: clear the gradients, run the forward pass, ``backward()``,
-# ``optimizer.step()``. Plain SGD moves each parameter against its gradient,
-# :math:`\mathbf{b} \leftarrow \mathbf{b} - \eta\, \partial L / \partial \mathbf{b}`
-# with learning rate :math:`\eta = 0.5`.
+# A training step is: clear the gradients, run the forward pass,
+# ``backward()``, ``optimizer.step()``. Plain SGD moves each parameter against
+# its gradient, :math:`\mathbf{b} \leftarrow \mathbf{b} - \eta\, \partial L /
+# \partial \mathbf{b}` with learning rate :math:`\eta = 0.5`.
 b_before = b.detach().clone()
 loss = F.binary_cross_entropy_with_logits(torch.matmul(x, w) + b, y)
 loss.backward()
@@ -126,14 +162,14 @@ torch.testing.assert_close(b.detach(), b_before - 0.5 * dl_dz)
 # Forgetting ``zero_grad()``
 # --------------------------
 # We train 10 steps from the same starting point twice, with and without
-# ``zero_grad()``. At every step we check ``b.grad`` against the closed form: the
-# current :math:`(\sigma(\mathbf{z}) - \mathbf{y})/3`, or, without ``zero_grad()``,
-# the running sum of it over all steps so far.
+# ``zero_grad()``. At every step we check ``b.grad`` against the closed form:
+# the current :math:`(\sigma(\mathbf{z}) - \mathbf{y})/3`, or, without
+# ``zero_grad()``, the running sum of it over all steps so far.
 w0, b0 = w.detach().clone(), b.detach().clone()
 
 
 def train(*, zero_grad, steps=10, lr=0.5):
-    """Run SGD from (w0, b0); return the losses and the norms of ``b.grad`` per step."""
+    """Run SGD from (w0, b0); return the losses and the norms of b.grad."""
     w = w0.clone().requires_grad_()
     b = b0.clone().requires_grad_()
     opt = torch.optim.SGD([w, b], lr=lr)
@@ -155,15 +191,21 @@ def train(*, zero_grad, steps=10, lr=0.5):
 
 losses_zeroed, norms_zeroed = train(zero_grad=True)
 losses_summed, norms_summed = train(zero_grad=False)
-print(f"|dL/db| used at the last step with zero_grad():    {norms_zeroed[-1]:.4f}")
-print(f"|dL/db| used at the last step without zero_grad(): {norms_summed[-1]:.4f}")
+print(f"|dL/db| at the last step with zero_grad():    {norms_zeroed[-1]:.4f}")
+print(f"|dL/db| at the last step without zero_grad(): {norms_summed[-1]:.4f}")
 
 # %%
-# Without ``zero_grad()`` each step follows the sum of every gradient seen so far,
-# not the gradient of the current loss: the step size keeps growing while the true
-# gradient shrinks. It is a different optimizer from the one we asked for (here it
-# happens to lower this loss faster, whose minimum lies at
-# :math:`\mathbf{z} \to -\infty`), and an accidental one.
+# Without ``zero_grad()`` each step follows the sum of every gradient seen so
+# far, not the gradient of the current loss: the step size keeps growing while
+# the true gradient shrinks. It is a different optimizer from the one we asked
+# for (here it happens to lower this loss faster, whose minimum lies at
+# :math:`\mathbf{z} \to -\infty`), and an accidental one. The checks below
+# state each of these observations.
+pairs = list(zip(norms_summed, norms_summed[1:], strict=False))
+assert all(b > a for a, b in pairs), "the summed gradient grows"
+pairs = list(zip(norms_zeroed, norms_zeroed[1:], strict=False))
+assert all(b < a for a, b in pairs), "the true gradient shrinks"
+assert losses_summed[-1] < losses_zeroed[-1], "lower loss, by accident"
 import matplotlib.pyplot as plt
 
 steps = range(1, len(losses_zeroed) + 1)
@@ -185,7 +227,59 @@ fig.tight_layout()
 # %%
 # Conclusion
 # ----------
-# ``backward()`` *adds* :math:`\partial L / \partial \theta` into ``.grad`` of each
-# parameter :math:`\theta`, and frees the graph unless told ``retain_graph=True``.
-# A training step therefore clears the gradients (``optimizer.zero_grad()``), builds a
-# fresh graph with the forward pass, calls ``backward()`` once, and steps.
+# ``backward()`` *adds* :math:`\partial L / \partial \theta` into ``.grad`` of
+# each parameter :math:`\theta`, and frees the graph unless told
+# ``retain_graph=True``. A training step therefore clears the gradients
+# (``optimizer.zero_grad()``), builds a fresh graph with the forward pass,
+# calls ``backward()`` once, and steps.
+#
+# For the tensors that nodes save and how to trade memory for recomputation,
+# see PyTorch's `autograd notes on saved tensors
+# <https://pytorch.org/docs/stable/notes/autograd.html#saved-tensors>`_.
+
+# %%
+# Exercises
+# ---------
+# 1. Train with ``reduction="sum"`` instead of the mean: what becomes of
+#    :math:`\partial L / \partial \mathbf{b}`? Check it against the closed
+#    form.
+# 2. Which tensor does the node of ``torch.exp(z)`` save: its input or its
+#    output? Look at its ``_saved_*`` attributes and check.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+#
+# Without the division by 3: :math:`\sigma(z_k) - y_k`.
+
+# %%
+w.grad, b.grad = None, None
+loss_sum = F.binary_cross_entropy_with_logits(x @ w + b, y, reduction="sum")
+loss_sum.backward()
+z_now = x @ w.detach() + b.detach()
+print(f"dL/db with reduction='sum': {b.grad}")
+torch.testing.assert_close(
+    b.grad, torch.sigmoid(z_now) - y, rtol=1e-5, atol=0.0
+)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+#
+# Its output: the derivative of :math:`e^z` is :math:`e^z` itself.
+
+# %%
+zz = torch.tensor([0.0, 1.0], requires_grad=True)
+ez = torch.exp(zz)
+saved = [a for a in dir(ez.grad_fn) if a.startswith("_saved")]
+print(f"{ez.grad_fn.name()} saves {saved}")
+assert saved == ["_saved_result"] and ez.grad_fn._saved_result.equal(ez)
+
+# %%
+# .. raw:: html
+#
+#    </details>

@@ -4,19 +4,22 @@ r"""
 Per-sample gradients with torch.func
 ====================================
 
-``backward()`` on a batch loss gives one gradient: the average over the batch.
+``backward()`` on a batch loss gives one gradient: the average of the
+per-sample gradients for a mean loss, their sum for a summed one.
 Some methods need the gradient of every sample separately. We get them with a
-loop, then in one call with ``torch.func.vmap(torch.func.grad(...))``, and check
-both against the closed form for a linear model and against the batch gradient.
+loop, then in one call with ``torch.func.vmap(torch.func.grad(...))``, and
+check both against the closed form for a linear model and against the batch
+gradient.
 """
 
 # %%
 # A linear model and five samples
 # -------------------------------
 # The model is :math:`f(\mathbf{x}) = \mathbf{w} \cdot \mathbf{x} + b` with
-# :math:`\mathbf{w} \in \mathbb{R}^3`: an :class:`torch.nn.Linear` whose weights we
-# set to :math:`\mathbf{w} = (1, -1, \tfrac12)` and :math:`b = \tfrac12`. The data
-# are small random integers, so every value below is exact in float32.
+# :math:`\mathbf{w} \in \mathbb{R}^3`: an :class:`torch.nn.Linear` whose
+# weights we set to :math:`\mathbf{w} = (1, -1, \tfrac12)` and :math:`b =
+# \tfrac12`. The data are small random integers, so every value below is exact
+# in float32.
 import torch
 
 torch.manual_seed(0)
@@ -49,8 +52,8 @@ print(f"residuals r = {r}")
 # %%
 # The loop: one backward per sample
 # ---------------------------------
-# The obvious way runs the model on one sample at a time and copies ``.grad`` out
-# after each ``backward()``: five passes for five samples.
+# The obvious way runs the model on one sample at a time and copies ``.grad``
+# out after each ``backward()``: five passes for five samples.
 loop_w, loop_b = [], []
 for i in range(len(X)):
     model.zero_grad()
@@ -67,12 +70,12 @@ torch.testing.assert_close(loop_b, grad_b_ref)
 # %%
 # vmap over grad
 # --------------
-# :mod:`torch.func` transforms functions. We write the loss of *one* sample as a
-# function of the parameters, with :func:`torch.func.functional_call` running
-# ``model`` with the parameters we pass. :func:`torch.func.grad` differentiates it
-# with respect to its first argument; :func:`torch.func.vmap` maps that over the
-# samples. ``in_dims=(None, 0, 0)``: the parameters are shared, ``X`` and ``Y`` are
-# split along dimension 0.
+# :mod:`torch.func` transforms functions. We write the loss of *one* sample as
+# a function of the parameters, with :func:`torch.func.functional_call` running
+# ``model`` with the parameters we pass. :func:`torch.func.grad` differentiates
+# it with respect to its first argument; :func:`torch.func.vmap` maps that over
+# the samples. ``in_dims=(None, 0, 0)``: the parameters are shared, ``X`` and
+# ``Y`` are split along dimension 0.
 from torch.func import functional_call, grad, vmap
 
 params = {name: p.detach() for name, p in model.named_parameters()}
@@ -89,8 +92,8 @@ shapes = {name: tuple(g.shape) for name, g in per_sample.items()}
 print(f"per-sample gradient shapes: {shapes}")
 
 # %%
-# The result has the structure of ``params``, with a leading dimension of 5: one
-# gradient per sample, matching the closed form and the loop.
+# The result has the structure of ``params``, with a leading dimension of 5:
+# one gradient per sample, matching the closed form and the loop.
 print(f"per-sample dl/dw (vmap):\n{per_sample['weight'][:, 0]}")
 print(f"per-sample dl/db (vmap): {per_sample['bias'][:, 0]}")
 torch.testing.assert_close(per_sample["weight"][:, 0], grad_w_ref)
@@ -98,36 +101,60 @@ torch.testing.assert_close(per_sample["bias"][:, 0], grad_b_ref)
 torch.testing.assert_close(per_sample["weight"][:, 0], loop_w)
 
 # %%
-# The batch gradient is their mean
-# --------------------------------
-# The usual training loss is the mean :math:`L = \frac{1}{N} \sum_i \ell_i`, and the
-# gradient is linear, so :math:`\nabla L = \frac{1}{N} \sum_i \nabla \ell_i`: one
-# ``backward()`` on the batch gives exactly the mean of the per-sample gradients,
-# and nothing more.
+# The batch gradient is their mean, for a mean loss
+# --------------------------------------------------
+# The usual training loss is the mean :math:`L = \frac{1}{N} \sum_i \ell_i`,
+# and the gradient is linear, so :math:`\nabla L = \frac{1}{N} \sum_i \nabla
+# \ell_i`: one ``backward()`` on the batch gives exactly the mean of the
+# per-sample gradients, and nothing more.
 model.zero_grad()
 batch_loss = ((model(X).squeeze(1) - Y) ** 2).mean()
 batch_loss.backward()
 print(f"batch dL/dw: {model.weight.grad[0]}")
 print(f"batch dL/db: {model.bias.grad[0]:.4f}")
-torch.testing.assert_close(model.weight.grad[0], per_sample["weight"][:, 0].mean(dim=0))
+torch.testing.assert_close(
+    model.weight.grad[0], per_sample["weight"][:, 0].mean(dim=0)
+)
 torch.testing.assert_close(model.weight.grad[0], grad_w_ref.mean(dim=0))
 torch.testing.assert_close(model.bias.grad[0], grad_b_ref.mean())
 
 # %%
+# The average comes from the loss, not from ``backward()``. With a summed
+# loss, :math:`L = \sum_i \ell_i` (``reduction="sum"`` in PyTorch's loss
+# modules), the same call returns the *sum* of the per-sample gradients,
+# :math:`N` times the mean.
+model.zero_grad()
+sum_loss = torch.nn.functional.mse_loss(
+    model(X).squeeze(1), Y, reduction="sum"
+)
+sum_loss.backward()
+print(f"summed loss, batch dL/dw: {model.weight.grad[0]}")
+torch.testing.assert_close(model.weight.grad[0], grad_w_ref.sum(dim=0))
+torch.testing.assert_close(model.bias.grad[0], grad_b_ref.sum())
+torch.testing.assert_close(
+    model.weight.grad[0], len(X) * grad_w_ref.mean(dim=0)
+)
+
+# %%
 # A use: per-sample clipping in DP-SGD
 # ------------------------------------
-# Differentially private SGD (DP-SGD) bounds how much any one sample can move the
-# model: it clips each per-sample gradient to norm at most :math:`C`, averages, and
-# adds noise. That needs the per-sample norms, which for our model are
-# :math:`\|\nabla \ell_i\| = 2 |r_i| \sqrt{\|\mathbf{x}_i\|^2 + 1}`.
-flat = torch.cat([per_sample["weight"][:, 0], per_sample["bias"]], dim=1)  # (5, 4)
+# Differentially private SGD (DP-SGD) bounds how much any one sample can move
+# the model: it clips each per-sample gradient to norm at most :math:`C`,
+# averages, and adds noise. That needs the per-sample norms, which for our
+# model are :math:`\|\nabla \ell_i\| = 2 |r_i| \sqrt{\|\mathbf{x}_i\|^2 + 1}`.
+flat = torch.cat(
+    [per_sample["weight"][:, 0], per_sample["bias"]], dim=1
+)  # (5, 4)
 norms = flat.norm(dim=1)
 print(f"per-sample gradient norms: {norms}")
-torch.testing.assert_close(norms, 2 * r.abs() * (X.square().sum(dim=1) + 1).sqrt())
+torch.testing.assert_close(
+    norms, 2 * r.abs() * (X.square().sum(dim=1) + 1).sqrt()
+)
 
 # %%
 # Each gradient is scaled by :math:`\min(1, C / \|\nabla \ell_i\|)`; with
-# :math:`C = 10`, the samples above the line are shortened to it, the others kept.
+# :math:`C = 10`, the samples above the line are shortened to it, the others
+# kept.
 C = 10.0
 clipped = flat * (C / norms).clamp(max=1.0).unsqueeze(1)
 clipped_norms = clipped.norm(dim=1)
@@ -139,8 +166,18 @@ import matplotlib.pyplot as plt
 
 samples = range(1, len(X) + 1)
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.bar([s - 0.2 for s in samples], norms.tolist(), width=0.4, label="per-sample gradient")
-ax.bar([s + 0.2 for s in samples], clipped_norms.tolist(), width=0.4, label="clipped to $C$")
+ax.bar(
+    [s - 0.2 for s in samples],
+    norms.tolist(),
+    width=0.4,
+    label="per-sample gradient",
+)
+ax.bar(
+    [s + 0.2 for s in samples],
+    clipped_norms.tolist(),
+    width=0.4,
+    label="clipped to $C$",
+)
 ax.axhline(C, color="k", ls="--", lw=1, label="$C = 10$")
 ax.set_xlabel("sample $i$")
 ax.set_ylabel(r"$\|\nabla \ell_i\|$")
@@ -152,8 +189,56 @@ fig.tight_layout()
 # %%
 # Conclusion
 # ----------
-# ``vmap(grad(loss), in_dims=(None, 0, 0))`` over a ``functional_call`` gives every
-# sample's gradient in one call, with the structure of the parameters and a batch
-# dimension in front; a loop of ``backward()`` calls gives the same, one pass per
-# sample. The batch gradient is their mean, which is all ``backward()`` on a mean
-# loss can tell. Per-sample gradients are what per-sample clipping (DP-SGD) needs.
+# ``vmap(grad(loss), in_dims=(None, 0, 0))`` over a ``functional_call`` gives
+# every sample's gradient in one call, with the structure of the parameters and
+# a batch dimension in front; a loop of ``backward()`` calls gives the same,
+# one pass per sample. The batch gradient is their mean for a mean loss and
+# their sum for a summed one; either way it is all ``backward()`` on the
+# batch loss can tell. Per-sample gradients are what per-sample clipping
+# (DP-SGD) needs.
+
+# %%
+# Exercises
+# ---------
+# 1. Use ``torch.nn.functional.mse_loss`` with its default
+#    ``reduction="mean"`` on the batch and check that the bias gradient is
+#    the mean of the per-sample ones.
+# 2. Change the per-sample loss to :math:`\ell_i = r_i^4 / 4` and get the
+#    per-sample gradients with ``vmap(grad(...))``. Check them against
+#    :math:`\partial \ell_i / \partial \mathbf{w} = r_i^3 \mathbf{x}_i`.
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+model.zero_grad()
+torch.nn.functional.mse_loss(model(X).squeeze(1), Y).backward()
+print(f"mean loss, batch dL/db: {model.bias.grad[0]:.4f}")
+torch.testing.assert_close(model.bias.grad[0], per_sample["bias"].mean())
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+
+# %%
+def quartic_loss(params, x, y):
+    """r^4 / 4 for one sample."""
+    pred = functional_call(model, params, (x,))
+    return ((pred - y) ** 4 / 4).sum()
+
+
+quartic = vmap(grad(quartic_loss), in_dims=(None, 0, 0))(params, X, Y)
+print(f"per-sample d(r^4/4)/dw:\n{quartic['weight'][:, 0]}")
+torch.testing.assert_close(quartic["weight"][:, 0], r.unsqueeze(1) ** 3 * X)
+torch.testing.assert_close(quartic["bias"][:, 0], r**3)
+
+# %%
+# .. raw:: html
+#
+#    </details>

@@ -1,0 +1,248 @@
+r"""
+.. _example-computational-graph:
+
+The graph autograd records
+==========================
+
+Every operation on a tensor that requires grad adds a node to a graph, and
+``backward()`` walks that graph from the output back to the leaves. For
+:math:`y = \sum_i x_i \sin x_i` we list the nodes, draw the graph with each
+node once, and watch the two paths from :math:`y` to :math:`x` meet at one
+node, where their gradients are added:
+:math:`\frac{\partial y}{\partial x_i} = \sin x_i + x_i \cos x_i`.
+"""
+
+# %%
+# .. _graph-grad-fn:
+#
+# ``grad_fn`` and ``next_functions``
+# ----------------------------------
+# Each recorded operation stores its backward function, a *node*, in the
+# result's ``grad_fn``. A node's ``next_functions`` holds one
+# ``(node, input index)`` pair per input of the operation: the nodes that
+# receive the gradient next.
+import torch
+
+x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
+s = torch.sin(x)
+p = x * s
+y = p.sum()
+print(f"y.grad_fn: {y.grad_fn.name()}")
+print(f"p.grad_fn: {p.grad_fn.name()}, s.grad_fn: {s.grad_fn.name()}")
+inputs_of_mul = [type(f).__name__ for f, _ in p.grad_fn.next_functions]
+print(f"next_functions of the product: {inputs_of_mul}")
+assert y.grad_fn.next_functions[0][0] is p.grad_fn
+assert inputs_of_mul == ["AccumulateGrad", "SinBackward0"]
+
+# %%
+# An input that does not require grad has no node: its slot in
+# ``next_functions`` is ``None``.
+c = torch.tensor(2.0)
+slots = (x * c).grad_fn.next_functions
+names = [type(f).__name__ if f else None for f, _ in slots]
+print(f"next_functions of x * c: {names}")
+assert slots[1][0] is None
+
+# %%
+# Each node once
+# --------------
+# Following ``next_functions`` from ``y.grad_fn`` reaches every node. ``x``
+# is used twice, by ``sin`` and by the product, so two edges lead to its node;
+# the walk records each node the first time it meets it, and every edge.
+
+
+def graph_of(root):
+    """Return the nodes reachable from ``root`` (each once) and the edges."""
+    nodes, edges, stack = [root], [], [root]
+    while stack:
+        node = stack.pop()
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            edges.append((node, child))
+            if child not in nodes:
+                nodes.append(child)
+                stack.append(child)
+    return nodes, edges
+
+
+nodes, edges = graph_of(y.grad_fn)
+print(f"{len(nodes)} nodes: {[type(n).__name__ for n in nodes]}")
+print(f"{len(edges)} edges")
+assert len(nodes) == 4 and len(edges) == 4
+
+# %%
+# .. _accumulate-grad:
+#
+# The leaf's node: ``AccumulateGrad``
+# -----------------------------------
+# A leaf that requires grad has no ``grad_fn``; the graph ends at an
+# ``AccumulateGrad`` node that holds the leaf in its ``variable`` attribute.
+# It is the node that writes, or adds, the gradient into ``x.grad``. There is
+# one for ``x``, although two operations used ``x``.
+accumulate = [n for n in nodes if type(n).__name__ == "AccumulateGrad"]
+print(
+    f"AccumulateGrad nodes: {len(accumulate)}, holds x: "
+    f"{accumulate[0].variable is x}"
+)
+print(f"edges into it: {sum(child is accumulate[0] for _, child in edges)}")
+assert len(accumulate) == 1 and accumulate[0].variable is x
+assert x.grad_fn is None and x.is_leaf
+
+# %%
+# The graph, drawn
+# ----------------
+# Each node sits one row below the lowest node that feeds it gradient, so
+# ``AccumulateGrad`` comes last. Arrows point the way gradients flow, from
+# :math:`y` down to :math:`x`. We check that the figure has one box per node
+# and one arrow per edge.
+import matplotlib.pyplot as plt
+
+depth = {nodes[0]: 0}
+for _ in nodes:  # longest path from the root; the graph has no cycle
+    for parent, child in edges:
+        depth[child] = max(depth.get(child, 0), depth[parent] + 1)
+rows = {}
+for node in nodes:
+    rows.setdefault(depth[node], []).append(node)
+position = {
+    node: (k - (len(row) - 1) / 2, -d)
+    for d, row in rows.items()
+    for k, node in enumerate(row)
+}
+fig, ax = plt.subplots(figsize=(5, 4))
+boxes = {}
+for node, (px, py) in position.items():
+    label = type(node).__name__
+    if label == "AccumulateGrad":
+        label += f"\n(x.grad, shape {tuple(node.variable.shape)})"
+    boxes[node] = ax.text(
+        px,
+        py,
+        label,
+        ha="center",
+        va="center",
+        fontsize=9,
+        bbox={"boxstyle": "round", "fc": "C0", "alpha": 0.3},
+    )
+
+
+def skip(parent, child):
+    """Curvature of an edge: 0 between neighbouring rows, else a bend."""
+    return 0.0 if depth[child] - depth[parent] == 1 else 0.6
+
+
+arrows = [
+    ax.annotate(
+        "",
+        xy=position[child],
+        xytext=position[parent],
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": "0.3",
+            "shrinkA": 12,
+            "shrinkB": 12,
+            # an edge that skips a row bends around the boxes between
+            "connectionstyle": f"arc3,rad={skip(parent, child)}",
+        },
+    )
+    for parent, child in edges
+]
+ax.set_xlim(-1.5, 1.5)
+ax.set_ylim(-max(depth.values()) - 0.5, 0.5)
+ax.set_axis_off()
+ax.set_title("Graph of y = sum(x * sin(x)): one box per node")
+fig.tight_layout()
+# count what the axes hold: boxed labels are nodes, the other texts arrows
+drawn_boxes = [t for t in ax.texts if t.get_bbox_patch() is not None]
+drawn_arrows = [t for t in ax.texts if t.get_bbox_patch() is None]
+print(f"drawn: {len(drawn_boxes)} boxes, {len(drawn_arrows)} arrows")
+assert len(drawn_boxes) == len(nodes) and len(drawn_arrows) == len(edges)
+assert len({t.get_text() for t in drawn_boxes}) == len(nodes)  # each once
+
+# %%
+# Two paths, one sum
+# ------------------
+# The product sends :math:`\sin x_i` to ``x`` directly, and
+# :math:`x_i` to ``sin``, whose node turns it into :math:`x_i \cos x_i`.
+# A hook on a node (:meth:`torch.autograd.graph.Node.register_hook`) sees the
+# gradients the node sends to its inputs; a hook on ``x`` sees what arrives
+# there. It fires once, with the sum of both paths.
+sent = {}
+p.grad_fn.register_hook(lambda to_inputs, _: sent.update(mul=to_inputs))
+s.grad_fn.register_hook(lambda to_inputs, _: sent.update(sin=to_inputs))
+arrived = []
+x.register_hook(lambda grad: arrived.append(grad.clone()))
+y.backward()
+xd = x.detach()
+print(f"product -> x:   {sent['mul'][0]}  (sin x)")
+print(f"sin -> x:       {sent['sin'][0]}  (x cos x)")
+print(f"arrived at x:   {arrived}")
+print(f"x.grad:         {x.grad}")
+torch.testing.assert_close(sent["mul"][0], torch.sin(xd))
+torch.testing.assert_close(sent["sin"][0], xd * torch.cos(xd))
+assert len(arrived) == 1
+torch.testing.assert_close(x.grad, torch.sin(xd) + xd * torch.cos(xd))
+
+# %%
+# Conclusion
+# ----------
+# The forward pass records one node per operation in ``grad_fn``, linked by
+# ``next_functions``; inputs that do not require grad get no node. A leaf
+# that requires grad ends the graph at a single ``AccumulateGrad`` node, and
+# when a tensor feeds several operations, the gradients of all its paths are
+# added there before ``.grad`` is written. :ref:`How autograd works
+# <how-autograd-works>` continues with the backward pass as a chain of
+# vector-Jacobian products.
+
+# %%
+# Exercises
+# ---------
+# 1. List the nodes of the graph of :math:`\sum_i (x_i^2 + x_i)` with
+#    ``graph_of``. How many are there, and how many edges lead to ``x``'s
+#    node? Check ``x.grad`` against :math:`2x + 1`.
+# 2. In :math:`y = \sum_i x_i x_i` both inputs of the product are ``x``.
+#    What does a hook on the product's node see, and what is ``x.grad``?
+#
+# .. raw:: html
+#
+#    <details class="exercise-solution"><summary>Solution to exercise 1
+#    </summary>
+
+# %%
+x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
+y = (x**2 + x).sum()
+nodes, edges = graph_of(y.grad_fn)
+names = [type(n).__name__ for n in nodes]
+into_x = sum(type(child).__name__ == "AccumulateGrad" for _, child in edges)
+print(f"{len(nodes)} nodes {names}; {into_x} edges into x's node")
+assert len(nodes) == 4 and into_x == 2
+y.backward()
+print(f"x.grad = 2x + 1: {x.grad}")
+torch.testing.assert_close(x.grad, 2 * x.detach() + 1)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#    <details class="exercise-solution"><summary>Solution to exercise 2
+#    </summary>
+
+# %%
+x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
+y = (x * x).sum()
+sent = {}
+y.grad_fn.next_functions[0][0].register_hook(
+    lambda to_inputs, _: sent.update(mul=to_inputs)
+)
+y.backward()
+print(f"the product sends {sent['mul'][0]} and {sent['mul'][1]} to x")
+print(f"x.grad = 2x: {x.grad}")
+torch.testing.assert_close(sent["mul"][0], x.detach())
+torch.testing.assert_close(sent["mul"][1], x.detach())
+torch.testing.assert_close(x.grad, 2 * x.detach())
+
+# %%
+# .. raw:: html
+#
+#    </details>
