@@ -154,10 +154,10 @@ check-publishing: $(STAMP)
 	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflows.json .github/workflows/docs.yml
 
 # -- mutation testing of the gradkit package (mutmut 3.x, [tool.mutmut] in pyproject.toml) --
-# Mutates src/gradkit, judges each mutant with tests/test_gradkit_*.py and the doctests of
+# Mutates src/gradkit, judges each mutant with tests/gradkit/ and the doctests of
 # src/gradkit, then prints killed/survived/no-tests/timeout counts and every survivor.
 # Starts from a clean mutants/ so the figures are for the whole package; fails on a survivor
-# that is not explained by an `# equivalent mutant:` comment. About 10 minutes on 2 cores.
+# that tests/gradkit/equivalent_mutants.toml does not explain. About 10 minutes on 2 cores.
 .PHONY: mutation-gradkit
 mutation-gradkit: $(STAMP)
 	rm -rf mutants && mkdir mutants

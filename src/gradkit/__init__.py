@@ -5,15 +5,24 @@ Inputs are collocation points ``x`` of shape ``(N,)`` or ``(N, d)`` with
 their graph by default (``create_graph=True``) so losses built from them can be trained.
 """
 
+from ._taylor import TaylorModeError, TaylorModeWarning
 from .checking import GradientReport, check_gradient
 from .graph import plot_graph, print_graph
 from .jacobians import hessian, jacobian, jvp, vjp
 from .pointwise import Derivatives, derivative, gradient, partial
-from .vector_calculus import curl, divergence, laplacian
+from .vector_calculus import (
+    curl,
+    divergence,
+    laplacian,
+    vector_laplacian,
+    weighted_laplacian,
+)
 
 __all__ = [
     "Derivatives",
     "GradientReport",
+    "TaylorModeError",
+    "TaylorModeWarning",
     "check_gradient",
     "curl",
     "derivative",
@@ -26,7 +35,9 @@ __all__ = [
     "partial",
     "plot_graph",
     "print_graph",
+    "vector_laplacian",
     "vjp",
+    "weighted_laplacian",
 ]
 
 __version__ = "0.1.0"

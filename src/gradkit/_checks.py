@@ -119,12 +119,12 @@ def _check_dim(fname: str, dim: object, d: int) -> int:
     return dim % d
 
 
-# equivalent mutant: another default `name` (every caller passes `name`).
 def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
     """Build the error for an output that does not depend on ``x``."""
-    # A view of a tracked tensor (x_full[:, 0]) is the DeepXDE-1580 mistake; a view of an
-    # untracked one (linspace(...).reshape(...).requires_grad_()) is an ordinary leaf.
-    if x._base is not None and x._base.requires_grad:
+    # A slice of a tracked tensor (x_full[:, 0]) is the DeepXDE-1580 mistake: it has a
+    # grad_fn. A slice of an untracked one (linspace(...).reshape(...).requires_grad_()) is
+    # an ordinary leaf.
+    if x.grad_fn is not None:
         return ValueError(
             f"{fname}: `{name}` does not depend on `x`. `x` is a slice (view) of another "
             f"tensor: slicing creates a new node after `{name}` was computed, so `{name}` "
@@ -139,35 +139,18 @@ def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
     )
 
 
-def _grad(
-    fname: str,
-    y: Tensor,
-    x: Tensor,
-    grad_outputs: Tensor,
-    *,
-    create_graph: bool,
-    allow_unused: bool,
-    name: str = "y",
-) -> Tensor:
-    """Return the vector-Jacobian product; raise (or give zeros) if ``y`` ignores ``x``."""
-    if not y.requires_grad:
-        # A derivative that came out constant (no graph) cannot depend on x.
-        if allow_unused:
-            return torch.zeros_like(x)
-        # Unreachable from the public API: every caller checks y.requires_grad first or
-        # passes allow_unused=True, so no test can tell a mutant of this line apart.
-        raise _unused_error(fname, x, name)  # pragma: no mutate
-    (g,) = torch.autograd.grad(
-        y, x, grad_outputs, retain_graph=True, create_graph=create_graph, allow_unused=True
-    )
-    if g is None:
-        if allow_unused:
-            return torch.zeros_like(x)
-        # equivalent mutant: dropping `name` (every caller uses the default "y").
-        raise _unused_error(fname, x, name)
-    return g
-
-
-def _like(t: Tensor, shape: tuple[int, ...] | torch.Size) -> Tensor:
-    """Reshape only when needed, so results keep a readable ``grad_fn``."""
-    return t if t.shape == shape else t.reshape(shape)
+def _check_dims(fname: str, dims: object, d: int) -> list[int]:
+    """Return the input columns ``dims`` (None: all ``d``) as distinct indices ``0 <= i < d``."""
+    if dims is None:
+        return list(range(d))
+    if isinstance(dims, (int, Tensor)) or not isinstance(dims, (list, tuple, range)):
+        raise TypeError(
+            f"{fname}: `dims` must be a list or tuple of column indices, got {dims!r} "
+            f"({_type_name(dims)}). For one column pass e.g. `dims=[0]`."
+        )
+    out = [_check_dim(fname, i, d) for i in dims]
+    if not out:
+        raise ValueError(f"{fname}: `dims` is empty; list at least one column of `x`.")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: `dims` lists a column twice: {list(dims)}.")
+    return out

@@ -404,7 +404,12 @@ def test_bad_first_argument_of_jvp():
 
 
 def test_no_grad_mode_callable_laplacian():
-    """The laplacian of a plain callable under torch.no_grad() names the cause."""
+    """Under torch.no_grad() the forward path still runs (it needs no autograd); when it cannot,
+    the exact path's error names the cause."""
     x = _leaf()
-    with torch.no_grad(), pytest.raises(RuntimeError, match=r"^laplacian: called inside `torch"):
-        gk.laplacian(lambda t: torch.sin(t).sum(1), x)
+    with torch.no_grad():
+        lap = gk.laplacian(lambda t: torch.sin(t).sum(1), x)
+    torch.testing.assert_close(lap, -torch.sin(x).sum(1).detach())
+    with (torch.no_grad(), pytest.warns(gk.TaylorModeWarning, match="cumsum"),
+          pytest.raises(RuntimeError, match=r"^laplacian: called inside `torch")):
+        gk.laplacian(lambda t: torch.cumsum(t, 1)[:, -1] ** 2, x)
