@@ -30,6 +30,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
+from ._checks import _call_on_points
+
 __all__ = ["TaylorModeError", "TaylorModeWarning"]
 
 
@@ -582,9 +584,13 @@ def taylor_second_order(
     tracer.seed(xin, directions)
     try:
         with tracer:
-            y = f(xin)
+            y = _call_on_points(fname, f, xin)
     except _Unsupported:
         pass
+    except Exception:
+        if tracer.failure is None:
+            raise
+        # The callable caught our stop signal and failed later: report the first cause.
     if tracer.failure is not None:
         return tracer.failure
     if not isinstance(y, Tensor):

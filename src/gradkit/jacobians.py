@@ -86,7 +86,7 @@ def jacobian(
     fname = "jacobian"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False)
+    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
     return _jacobian(fname, y, x, create_graph=create_graph, allow_unused=allow_unused)
 
 
@@ -142,7 +142,7 @@ def hessian(
     fname = "hessian"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
     return _jacobian(fname, g, x, create_graph=create_graph, allow_unused=True)
 
@@ -200,7 +200,7 @@ def vjp(
     fname = "vjp"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False)
+    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
     v = _check_tensor(fname, "v", v)
     if v.shape != y.shape:
         raise ValueError(
@@ -283,7 +283,7 @@ def jvp(
         return out if create_graph else out.detach()
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False)
+    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
     v = _check_tensor(fname, "v", v)
     if v.shape != x.shape:
         raise ValueError(

@@ -98,7 +98,7 @@ def derivative(
     _check_grad_mode(fname)
     x = _check_x(fname, x)
     _flat_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     order = _check_order(fname, order)
     out = y
     for k in range(order):
@@ -177,7 +177,7 @@ def partial(
     fname = "partial"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     x2 = _rows(x)
     dim = _check_dim(fname, dim, x2.shape[1])
     order = _check_order(fname, order)
@@ -253,7 +253,7 @@ def gradient(
     fname = "gradient"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     cols = None if dims is None else _check_dims(fname, dims, _ncols(x))
     g = _grad(
         fname, y, x, torch.ones_like(y), create_graph=create_graph, allow_unused=allow_unused

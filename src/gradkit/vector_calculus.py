@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ._checks import (
+    _call_on_points,
     _check_dims,
     _check_grad_mode,
     _check_tensor,
@@ -70,7 +71,7 @@ def _call(fname: str, f: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor,
     _check_grad_mode(fname)
     if not x.requires_grad and x.is_floating_point():
         x = x.detach().requires_grad_()
-    y = f(x)
+    y = _call_on_points(fname, f, x)
     if not isinstance(y, Tensor):
         raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(y)}.")
     return y, x
@@ -199,7 +200,7 @@ def laplacian(
         _check_tensor(fname, "y", y)
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     cols = _check_dims(fname, dims, _ncols(x))
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
     diag, _ = _second_diag(_rows(g)[:, cols], x, cols, create_graph)
@@ -274,7 +275,7 @@ def vector_laplacian(
         v, x = _call(fname, v, x)
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    v = _check_y(fname, v, x, name="v", scalar=False)
+    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
     cols = _check_dims(fname, dims, _ncols(x))
     grads, used = _per_column(v, x, list(range(_ncols(v))), create_graph=True)
     if not used and not allow_unused:
@@ -284,7 +285,7 @@ def vector_laplacian(
 
 
 def weighted_laplacian(
-    u: Tensor,
+    y: Tensor,
     x: Tensor,
     k: Tensor,
     *,
@@ -292,11 +293,11 @@ def weighted_laplacian(
     create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
-    """Return :math:`\\nabla \\cdot (K \\nabla u)`, the weighted Laplacian, one value per point.
+    """Return :math:`\\nabla \\cdot (K \\nabla y)`, the weighted Laplacian, one value per point.
 
     Parameters
     ----------
-    u : Tensor, shape (N,) or (N, 1)
+    y : Tensor, shape (N,) or (N, 1)
         Scalar field computed pointwise from ``x``.
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``.
@@ -304,7 +305,7 @@ def weighted_laplacian(
         The coefficient: shape (N,) or (N, 1) for a scalar ``k(x)`` (isotropic diffusion),
         (n, n) for one constant matrix, or (N, n, n) for a matrix per point, with ``n`` the
         number of columns in ``dims``. A ``k`` computed from ``x`` is differentiated too:
-        the result is :math:`\\nabla \\cdot (K \\nabla u)`, not :math:`K : \\nabla^2 u`.
+        the result is :math:`\\nabla \\cdot (K \\nabla y)`, not :math:`K : \\nabla^2 y`.
     dims : sequence of int, optional
         The columns of ``x`` the operator acts on (default: all).
     create_graph, allow_unused : bool
@@ -312,8 +313,8 @@ def weighted_laplacian(
 
     Returns
     -------
-    Tensor, shape of ``u``
-        :math:`\\sum_{ij} \\partial_i (K_{ij} \\partial_j u)` at every point.
+    Tensor, shape of ``y``
+        :math:`\\sum_{ij} \\partial_i (K_{ij} \\partial_j y)` at every point.
 
     Raises
     ------
@@ -327,27 +328,26 @@ def weighted_laplacian(
     Notes
     -----
     One backward pass for the gradient, then one per column in ``dims``. With a constant
-    symmetric ``K`` the result equals :math:`\\sum_{ij} K_{ij} \\partial_i \\partial_j u`.
+    symmetric ``K`` the result equals :math:`\\sum_{ij} K_{ij} \\partial_i \\partial_j y`.
 
     Examples
     --------
     >>> import torch
     >>> from gradkit import weighted_laplacian
     >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
-    >>> u = x[:, 0] ** 2 + x[:, 0] * x[:, 1]
-    >>> weighted_laplacian(u, x, torch.tensor([[2.0, 1.0], [1.0, 3.0]]))  # 2*2 + 2*1*1
+    >>> y = x[:, 0] ** 2 + x[:, 0] * x[:, 1]
+    >>> weighted_laplacian(y, x, torch.tensor([[2.0, 1.0], [1.0, 3.0]]))  # 2*2 + 2*1*1
     tensor([6.], grad_fn=<SumBackward1>)
     """
     fname = "weighted_laplacian"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    u = _check_y(fname, u, x, name="u")
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     k = _check_tensor(fname, "k", k)
     cols = _check_dims(fname, dims, _ncols(x))
     n, m = x.shape[0], len(cols)
     g = _rows(
-        _grad(fname, u, x, torch.ones_like(u), create_graph=True, allow_unused=allow_unused,
-              name="u")
+        _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
     )[:, cols]
     if k.shape in ((n,), (n, 1)):
         flux = k.reshape(n, 1) * g
@@ -361,7 +361,7 @@ def weighted_laplacian(
             f"N = {n} points and {m} column(s) in `dims`, got {tuple(k.shape)}."
         )
     diag, _ = _second_diag(flux, x, cols, create_graph)
-    return _like(diag.sum(1), u.shape)
+    return _like(diag.sum(1), y.shape)
 
 
 def divergence(
@@ -423,7 +423,7 @@ def divergence(
     fname = "divergence"
     _check_grad_mode(fname)
     x = _check_x(fname, x, ndims=(2,))
-    v = _check_y(fname, v, x, name="v", scalar=False)
+    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
     cols = _check_dims(fname, dims, x.shape[1])
     if v.shape != (x.shape[0], len(cols)):
         want = f"the shape of `x`, {tuple(x.shape)}" if dims is None else (
@@ -490,7 +490,7 @@ def curl(
     fname = "curl"
     _check_grad_mode(fname)
     x = _check_x(fname, x, ndims=(2,))
-    v = _check_y(fname, v, x, name="v", scalar=False)
+    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
     if x.shape[1] != 3 or v.shape != x.shape:
         raise ValueError(
             f"{fname}: the curl is defined for 3-D fields: `x` and `v` must have shape "
