@@ -42,16 +42,19 @@ help:
 
 install: $(STAMP)
 
+# The project's tooling: PEP 735 dependency groups of pyproject.toml (pip >= 25.1).
+GROUPS := docs test dev lint dist
+
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test,dev]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . $(GROUPS:%=--group %)
 	touch $@
 
 # neurodiffeq and DeepXDE, the baselines of `make bench`, only when benchmarking.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . --group bench
 	touch $@
 
 html: $(STAMP) mathjax
@@ -63,6 +66,23 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests gallery benchmarks conf.py docs/_ext
+	$(BIN)/mypy --strict src
+	$(BIN)/pyright src
+	$(MAKE) --no-print-directory verify-types
+
+# pyright --verifytypes reads an installed copy (it cannot follow the editable install's
+# import hook): install the package alone into $(BUILDDIR)/typed and put it on the path.
+# gradkit's public API must be at least 95% typed.
+.PHONY: verify-types
+verify-types: $(STAMP)
+	rm -rf $(BUILDDIR)/typed
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target $(BUILDDIR)/typed .
+	PYTHONPATH=$(BUILDDIR)/typed $(BIN)/pyright --verifytypes gradkit --ignoreexternal \
+	  --outputjson > $(BUILDDIR)/verifytypes.json || true
+	$(BIN)/python -c "import json, sys; \
+	s = json.load(open('$(BUILDDIR)/verifytypes.json'))['typeCompleteness']['completenessScore']; \
+	print(f'pyright --verifytypes gradkit: {s:.1%} of the public symbols typed'); \
+	sys.exit(s < 0.95)"
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --out benchmarks/results/cpu.json --md benchmarks/results/cpu.md
@@ -76,7 +96,8 @@ bench-build: $(STAMP) mathjax
 
 lock:
 	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock
-	/tmp/gradkit-lock/bin/python -m pip install --quiet -e '.[docs,test,dev,bench]'
+	/tmp/gradkit-lock/bin/python -m pip install --quiet --upgrade pip
+	/tmp/gradkit-lock/bin/python -m pip install --quiet -e . $(GROUPS:%=--group %) --group bench
 	/tmp/gradkit-lock/bin/python -m pip freeze --exclude-editable \
 	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(CONSTRAINTS)
 
@@ -152,6 +173,7 @@ inventories-online: $(STAMP)
 check-publishing: $(STAMP)
 	$(BIN)/check-jsonschema --schemafile .ci/schemas/readthedocs.json .readthedocs.yaml
 	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflows.json .github/workflows/docs.yml
+	$(BIN)/check-jsonschema --schemafile .ci/schemas/github-workflows.json .github/workflows/release.yml
 
 # -- mutation testing of the gradkit package (mutmut 3.x, [tool.mutmut] in pyproject.toml) --
 # Mutates src/gradkit, judges each mutant with tests/gradkit/ and the doctests of
@@ -166,3 +188,35 @@ mutation-gradkit: $(STAMP)
 	  || { tail -c 3000 mutants/mutmut-run.log; exit 1; }; \
 	$(BIN)/mutmut results > mutants/mutmut-results.txt; \
 	$(BIN)/python tests/mutmut_summary.py --elapsed $$(( $$(date +%s) - start ))
+
+# -- gradkit as a library: distributions, their checks, a wheel in a fresh venv ----------
+# (appended; see pyproject.toml [project], MANIFEST.in, .github/workflows/release.yml)
+.PHONY: dist check-dist test-wheel
+DIST := $(BUILDDIR)/dist
+
+# The sdist and the wheel, built from a clean copy of the tracked files (what a clone has).
+dist: $(STAMP)
+	rm -rf $(DIST) $(BUILDDIR)/dist-src && mkdir -p $(BUILDDIR)/dist-src
+	git ls-files -z | xargs -0 tar -cf - | tar -xf - -C $(BUILDDIR)/dist-src
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) $(BUILDDIR)/dist-src
+
+# twine's metadata check (the long description renders on PyPI), the wheel's contents, and
+# the sdist holds only the package, its standalone tests, LICENSE, README and pyproject.toml.
+check-dist: dist
+	$(BIN)/twine check --strict $(DIST)/*
+	$(BIN)/check-wheel-contents $(DIST)/*.whl
+	$(BIN)/python tests/gradkit/check_sdist.py $(DIST)/*.tar.gz
+
+# Install the wheel into a fresh venv (torch from the constraints: the local CPU build),
+# then run gradkit's own tests from a copy of tests/gradkit, with only torch and pytest
+# (and matplotlib through the [plot] extra).
+WHEEL_VENV := $(BUILDDIR)/wheel-venv
+test-wheel: dist
+	rm -rf $(WHEEL_VENV) $(BUILDDIR)/wheel-tests
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet -c $(CONSTRAINTS) "$$(ls $(DIST)/*.whl)[plot]" pytest
+	cp -R tests/gradkit $(BUILDDIR)/wheel-tests
+	cd $(BUILDDIR)/wheel-tests && OMP_NUM_THREADS=1 ../wheel-venv/bin/python -m pytest -q \
+	  -p no:cacheprovider -c pytest.ini .
+	$(WHEEL_VENV)/bin/python -c "import gradkit, torch; print('gradkit', gradkit.__version__, \
+	  'from', gradkit.__file__, 'with torch', torch.__version__)"

@@ -7,6 +7,16 @@ their graph by default (``create_graph=True``) so losses built from them can be 
 
 from ._taylor import TaylorModeError, TaylorModeWarning
 from .checking import GradientReport, check_gradient
+from .coordinates import (
+    cylindrical_curl,
+    cylindrical_divergence,
+    cylindrical_gradient,
+    cylindrical_laplacian,
+    spherical_curl,
+    spherical_divergence,
+    spherical_gradient,
+    spherical_laplacian,
+)
 from .graph import plot_graph, print_graph
 from .jacobians import hessian, jacobian, jvp, vjp
 from .pointwise import Derivatives, derivative, gradient, partial
@@ -14,6 +24,7 @@ from .vector_calculus import (
     curl,
     divergence,
     laplacian,
+    laplacian_estimate,
     vector_laplacian,
     weighted_laplacian,
 )
@@ -25,6 +36,10 @@ __all__ = [
     "TaylorModeWarning",
     "check_gradient",
     "curl",
+    "cylindrical_curl",
+    "cylindrical_divergence",
+    "cylindrical_gradient",
+    "cylindrical_laplacian",
     "derivative",
     "divergence",
     "gradient",
@@ -32,9 +47,14 @@ __all__ = [
     "jacobian",
     "jvp",
     "laplacian",
+    "laplacian_estimate",
     "partial",
     "plot_graph",
     "print_graph",
+    "spherical_curl",
+    "spherical_divergence",
+    "spherical_gradient",
+    "spherical_laplacian",
     "vector_laplacian",
     "vjp",
     "weighted_laplacian",

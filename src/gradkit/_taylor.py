@@ -60,7 +60,7 @@ def _name(func: Any) -> str:
     self_ = getattr(func, "__self__", None)
     if getattr(func, "__name__", "") == "__get__" and self_ is not None:
         return f"Tensor.{getattr(self_, '__name__', '?')} (attribute)"
-    return getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func)))
 
 
 def _lift(j: Tensor, ndim: int) -> Tensor:
@@ -582,6 +582,7 @@ def taylor_second_order(
     # else in the call can be this tensor.
     xin = x.view_as(x)
     tracer.seed(xin, directions)
+    y: object = None
     try:
         with tracer:
             y = _call_on_points(fname, f, xin)

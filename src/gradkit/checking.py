@@ -197,7 +197,11 @@ def check_gradient(
         passed = passed and torch.autograd.gradgradcheck(
             f, tuple(xs), eps=eps, atol=atol, rtol=rtol, raise_exception=False
         )
-    jac = torch.autograd.functional.jacobian(f, tuple(xs))
+    # torch.autograd.functional.jacobian has no annotations; with a tuple of inputs it
+    # returns a tuple with one Jacobian per input.
+    jac: tuple[Tensor, ...] = torch.autograd.functional.jacobian(  # type: ignore[no-untyped-call]
+        f, tuple(xs)
+    )
     rows = []
     for k, x in enumerate(xs):
         auto = jac[k].reshape(out.numel(), x.numel())

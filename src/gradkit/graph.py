@@ -144,6 +144,7 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
     >>> [text.get_text() for text in ax.texts]
     ['SumBackward0', 'MulBackward0', 'AccumulateGrad\\n(2,)']
     """
+    root = _root("plot_graph", t)
     try:
         import matplotlib.pyplot as plt
         from matplotlib.patches import FancyArrowPatch
@@ -154,7 +155,6 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
             "`print_graph` for a text view."
         ) from e
 
-    root = _root("plot_graph", t)
     labels, kids = _dag(root, t)
     depth, x = _layout(kids)
     n_leaves = sum(1 for k in kids if not k)

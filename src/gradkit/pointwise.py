@@ -314,11 +314,11 @@ class Derivatives:
     def __init__(self, y: Tensor, x: Tensor, *, create_graph: bool = True) -> None:
         fname = "Derivatives"
         _check_grad_mode(fname)
-        self.x = _check_x(fname, x)
-        self.y = _check_y(fname, y, self.x)
-        self.d = _ncols(self.x)
-        self.create_graph = create_graph
-        self.n_backward = 0
+        self.x: Tensor = _check_x(fname, x)
+        self.y: Tensor = _check_y(fname, y, self.x)
+        self.d: int = _ncols(self.x)
+        self.create_graph: bool = create_graph
+        self.n_backward: int = 0
         self._cache: dict[tuple[int, ...], Tensor] = {(): self.y}
 
     def _key(self, key: object) -> tuple[int, ...]:
@@ -368,4 +368,7 @@ class Derivatives:
 
     def laplacian(self) -> Tensor:
         """Return the Laplacian, shape of ``y``, from cached second derivatives."""
-        return sum((self[i, i] for i in range(1, self.d)), self[0, 0])  # type: ignore[return-value]
+        out = self[0, 0]
+        for i in range(1, self.d):
+            out = out + self[i, i]
+        return out

@@ -22,7 +22,14 @@ from ._engine import _grad, _like, _ncols, _per_column, _rows
 from ._taylor import TaylorModeError, TaylorModeWarning, taylor_second_order
 from .jacobians import _jacobian
 
-__all__ = ["curl", "divergence", "laplacian", "vector_laplacian", "weighted_laplacian"]
+__all__ = [
+    "curl",
+    "divergence",
+    "laplacian",
+    "laplacian_estimate",
+    "vector_laplacian",
+    "weighted_laplacian",
+]
 
 
 def _second_diag(
@@ -282,6 +289,121 @@ def vector_laplacian(
         raise _unused_error(fname, x, "v")
     laps = [_second_diag(g[:, cols], x, cols, create_graph)[0].sum(1) for g in grads]
     return _like(torch.stack(laps, dim=1), v.shape)
+
+
+def laplacian_estimate(
+    y: Tensor | Callable[[Tensor], Tensor],
+    x: Tensor,
+    *,
+    samples: int = 16,
+    probes: str = "rademacher",
+    generator: torch.Generator | None = None,
+    dims: Sequence[int] | None = None,
+    create_graph: bool = True,
+    strict: bool = False,
+) -> Tensor:
+    """Return an unbiased random estimate of the Laplacian, for large input dimensions.
+
+    Parameters
+    ----------
+    y : Tensor, shape (N,) or (N, 1), or callable
+        Scalar field computed pointwise from ``x``, or the function computing it (forward
+        path, as in :func:`laplacian`).
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
+    samples : int, default 16
+        Number ``S`` of random probe vectors per point.
+    probes : {"rademacher", "gaussian"}, default "rademacher"
+        Distribution of the probes' entries: random signs, or standard normal.
+    generator : torch.Generator, optional
+        Source of the probes, for reproducible estimates.
+    dims : sequence of int, optional
+        The columns of ``x`` to sum over (default: all).
+    create_graph, strict : bool
+        As in :func:`laplacian`.
+
+    Returns
+    -------
+    Tensor, shape of ``y`` (or of ``y(x)``)
+        :math:`\\frac{1}{S}\\sum_s v_s^T (\\nabla^2 y) v_s` at every point, with independent
+        probes ``v_s`` per point; its mean is the Laplacian.
+
+    Raises
+    ------
+    ValueError
+        If ``samples < 1``, ``probes`` is unknown, or as :func:`laplacian`.
+    TypeError
+        As :func:`laplacian`.
+    RuntimeError
+        As :func:`laplacian`.
+    TaylorModeError
+        With ``strict=True``, if the forward path cannot run on the callable.
+
+    Notes
+    -----
+    Hutchinson's estimator: :math:`E[v^T H v] = \\operatorname{tr} H` when
+    :math:`E[v v^T] = I`. Its variance is :math:`\\frac{2}{S}\\sum_{i \\ne j} H_{ij}^2`
+    for Rademacher probes (the diagonal is exact) and
+    :math:`\\frac{2}{S}\\|H\\|_F^2` for Gaussian ones. With a callable, the probes are the
+    directions of the forward (Taylor-mode) pass, so the cost grows with ``S`` instead of
+    ``d`` (randomised Taylor mode); with a tensor, each probe is one Hessian-vector
+    product (one backward pass). Use it when ``d`` is large and an unbiased, noisy
+    Laplacian is acceptable (e.g. in a training loss); the exact :func:`laplacian` costs
+    ``d`` directions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import laplacian_estimate
+    >>> x = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> u = (x**2).sum(1)  # Hessian 2 I: Rademacher probes are exact
+    >>> laplacian_estimate(u, x, samples=4, generator=torch.Generator().manual_seed(0))
+    tensor([6.], grad_fn=<DivBackward0>)
+    """
+    fname = "laplacian_estimate"
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"{fname}: `samples` must be a positive int, got {samples!r}.")
+    if probes not in ("rademacher", "gaussian"):
+        raise ValueError(
+            f"{fname}: `probes` must be 'rademacher' or 'gaussian', got {probes!r}."
+        )
+
+    def draw(x: Tensor, cols: list[int]) -> Tensor:
+        shape = (samples, x.shape[0], len(cols))
+        if probes == "gaussian":
+            v = torch.randn(shape, generator=generator, dtype=x.dtype)
+        else:
+            v = torch.randint(0, 2, shape, generator=generator).to(x.dtype) * 2 - 1
+        full = x.new_zeros(samples, x.shape[0], _ncols(x))
+        full[:, :, cols] = v.to(x.device)
+        return full.reshape(samples, *x.shape)
+
+    if not isinstance(y, Tensor) and callable(y):
+        x = _check_points(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        v = draw(x, cols)
+        res = _forward_or_fallback(
+            fname, y, x, v / samples**0.5, create_graph=create_graph, strict=strict
+        )
+        if res is not None:
+            _scalar_rows(fname, res[0], x)
+            return res[1]
+        y, x = _call(fname, y, x)
+    else:
+        x = _check_x(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        v = draw(x, cols)
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x)
+    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=False)
+    total = x.new_zeros(x.shape[0])
+    for s in range(samples):
+        gv = (g * v[s]).sum()
+        hv = _grad(fname, gv, x, torch.ones_like(gv), create_graph=create_graph,
+                   allow_unused=True)
+        total = total + _rows(hv * v[s]).sum(1)
+    return _like(total / samples, y.shape)
 
 
 def weighted_laplacian(

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 
-import matplotlib
 import pytest
 import torch
 
 from gradkit import plot_graph, print_graph
 
-matplotlib.use("Agg")
+# matplotlib is optional (gradkit[plot]): the plotting tests need it, the others do not.
+HAS_MPL = importlib.util.find_spec("matplotlib") is not None
+needs_mpl = pytest.mark.skipif(not HAS_MPL, reason="plot_graph needs matplotlib (gradkit[plot])")
+if HAS_MPL:
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def _render(t: torch.Tensor) -> str:
@@ -61,6 +67,7 @@ def test_graph_errors(fn):
         fn([1.0])
 
 
+@needs_mpl
 def test_plot_graph_returns_axes_with_nodes():
     """plot_graph draws one box per node and one arrow per edge into the given axes."""
     import matplotlib.pyplot as plt
@@ -112,6 +119,7 @@ ARROWS = [((0.25, 0.0), (0.25, -1.0)), ((0.25, -1.0), (0.0, -2.0)), ((0.25, -1.0
           ((0.0, -2.0), (0.0, -3.0)), ((0.5, -2.0), (0.0, -3.0)), ((0.5, -2.0), (1.0, -3.0))]
 
 
+@needs_mpl
 def test_plot_graph_layout_and_style():
     """plot_graph puts every box and arrow of a branching graph where the tree layout says."""
     import matplotlib.pyplot as plt
@@ -140,6 +148,7 @@ def test_plot_graph_layout_and_style():
     plt.close(fig)
 
 
+@needs_mpl
 @pytest.mark.parametrize(("make", "size", "xlim"), [
     (lambda x: (x * x + 2 * x).sum(), (4.0, 4.8), (-0.7, 1.7)),  # 2 leaves (min 4), 4 rows x 1.2
     (lambda x: x, (4.0, 2.0), (-0.7, 0.7)),  # a lone leaf: the minimum sizes
@@ -168,6 +177,7 @@ def test_print_graph_deep_graph_without_recursion_error():
     assert lines[-1] == "└── None (input does not require grad)"
 
 
+@needs_mpl
 def test_plot_graph_draws_a_shared_leaf_once():
     """A leaf used by three operations is one box with one arrow from each user."""
     import matplotlib.pyplot as plt

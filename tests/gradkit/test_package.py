@@ -8,7 +8,9 @@ EXPECTED = {
     "Derivatives", "GradientReport", "check_gradient", "curl", "derivative", "divergence",
     "gradient", "hessian", "jacobian", "jvp", "laplacian", "partial", "plot_graph",
     "print_graph", "vjp", "vector_laplacian", "weighted_laplacian", "TaylorModeError",
-    "TaylorModeWarning",
+    "TaylorModeWarning", "laplacian_estimate", "cylindrical_curl", "cylindrical_divergence",
+    "cylindrical_gradient", "cylindrical_laplacian", "spherical_curl", "spherical_divergence",
+    "spherical_gradient", "spherical_laplacian",
 }
 CLASSES = {"GradientReport", "TaylorModeError", "TaylorModeWarning"}
 
