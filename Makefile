@@ -77,6 +77,7 @@ lint: $(STAMP)
 verify-types: $(STAMP)
 	rm -rf $(BUILDDIR)/typed
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target $(BUILDDIR)/typed .
+	rm -rf build
 	PYTHONPATH=$(BUILDDIR)/typed $(BIN)/pyright --verifytypes gradkit --ignoreexternal \
 	  --outputjson > $(BUILDDIR)/verifytypes.json || true
 	$(BIN)/python -c "import json, sys; \

@@ -91,6 +91,20 @@ class _Tracer(TorchFunctionMode):
         """Mark ``x`` as the input, with first derivatives ``j`` and zero second ones."""
         self.jets[id(x)] = (x, j, torch.zeros_like(x))
 
+    def shares_memory(self, t: Tensor) -> bool:
+        """Return True if ``t`` shares storage with a value that depends on the input.
+
+        Every operation the call runs is seen, so a tensor the mode has not seen either
+        existed before the call (a constant: weights kept outside a module, a global) or was
+        made where the mode cannot see: by a custom ``autograd.Function`` or a backward hook,
+        which hand back views of their inputs. Such a view shares the storage of a tracked
+        value; a constant cannot (gradkit made the input itself).
+        """
+        ptr = t.untyped_storage().data_ptr()
+        return ptr != 0 and any(
+            v.untyped_storage().data_ptr() == ptr for v, _, _ in self.jets.values()
+        )
+
     def jet(self, t: object) -> Jet | None:
         """Return (J, L) of a tracked tensor, or None for a constant."""
         if isinstance(t, Tensor):
@@ -124,17 +138,26 @@ class _Tracer(TorchFunctionMode):
                     self.const[id(t)] = t
             return out
         for t in tensors:
-            if self.jet(t) is None and id(t) not in self.const:
+            if self.jet(t) is None and id(t) not in self.const and self.shares_memory(t):
                 self.fail(
-                    f"`{_name(func)}` received a tensor of unknown origin (made where the "
-                    "forward mode cannot see, e.g. by a custom autograd.Function or a backward "
-                    "hook, or kept outside the module: register it with "
-                    "`module.register_buffer`)"
+                    f"`{_name(func)}` received a view of a value that depends on the input, "
+                    "made where the forward mode cannot see (e.g. by a custom "
+                    "autograd.Function or a backward hook)"
                 )
         if not isinstance(out, Tensor):
+            if "BackwardHook" in type(out).__name__:
+                # torch reads grad_fn to wire a module's full backward hook: the hook's
+                # autograd node would rewrite the gradients that flow through the carried
+                # derivatives, which the forward mode cannot honour.
+                self.fail("a module on the way has a backward hook (register_full_backward_hook)")
             if any(isinstance(t, Tensor) for t in _tensors(out)):
                 self.fail(f"`{_name(func)}` returned several tensors")
             return out  # shape, dtype, a Python number: no derivative to carry
+        if func in _SHAPE_ONLY:
+            # ones_like(h), h.new_zeros(...): the values do not depend on h's values.
+            for t in _tensors(out):
+                self.const[id(t)] = t
+            return out
         rule = _RULES.get(func)
         if rule is None and getattr(func, "__name__", "") == "__get__":
             self.fail(f"no forward rule for {_name(func)}")
@@ -163,6 +186,10 @@ def _tensors(obj: object) -> Iterator[Tensor]:
 
 
 Rule = Callable[[_Tracer, Tensor, tuple[Any, ...], dict[str, Any]], Jet]
+_SHAPE_ONLY = {
+    torch.Tensor.new_ones, torch.Tensor.new_zeros, torch.Tensor.new_full, torch.Tensor.new_empty,
+    torch.ones_like, torch.zeros_like, torch.full_like, torch.empty_like,
+}
 _RULES: dict[Any, Rule] = {}
 
 
@@ -433,9 +460,13 @@ _register([torch.matmul, T.matmul, T.__matmul__, torch.mm, T.mm], _matmul)
 
 
 def _reshaping(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    """Rule for operations that keep the order of the elements (reshape, view, squeeze...)."""
+    """Rule for operations that keep the order of the elements (reshape, view, squeeze...).
+
+    Only the first argument's values matter: a tensor after it (``view_as(other)``) gives
+    a shape.
+    """
     jl = tr.jet(args[0])
-    if jl is None or any(tr.jet(a) is not None for a in args[1:]):
+    if jl is None:
         raise _Unsupported("is tracked only in its first argument")
     return jl[0].reshape(jl[0].shape[0], *out.shape), jl[1].reshape(out.shape)
 

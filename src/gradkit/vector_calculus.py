@@ -172,10 +172,11 @@ def laplacian(
     result is the callable's own function. It knows linear layers and ``@``, ``+ - * /``,
     ``**`` by a number, tanh, sigmoid, sin, cos, exp, log, sqrt, GELU, SiLU, softplus, ReLU,
     ``cat``, ``stack``, indexing, reshapes, sums over feature axes, LayerNorm and dropout in
-    eval mode. Anything else (another operation, a custom ``autograd.Function``, a backward
-    hook, a tensor kept outside the module) stops it: a :class:`TaylorModeWarning` says why
-    and the exact path runs instead. A second derivative that is identically zero
-    contributes zeros, not an error.
+    eval mode. Anything else (another operation, a module with a backward hook, a view made
+    where it cannot see) stops it: a :class:`TaylorModeWarning` says why and the exact path
+    runs instead. A custom ``autograd.Function`` is differentiated through the operations of
+    its ``forward``. A second derivative that is identically zero contributes zeros, not an
+    error.
 
     Examples
     --------

@@ -165,6 +165,8 @@ ZOO: dict[str, tuple[Callable[[int, int], nn.Module], int, int, bool]] = {
     "vector-output": (_seq, 3, 3, True),
     "vector-output-residual": (lambda d, m: Residual(d, m), 3, 3, True),
     "custom-function": (lambda d, m: WithCube(*_seq(d, m)), 3, 1, True),
+    # torch wires a full backward hook into the graph of everything the module outputs,
+    # the carried derivatives included: the forward path refuses it (when grad is on).
     "backward-hook": (_backward_hooked, 3, 1, False),
     "gelu-tanh-approx": (lambda d, m: _seq(d, m, lambda: nn.GELU(approximate="tanh")), 3, 1,
                          False),
@@ -320,9 +322,17 @@ def test_global_forward_hook_is_honoured():
     torch.testing.assert_close(lap[:, 0], hes[:, 0].diagonal(dim1=-2, dim2=-1).sum(-1), **TOL)
 
 
-def test_strict_raises_with_the_reason():
+def test_backward_hook_is_refused():
+    """With autograd on, a module's full backward hook stops the forward path (strict)."""
     net, x0, _ = _model("backward-hook")
-    with pytest.raises(gk.TaylorModeError, match=r"^laplacian: the forward .* cannot run"):
+    with pytest.raises(gk.TaylorModeError, match="backward hook"):
+        gk.laplacian(net, x0, strict=True)
+
+
+def test_strict_raises_with_the_reason():
+    net, x0, _ = _model("gelu-tanh-approx")
+    with pytest.raises(gk.TaylorModeError, match=r"^laplacian: the forward .* cannot run on "
+                       r"this callable: `gelu` with approximate='tanh' has no forward rule"):
         gk.laplacian(net, x0, strict=True)
 
 
@@ -339,12 +349,12 @@ def test_unknown_operation_falls_back_loudly_and_exactly():
     torch.testing.assert_close(lap, gk.laplacian(f(x), x), **TOL)
 
 
-def test_closure_tensor_falls_back():
-    """A tensor captured from outside the callable has an unknown origin: exact path."""
+def test_closure_tensor_is_a_constant():
+    """A tensor made before the call (a global, a closure) cannot depend on the points: the
+    forward path treats it as a constant, exactly."""
     w = torch.randn(3, 4, dtype=torch.float64)
     x0 = torch.rand(5, 3, dtype=torch.float64)
-    with pytest.warns(gk.TaylorModeWarning, match="unknown origin"):
-        lap = gk.laplacian(lambda z: torch.tanh(z @ w).sum(1), x0)
+    lap = gk.laplacian(lambda z: torch.tanh(z @ w).sum(1), x0, strict=True)
     x = x0.clone().requires_grad_()
     torch.testing.assert_close(lap, gk.laplacian(torch.tanh(x @ w).sum(1), x), **TOL)
 
