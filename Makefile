@@ -85,7 +85,7 @@ verify-types: $(STAMP)
 	print(f'pyright --verifytypes gradkit: {s:.1%} of the public symbols typed'); \
 	sys.exit(s < 0.95)"
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) bench-laplacian
 	$(BIN)/python benchmarks/bench_gradkit.py --out benchmarks/results/cpu.json --md benchmarks/results/cpu.md
 	$(BIN)/python benchmarks/plot_results.py benchmarks/results/cpu.json --out benchmarks/results/w1_laplacian.png
 
@@ -221,3 +221,24 @@ test-wheel: dist
 	  -p no:cacheprovider -c pytest.ini .
 	$(WHEEL_VENV)/bin/python -c "import gradkit, torch; print('gradkit', gradkit.__version__, \
 	  'from', gradkit.__file__, 'with torch', torch.__version__)"
+
+# -- the Laplacian benchmark against jet-for-pytorch (appended) ---------------------------
+# jet needs Python >= 3.12, so this benchmark has its own venv, outside the site's .venv:
+# gradkit (from src/, on the path), jet and torch 2.13.0 in one process, interleaved.
+.PHONY: bench-venv bench-laplacian bench-laplacian-quick
+BENCH_VENV ?= .venv-bench
+BENCH_PYTHON ?= $(shell command -v python3.12)
+$(BENCH_VENV)/.installed: requirements/bench-jet.txt
+	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements/bench-jet.txt
+	touch $@
+bench-venv: $(BENCH_VENV)/.installed
+
+bench-laplacian: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py --out benchmarks/results/laplacian.json \
+	  --md benchmarks/results/laplacian.md
+	$(BIN)/python benchmarks/plot_laplacian.py benchmarks/results/laplacian.json \
+	  --out benchmarks/results/laplacian.png
+
+bench-laplacian-quick: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py --quick --md _build/bench/laplacian-quick.md

@@ -42,10 +42,11 @@ def _second_diag(
 
 
 def _directions(x: Tensor, dims: list[int]) -> Tensor:
-    """Return the unit vectors of the columns ``dims``, one per point: shape (k, *x.shape)."""
+    """Return the unit vectors of the columns ``dims``, the same for every point: shape
+    (k, 1, d), or (k, 1) for points of shape (N,) (they broadcast over the points)."""
     e = torch.zeros(len(dims), _ncols(x), dtype=x.dtype, device=x.device)
     e[range(len(dims)), dims] = 1
-    return e.reshape(len(dims), 1, *x.shape[1:]).expand(len(dims), *x.shape)
+    return e.reshape(len(dims), 1, *x.shape[1:])
 
 
 def _forward_or_fallback(
