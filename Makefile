@@ -99,7 +99,7 @@ lock:
 	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock
 	/tmp/gradkit-lock/bin/python -m pip install --quiet --upgrade pip
 	/tmp/gradkit-lock/bin/python -m pip install --quiet -e . $(GROUPS:%=--group %) --group bench
-	/tmp/gradkit-lock/bin/python -m pip freeze --exclude-editable \
+	/tmp/gradkit-lock/bin/python -m pip freeze --all --exclude-editable | grep -v "^pip==" \
 	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(CONSTRAINTS)
 
 clean:

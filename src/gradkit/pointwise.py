@@ -212,7 +212,7 @@ def gradient(
         Scalar field computed pointwise from ``x``.
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``.
-    dims : sequence of int, optional
+    dims : list of int, optional
         Return only these columns of the gradient, in this order (default: all).
     create_graph : bool, default True
         Keep the graph of the result (see :func:`derivative`).

@@ -127,7 +127,7 @@ def laplacian(
         computes it from ``x``, which lets gradkit use the faster forward (Taylor-mode) path.
     x : Tensor, shape (N, d) or (N,)
         Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
-    dims : sequence of int, optional
+    dims : list of int, optional
         The columns of ``x`` to sum over (default: all). For space-time inputs
         ``x = (t, x_1, ..., x_n)``, ``dims=range(1, n + 1)`` is the spatial Laplacian.
     create_graph : bool, default True
@@ -234,7 +234,7 @@ def vector_laplacian(
         as in :func:`laplacian`).
     x : Tensor, shape (N, d) or (N,)
         Collocation points. ``requires_grad=True`` is needed when ``v`` is a tensor.
-    dims : sequence of int, optional
+    dims : list of int, optional
         The columns of ``x`` to sum over (default: all).
     create_graph, allow_unused, strict : bool
         As in :func:`laplacian`.
@@ -319,7 +319,7 @@ def laplacian_estimate(
         Distribution of the probes' entries: random signs, or standard normal.
     generator : torch.Generator, optional
         Source of the probes, for reproducible estimates.
-    dims : sequence of int, optional
+    dims : list of int, optional
         The columns of ``x`` to sum over (default: all).
     create_graph, strict : bool
         As in :func:`laplacian`.
@@ -430,7 +430,7 @@ def weighted_laplacian(
         (n, n) for one constant matrix, or (N, n, n) for a matrix per point, with ``n`` the
         number of columns in ``dims``. A ``k`` computed from ``x`` is differentiated too:
         the result is :math:`\\nabla \\cdot (K \\nabla y)`, not :math:`K : \\nabla^2 y`.
-    dims : sequence of int, optional
+    dims : list of int, optional
         The columns of ``x`` the operator acts on (default: all).
     create_graph, allow_unused : bool
         As in :func:`laplacian`.
@@ -505,7 +505,7 @@ def divergence(
         column ``dims[i]`` of ``x``.
     x : Tensor, shape (N, d)
         Collocation points, with ``requires_grad=True``.
-    dims : sequence of int, optional
+    dims : list of int, optional
         The columns of ``x`` that ``v``'s components go with (default: all), e.g. the
         spatial columns of space-time inputs.
     create_graph : bool, default True
