@@ -23,9 +23,12 @@ export SOURCE_DATE_EPOCH ?= 1795737600
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
 	@echo "make test         run the whole test suite (sets up $(VENV) first)"
-	@echo "make lint         ruff over src, tests, gallery, benchmarks"
+	@echo "make lint         ruff over src, tests, gallery, benchmarks; mypy --strict and pyright on src/gradkit"
 	@echo "make bench-build  time clean, no-op and one-example rebuilds against 'import torch'"
 	@echo "make bench        gradkit speed and memory benchmark (writes benchmarks/results/)"
+	@echo "make bench-laplacian  forward Laplacian vs nested loop vs jet-for-pytorch (own Python 3.12 venv)"
+	@echo "make check-dist   build gradkit's sdist and wheel; twine check, check-wheel-contents, sdist members"
+	@echo "make test-wheel   install the wheel into a fresh venv and run gradkit's tests there"
 	@echo "make bench-quick  a ~2 minute smoke run of the same benchmark"
 	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"

@@ -179,6 +179,10 @@ class _Tracer(TorchFunctionMode):
         except _Unsupported as e:
             self.fail(f"`{_name(func)}` {e}")
             raise
+        except Exception as e:  # a call the rule does not cover (keyword-only input, ...)
+            self.fail(f"`{_name(func)}` called in a form its forward rule does not cover "
+                      f"({type(e).__name__}: {e})")
+            raise
         self.jets[id(out)] = (out, j, lap)
         return out
 
@@ -457,8 +461,8 @@ def _linear(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, A
     w = _arg(args, kwargs, 1, "weight", None)
     b = _arg(args, kwargs, 2, "bias", None)
     jl = tr.jet(x)
-    if jl is None or tr.jet(w) is not None or tr.jet(b) is not None:
-        raise _Unsupported("is supported only with constant weight and bias")
+    if jl is None or tr.jet(w) is not None or tr.jet(b) is not None or w.ndim != 2:
+        raise _Unsupported("is supported only with a constant 2-D weight and bias")
     return _flat_linear(jl[0], w), F.linear(jl[1], w)
 
 

@@ -81,6 +81,9 @@ def test_rule_matches_torch_func(name):
     lambda z: torch.sin(z[[0, 1, 0, 2, 3]]).sum(1),  # advanced indexing
     lambda z: z.T.sum(0) if False else torch.sin(z).sum(),  # a sum over the points
     lambda z: torch.sin(z) @ torch.sin(z).T[:, :1],  # tracked @ tracked
+    lambda z: torch.tanh(input=z).sum(1),  # the input as a keyword
+    lambda z: (z + 0).add_(1).sum(1),  # in place
+    lambda z: torch.where(z > 0.5, z, z**2).sum(1),  # no rule
 ])
 def test_no_rule_means_fallback(op):
     with pytest.raises(gk.TaylorModeError):
