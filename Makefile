@@ -24,9 +24,12 @@ export SOURCE_DATE_EPOCH ?= 1795737600
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
 	@echo "make test         run the whole test suite (sets up $(VENV) first)"
-	@echo "make lint         ruff over src, tests, gallery, benchmarks"
+	@echo "make lint         ruff over src, tests, gallery, benchmarks; mypy --strict and pyright on src/gradkit"
 	@echo "make bench-build  time clean, no-op and one-example rebuilds against 'import torch'"
 	@echo "make bench        gradkit speed and memory benchmark (writes benchmarks/results/)"
+	@echo "make bench-laplacian  forward Laplacian vs nested loop vs jet-for-pytorch (own Python 3.12 venv)"
+	@echo "make check-dist   build gradkit's sdist and wheel; twine check, check-wheel-contents, sdist members"
+	@echo "make test-wheel   install the wheel into a fresh venv and run gradkit's tests there"
 	@echo "make bench-quick  a ~2 minute smoke run of the same benchmark"
 	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
@@ -45,16 +48,19 @@ help:
 
 install: $(STAMP)
 
+# The project's tooling: PEP 735 dependency groups of pyproject.toml (pip >= 25.1).
+GROUPS := docs test dev lint dist
+
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[docs,test,dev]' -e tools
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . -e tools $(GROUPS:%=--group %)
 	touch $@
 
 # neurodiffeq and DeepXDE, the baselines of `make bench`, only when benchmarking.
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . --group bench
 	touch $@
 
 html: $(STAMP) mathjax
@@ -67,8 +73,26 @@ test: html
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools gallery benchmarks conf.py
+	$(BIN)/mypy --strict src
+	$(BIN)/pyright src
+	$(MAKE) --no-print-directory verify-types
 
-bench: $(BENCH_STAMP)
+# pyright --verifytypes reads an installed copy (it cannot follow the editable install's
+# import hook): install the package alone into $(BUILDDIR)/typed and put it on the path.
+# gradkit's public API must be at least 95% typed.
+.PHONY: verify-types
+verify-types: $(STAMP)
+	rm -rf $(BUILDDIR)/typed
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --target $(BUILDDIR)/typed .
+	rm -rf build
+	PYTHONPATH=$(BUILDDIR)/typed $(BIN)/pyright --verifytypes gradkit --ignoreexternal \
+	  --outputjson > $(BUILDDIR)/verifytypes.json || true
+	$(BIN)/python -c "import json, sys; \
+	s = json.load(open('$(BUILDDIR)/verifytypes.json'))['typeCompleteness']['completenessScore']; \
+	print(f'pyright --verifytypes gradkit: {s:.1%} of the public symbols typed'); \
+	sys.exit(s < 0.95)"
+
+bench: $(BENCH_STAMP) bench-laplacian
 	$(BIN)/python benchmarks/bench_gradkit.py --out benchmarks/results/cpu.json --md benchmarks/results/cpu.md
 	$(BIN)/python benchmarks/plot_results.py benchmarks/results/cpu.json --out benchmarks/results/w1_laplacian.png
 
@@ -80,8 +104,9 @@ bench-build: $(STAMP) mathjax
 
 lock:
 	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock
-	/tmp/gradkit-lock/bin/python -m pip install --quiet -e '.[docs,test,dev,bench]'
-	/tmp/gradkit-lock/bin/python -m pip freeze --exclude-editable \
+	/tmp/gradkit-lock/bin/python -m pip install --quiet --upgrade pip
+	/tmp/gradkit-lock/bin/python -m pip install --quiet -e . $(GROUPS:%=--group %) --group bench
+	/tmp/gradkit-lock/bin/python -m pip freeze --all --exclude-editable | grep -v "^pip==" \
 	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(CONSTRAINTS)
 
 clean: $(STAMP)
@@ -170,10 +195,10 @@ check-publishing: $(STAMP)
 	$(BIN)/zizmor --offline .github/workflows/
 
 # -- mutation testing of the gradkit package (mutmut 3.x, [tool.mutmut] in pyproject.toml) --
-# Mutates src/gradkit, judges each mutant with tests/test_gradkit_*.py and the doctests of
+# Mutates src/gradkit, judges each mutant with tests/gradkit/ and the doctests of
 # src/gradkit, then prints killed/survived/no-tests/timeout counts and every survivor.
 # Starts from a clean mutants/ so the figures are for the whole package; fails on a survivor
-# that is not explained by an `# equivalent mutant:` comment. About 10 minutes on 2 cores.
+# that tests/gradkit/equivalent_mutants.toml does not explain. About 10 minutes on 2 cores.
 .PHONY: mutation-gradkit
 mutation-gradkit: $(STAMP)
 	rm -rf mutants && mkdir mutants
@@ -182,3 +207,56 @@ mutation-gradkit: $(STAMP)
 	  || { tail -c 3000 mutants/mutmut-run.log; exit 1; }; \
 	$(BIN)/mutmut results > mutants/mutmut-results.txt; \
 	$(BIN)/python tests/mutmut_summary.py --elapsed $$(( $$(date +%s) - start ))
+
+# -- gradkit as a library: distributions, their checks, a wheel in a fresh venv ----------
+# (appended; see pyproject.toml [project], MANIFEST.in, .github/workflows/release.yml)
+.PHONY: dist check-dist test-wheel
+DIST := $(BUILDDIR)/dist
+
+# The sdist and the wheel, built from a clean copy of the tracked files (what a clone has).
+dist: $(STAMP)
+	rm -rf $(DIST) $(BUILDDIR)/dist-src && mkdir -p $(BUILDDIR)/dist-src
+	git ls-files -z | xargs -0 tar -cf - | tar -xf - -C $(BUILDDIR)/dist-src
+	$(BIN)/python -m build --no-isolation --outdir $(DIST) $(BUILDDIR)/dist-src
+
+# twine's metadata check (the long description renders on PyPI), the wheel's contents, and
+# the sdist holds only the package, its standalone tests, LICENSE, README and pyproject.toml.
+check-dist: dist
+	$(BIN)/twine check --strict $(DIST)/*
+	$(BIN)/check-wheel-contents $(DIST)/*.whl
+	$(BIN)/python tests/gradkit/check_sdist.py $(DIST)/*.tar.gz
+
+# Install the wheel into a fresh venv (torch from the constraints: the local CPU build),
+# then run gradkit's own tests from a copy of tests/gradkit, with only torch and pytest
+# (and matplotlib through the [plot] extra).
+WHEEL_VENV := $(BUILDDIR)/wheel-venv
+test-wheel: dist
+	rm -rf $(WHEEL_VENV) $(BUILDDIR)/wheel-tests
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet -c $(CONSTRAINTS) "$$(ls $(DIST)/*.whl)[plot]" pytest
+	cp -R tests/gradkit $(BUILDDIR)/wheel-tests
+	cd $(BUILDDIR)/wheel-tests && OMP_NUM_THREADS=1 ../wheel-venv/bin/python -m pytest -q \
+	  -p no:cacheprovider -c pytest.ini .
+	$(WHEEL_VENV)/bin/python -c "import gradkit, torch; print('gradkit', gradkit.__version__, \
+	  'from', gradkit.__file__, 'with torch', torch.__version__)"
+
+# -- the Laplacian benchmark against jet-for-pytorch (appended) ---------------------------
+# jet needs Python >= 3.12, so this benchmark has its own venv, outside the site's .venv:
+# gradkit (from src/, on the path), jet and torch 2.13.0 in one process, interleaved.
+.PHONY: bench-venv bench-laplacian bench-laplacian-quick
+BENCH_VENV ?= .venv-bench
+BENCH_PYTHON ?= $(shell command -v python3.12)
+$(BENCH_VENV)/.installed: requirements/bench-jet.txt
+	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements/bench-jet.txt
+	touch $@
+bench-venv: $(BENCH_VENV)/.installed
+
+bench-laplacian: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py --out benchmarks/results/laplacian.json \
+	  --md benchmarks/results/laplacian.md
+	$(BIN)/python benchmarks/plot_laplacian.py benchmarks/results/laplacian.json \
+	  --out benchmarks/results/laplacian.png
+
+bench-laplacian-quick: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py --quick --md _build/bench/laplacian-quick.md

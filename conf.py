@@ -41,6 +41,7 @@ exclude_patterns = [
     "auto_examples/**/*.ipynb",
     "auto_examples/*.ipynb",
     "**/.ipynb_checkpoints",
+    "_snippets",  # pieces included into pages, not pages
 ]
 
 # -- sphinx-gallery ----------------------------------------------------------

@@ -3,9 +3,9 @@
 Run from the repository root after `mutmut run` (see `make mutation-gradkit`). Reads the
 verdicts mutmut stores next to the mutated files in mutants/, prints killed / survived /
 no-tests / timeout counts per module and in total, then lists every mutant that was not
-killed with its diff. A survivor counts as explained when the source line it changes, or the
-line above, carries an `# equivalent mutant: ...` comment saying why no result can differ.
-Exits 1 when any mutant is neither killed nor explained.
+killed with its diff. A survivor counts as explained when a line it changes is listed, with
+the reason no result can differ, in tests/gradkit/equivalent_mutants.toml (the library code
+carries no mutation-testing comments). Exits 1 when any mutant is neither killed nor explained.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -23,21 +24,26 @@ from mutmut.stats import status_by_exit_code
 SOURCE = Path("src") / "gradkit"
 MUTANTS = Path("mutants") / SOURCE
 COLUMNS = ["killed", "survived", "no tests", "timeout", "suspicious", "segfault", "not checked"]
-MARKER = "equivalent mutant"
+EQUIVALENT = Path("tests") / "gradkit" / "equivalent_mutants.toml"
 
 
-def _explanation(name: str, path: Path) -> tuple[list[str], str | None]:
-    """Return the changed lines of a mutant's diff and the marker comment explaining it."""
+def _equivalents() -> dict[tuple[str, str], str]:
+    """Return {(module file name, stripped source line): reason} from EQUIVALENT."""
+    entries = tomllib.loads(EQUIVALENT.read_text())["mutant"]
+    return {(e["module"], e["line"].strip()): e["reason"] for e in entries}
+
+
+def _explanation(
+    name: str, path: Path, equivalents: dict[tuple[str, str], str]
+) -> tuple[list[str], str | None]:
+    """Return the changed lines of a mutant's diff and the listed reason explaining it."""
     diff = get_diff_for_mutant(name, path=path)
     removed = [line[1:].strip() for line in diff.splitlines()
                if line.startswith("-") and not line.startswith("---")]
-    source = [line.strip() for line in path.read_text().splitlines()]
     for old in removed:
-        for i, line in enumerate(source):
-            if line == old and old:
-                for candidate in (line, source[i - 1] if i else ""):
-                    if MARKER in candidate:
-                        return diff.splitlines(), candidate.split("#", 1)[1].strip()
+        why = equivalents.get((path.name, old))
+        if why:
+            return diff.splitlines(), why
     return diff.splitlines(), None
 
 
@@ -71,14 +77,15 @@ def main() -> int:
     if args.elapsed is not None:
         print(f"run time: {args.elapsed:.0f} s")
     explained, unexplained = [], []
+    equivalents = _equivalents()
     for name, status, path in sorted(not_killed):
-        diff, why = _explanation(name, path)
+        diff, why = _explanation(name, path, equivalents)
         if status == "survived" and why:
             explained.append((name, why))
         else:
             unexplained.append((name, status, diff))
     if explained:
-        print(f"\n{len(explained)} survivors explained as equivalent in the source:")
+        print(f"\n{len(explained)} survivors explained as equivalent in {EQUIVALENT}:")
         for name, why in explained:
             print(f"    {name}: {why}")
     if unexplained:

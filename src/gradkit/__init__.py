@@ -5,17 +5,41 @@ Inputs are collocation points ``x`` of shape ``(N,)`` or ``(N, d)`` with
 their graph by default (``create_graph=True``) so losses built from them can be trained.
 """
 
+from ._taylor import TaylorModeError, TaylorModeWarning
 from .checking import GradientReport, check_gradient
+from .coordinates import (
+    cylindrical_curl,
+    cylindrical_divergence,
+    cylindrical_gradient,
+    cylindrical_laplacian,
+    spherical_curl,
+    spherical_divergence,
+    spherical_gradient,
+    spherical_laplacian,
+)
 from .graph import plot_graph, print_graph
 from .jacobians import hessian, jacobian, jvp, vjp
 from .pointwise import Derivatives, derivative, gradient, partial
-from .vector_calculus import curl, divergence, laplacian
+from .vector_calculus import (
+    curl,
+    divergence,
+    laplacian,
+    laplacian_estimate,
+    vector_laplacian,
+    weighted_laplacian,
+)
 
 __all__ = [
     "Derivatives",
     "GradientReport",
+    "TaylorModeError",
+    "TaylorModeWarning",
     "check_gradient",
     "curl",
+    "cylindrical_curl",
+    "cylindrical_divergence",
+    "cylindrical_gradient",
+    "cylindrical_laplacian",
     "derivative",
     "divergence",
     "gradient",
@@ -23,10 +47,17 @@ __all__ = [
     "jacobian",
     "jvp",
     "laplacian",
+    "laplacian_estimate",
     "partial",
     "plot_graph",
     "print_graph",
+    "spherical_curl",
+    "spherical_divergence",
+    "spherical_gradient",
+    "spherical_laplacian",
+    "vector_laplacian",
     "vjp",
+    "weighted_laplacian",
 ]
 
 __version__ = "0.1.0"

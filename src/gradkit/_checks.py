@@ -6,6 +6,8 @@ what was received, and says how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -42,6 +44,13 @@ def _check_tensor(fname: str, name: str, t: object) -> Tensor:
             f"{fname}: `{name}` must be a torch.Tensor, got {_type_name(t)}. "
             f"Convert it with `torch.as_tensor({name}, dtype=torch.float32)`."
         )
+    if t.is_inference():
+        raise ValueError(
+            f"{fname}: `{name}` is an inference tensor (made under `torch.inference_mode()`), "
+            "so autograd cannot record operations on it. Make an ordinary copy outside the "
+            f"inference-mode block: `{name} = {name}.clone()` (then `.requires_grad_()` for "
+            "the points)."
+        )
     if t.is_complex() or not t.is_floating_point():
         raise TypeError(
             f"{fname}: `{name}` has dtype {t.dtype}, but only real floating-point dtypes "
@@ -65,7 +74,15 @@ def _check_x(fname: str, x: object, *, ndims: tuple[int, ...] = (1, 2)) -> Tenso
     return x
 
 
-def _check_y(fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool = True) -> Tensor:
+def _check_y(
+    fname: str,
+    y: object,
+    x: Tensor,
+    *,
+    name: str = "y",
+    scalar: bool = True,
+    allow_unused: bool = False,
+) -> Tensor:
     """Validate an output of ``x``: dtype, batch size and, optionally, one value per point."""
     y = _check_tensor(fname, name, y)
     if y.ndim == 0 or y.shape[0] != x.shape[0]:
@@ -81,11 +98,13 @@ def _check_y(fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool 
             f"(N, 1), got shape {tuple(y.shape)}. Select one component, e.g. "
             f"`{fname}({name}[:, 0], x)`, or use `jacobian`/`divergence` for vector fields."
         )
-    if not y.requires_grad:
+    if not y.requires_grad and not allow_unused:
         raise ValueError(
             f"{fname}: `{name}` does not require grad, so it was not computed from `x` with "
             "autograd recording (e.g. it was computed under `torch.no_grad()`, or detached). "
-            f"{_GRAD_HINT}"
+            f"{_GRAD_HINT} If `{name}` is constant in `x` (e.g. the gradient of a field "
+            "linear in `x`, which autograd returns without a graph), pass "
+            "`allow_unused=True` to get zeros."
         )
     return y
 
@@ -119,12 +138,12 @@ def _check_dim(fname: str, dim: object, d: int) -> int:
     return dim % d
 
 
-# equivalent mutant: another default `name` (every caller passes `name`).
 def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
     """Build the error for an output that does not depend on ``x``."""
-    # A view of a tracked tensor (x_full[:, 0]) is the DeepXDE-1580 mistake; a view of an
-    # untracked one (linspace(...).reshape(...).requires_grad_()) is an ordinary leaf.
-    if x._base is not None and x._base.requires_grad:
+    # A slice of a tracked tensor (x_full[:, 0]) is the DeepXDE-1580 mistake: it has a
+    # grad_fn. A slice of an untracked one (linspace(...).reshape(...).requires_grad_()) is
+    # an ordinary leaf.
+    if x.grad_fn is not None:
         return ValueError(
             f"{fname}: `{name}` does not depend on `x`. `x` is a slice (view) of another "
             f"tensor: slicing creates a new node after `{name}` was computed, so `{name}` "
@@ -139,35 +158,33 @@ def _unused_error(fname: str, x: Tensor, name: str = "y") -> ValueError:
     )
 
 
-def _grad(
-    fname: str,
-    y: Tensor,
-    x: Tensor,
-    grad_outputs: Tensor,
-    *,
-    create_graph: bool,
-    allow_unused: bool,
-    name: str = "y",
-) -> Tensor:
-    """Return the vector-Jacobian product; raise (or give zeros) if ``y`` ignores ``x``."""
-    if not y.requires_grad:
-        # A derivative that came out constant (no graph) cannot depend on x.
-        if allow_unused:
-            return torch.zeros_like(x)
-        # Unreachable from the public API: every caller checks y.requires_grad first or
-        # passes allow_unused=True, so no test can tell a mutant of this line apart.
-        raise _unused_error(fname, x, name)  # pragma: no mutate
-    (g,) = torch.autograd.grad(
-        y, x, grad_outputs, retain_graph=True, create_graph=create_graph, allow_unused=True
-    )
-    if g is None:
-        if allow_unused:
-            return torch.zeros_like(x)
-        # equivalent mutant: dropping `name` (every caller uses the default "y").
-        raise _unused_error(fname, x, name)
-    return g
+def _check_dims(fname: str, dims: object, d: int) -> list[int]:
+    """Return the input columns ``dims`` (None: all ``d``) as distinct indices ``0 <= i < d``."""
+    if dims is None:
+        return list(range(d))
+    if isinstance(dims, (int, Tensor)) or not isinstance(dims, (list, tuple, range)):
+        raise TypeError(
+            f"{fname}: `dims` must be a list or tuple of column indices, got {dims!r} "
+            f"({_type_name(dims)}). For one column pass e.g. `dims=[0]`."
+        )
+    out = [_check_dim(fname, i, d) for i in dims]
+    if not out:
+        raise ValueError(f"{fname}: `dims` is empty; list at least one column of `x`.")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: `dims` lists a column twice: {list(dims)}.")
+    return out
 
 
-def _like(t: Tensor, shape: tuple[int, ...] | torch.Size) -> Tensor:
-    """Reshape only when needed, so results keep a readable ``grad_fn``."""
-    return t if t.shape == shape else t.reshape(shape)
+def _call_on_points(fname: str, f: Callable[[Tensor], object], x: Tensor) -> object:
+    """Call ``f(x)``; if it fails on points of shape (N,), say how to pass (N, 1) instead."""
+    if x.ndim != 1:
+        return f(x)
+    try:
+        return f(x)
+    except (RuntimeError, ValueError, IndexError) as e:
+        raise ValueError(
+            f"{fname}: calling the callable on `x` of shape {tuple(x.shape)}, one value per "
+            f"point, failed ({type(e).__name__}: {e}). gradkit passes `x` to the callable as "
+            "it is; a network whose first layer is `nn.Linear(1, ...)` expects points of "
+            "shape (N, 1): pass `x.unsqueeze(1)`."
+        ) from e

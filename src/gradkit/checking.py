@@ -13,6 +13,14 @@ from ._checks import _type_name
 __all__ = ["GradientReport", "check_gradient"]
 
 
+_FLOAT64_HINT = (
+    "{fname}: the check runs in float64 (float32 differences are too noisy to judge), but "
+    "{cause}. A float32 model mixes float32 weights with the float64 inputs: check a float64 "
+    "copy, e.g. `net64 = copy.deepcopy(net).double()` and "
+    "`check_gradient(lambda x: f_of(net64, x), x)`."
+)
+
+
 @dataclass(frozen=True)
 class _InputError:
     """Error figures for one input of a checked function."""
@@ -61,7 +69,6 @@ class GradientReport:
              "yes" if r.passed else "NO")
             for r in self.inputs
         ]
-        # equivalent mutant: strict=None/False (head and every row have five cells).
         widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         check = "gradcheck + gradgradcheck" if self.second_order else "gradcheck"
@@ -80,13 +87,17 @@ def _central_jacobian(f: Callable[..., Tensor], inputs: list[Tensor], k: int, ep
     """Return the central-difference Jacobian of ``f`` with respect to ``inputs[k]``."""
     x = inputs[k]
     cols = []
-    with torch.no_grad():
-        for j in range(x.numel()):
-            plus = [t.detach().clone() for t in inputs]
-            minus = [t.detach().clone() for t in inputs]
+    for j in range(x.numel()):
+        plus = [t.detach().clone() for t in inputs]
+        minus = [t.detach().clone() for t in inputs]
+        with torch.no_grad():
             plus[k].view(-1)[j] += eps
             minus[k].view(-1)[j] -= eps
-            cols.append(((f(*plus) - f(*minus)) / (2 * eps)).reshape(-1))
+        # f runs with autograd on and inputs that require grad, as it does for gradcheck:
+        # a residual built with gradkit differentiates its inputs inside f.
+        up = f(*(t.requires_grad_() for t in plus)).detach()
+        down = f(*(t.requires_grad_() for t in minus)).detach()
+        cols.append(((up - down) / (2 * eps)).reshape(-1))
     return torch.stack(cols, dim=1)
 
 
@@ -125,15 +136,19 @@ def check_gradient(
     Raises
     ------
     TypeError
-        If ``f`` is not callable, an input is not a floating-point tensor, or ``f`` does not
-        return a tensor.
+        If ``f`` is not callable, an input is not a floating-point tensor, ``f`` does not
+        return a tensor, or ``f`` does not compute in float64 (e.g. a float32 model).
     ValueError
         If no input is given.
 
     Notes
     -----
     Costs ``2 * numel`` evaluations of ``f`` per input on top of ``gradcheck``; meant for
-    small test inputs. Compute in float64: float32 differences are too noisy to judge.
+    small test inputs. Compute in float64: float32 differences are too noisy to judge. ``f``
+    always runs with autograd on and inputs that require grad, so it may itself
+    differentiate (e.g. a PINN residual built with :func:`laplacian`). A float32 model must
+    be checked as a float64 copy (``copy.deepcopy(net).double()``); gradkit says so when
+    ``f`` fails on, or returns, another dtype.
 
     Examples
     --------
@@ -163,28 +178,37 @@ def check_gradient(
                 "Convert it with `torch.as_tensor(t, dtype=torch.float64)`."
             )
         xs.append(t.detach().to(torch.float64).clone().requires_grad_())
-    out = f(*xs)
+    try:
+        out = f(*xs)
+    except RuntimeError as e:
+        if "dtype" not in str(e) and "scalar type" not in str(e):
+            raise
+        raise TypeError(_FLOAT64_HINT.format(fname=fname, cause=f"`f` failed: {e}")) from e
     if not isinstance(out, Tensor):
         raise TypeError(f"{fname}: `f` must return one Tensor, got {_type_name(out)}.")
+    if out.dtype != torch.float64:
+        raise TypeError(
+            _FLOAT64_HINT.format(fname=fname, cause=f"`f` returned {out.dtype} from float64 inputs")
+        )
     passed = torch.autograd.gradcheck(
-        # equivalent mutant: raise_exception=None (falsy, as False).
         f, tuple(xs), eps=eps, atol=atol, rtol=rtol, raise_exception=False
     )
     if second_order:
         passed = passed and torch.autograd.gradgradcheck(
-            # equivalent mutant: raise_exception=None (falsy, as False).
             f, tuple(xs), eps=eps, atol=atol, rtol=rtol, raise_exception=False
         )
-    jac = torch.autograd.functional.jacobian(f, tuple(xs))
+    # torch.autograd.functional.jacobian has no annotations; with a tuple of inputs it
+    # returns a tuple with one Jacobian per input.
+    jac: tuple[Tensor, ...] = torch.autograd.functional.jacobian(  # type: ignore[no-untyped-call]
+        f, tuple(xs)
+    )
     rows = []
     for k, x in enumerate(xs):
         auto = jac[k].reshape(out.numel(), x.numel())
         num = _central_jacobian(f, xs, k, eps)
         err = (auto - num).abs()
-        # The empty branches are unreachable: autograd.functional.jacobian above already
-        # rejects empty inputs and outputs, so mutants of them cannot be told apart.
-        scale = num.abs().max().item() if num.numel() else 0.0  # pragma: no mutate
-        max_abs = err.max().item() if err.numel() else 0.0  # pragma: no mutate
+        scale = num.abs().max().item() if num.numel() else 0.0
+        max_abs = err.max().item() if err.numel() else 0.0
         ok = bool((err <= atol + rtol * num.abs()).all())
         rows.append(
             _InputError(f"x{k}", tuple(x.shape), max_abs, max_abs / scale if scale else max_abs, ok)

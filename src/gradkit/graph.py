@@ -34,25 +34,26 @@ def _root(fname: str, t: object) -> Any:
     return t.grad_fn
 
 
-def _walk(node: Any, depth: int, seen: set[int], out: list[tuple[int, str, bool]]) -> None:
-    """Append ``(depth, label, repeated)`` for ``node`` and, on first visit, its inputs."""
-    repeated = node is not None and id(node) in seen
-    out.append((depth, _label(node), repeated))
-    if node is None or repeated:
-        return
-    seen.add(id(node))
-    for child, _ in node.next_functions:
-        _walk(child, depth + 1, seen, out)
-
-
-def _nodes(fname: str, t: object) -> list[tuple[int, str, bool]]:
-    """Return the graph of ``t`` as a depth-first list of ``(depth, label, repeated)``."""
-    root = _root(fname, t)
-    if root is None:
-        return [(0, f"leaf {tuple(t.shape)}, requires_grad=True (no grad_fn)", False)]  # type: ignore[union-attr]
-    out: list[tuple[int, str, bool]] = []
-    _walk(root, 0, set(), out)
-    return out
+def _tree_lines(root: Any) -> list[str]:
+    """Return the lines of the indented tree below ``root``, depth first (no recursion)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    # (node, text before its label, prefix of its inputs' lines)
+    stack: list[tuple[Any, str, str]] = [(root, "", "")]
+    while stack:
+        node, head, tail = stack.pop()
+        repeated = node is not None and id(node) in seen
+        lines.append(head + _label(node) + (" (shown above)" if repeated else ""))
+        if node is None or repeated:
+            continue
+        seen.add(id(node))
+        kids = [child for child, _ in node.next_functions]
+        for k in reversed(range(len(kids))):
+            last = k == len(kids) - 1
+            stack.append(
+                (kids[k], tail + ("└── " if last else "├── "), tail + ("    " if last else "│   "))
+            )
+    return lines
 
 
 def print_graph(t: Tensor, *, file: TextIO | None = None) -> None:
@@ -93,29 +94,12 @@ def print_graph(t: Tensor, *, file: TextIO | None = None) -> None:
             ├── AccumulateGrad -> leaf (2,), requires_grad=True (shown above)
             └── None (input does not require grad)
     """
-    nodes = _nodes("print_graph", t)
-    # equivalent mutant: passing file=None on (print writes None to sys.stdout).
+    root = _root("print_graph", t)
     file = sys.stdout if file is None else file
-    # Whether each depth still has a sibling coming, to draw the vertical bars.
-    for i, (depth, label, repeated) in enumerate(nodes):
-        prefix = ""
-        for level in range(1, depth + 1):
-            more = _has_next_sibling(nodes, i, level)
-            if level == depth:
-                prefix += "├── " if more else "└── "
-            else:
-                prefix += "│   " if more else "    "
-        print(prefix + label + (" (shown above)" if repeated else ""), file=file)
-
-
-def _has_next_sibling(nodes: list[tuple[int, str, bool]], i: int, level: int) -> bool:
-    """Return True if a later node sits at ``level`` before the tree climbs above it."""
-    for depth, _, _ in nodes[i + 1 :]:
-        if depth < level:
-            return False
-        if depth == level:
-            return True
-    return False
+    if root is None:
+        print(f"leaf {tuple(t.shape)}, requires_grad=True (no grad_fn)", file=file)
+        return
+    print("\n".join(_tree_lines(root)), file=file)
 
 
 def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
@@ -140,11 +124,14 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
         If ``t`` is not a tensor.
     ValueError
         If ``t`` has no graph.
+    ModuleNotFoundError
+        If matplotlib is not installed (the message says how to install it).
 
     Notes
     -----
-    The layout is the tree of :func:`print_graph`: a node reached twice is drawn twice,
-    the second time in grey.
+    Each node is drawn once, one row per step from the output (its longest path), inputs
+    below the nodes that use them: a leaf used twice is one box with two arrows into it.
+    Needs matplotlib: ``pip install 'gradkit[plot]'``.
 
     Examples
     --------
@@ -155,75 +142,116 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
     >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
     >>> ax = plot_graph((x * x).sum())
     >>> [text.get_text() for text in ax.texts]
-    ['SumBackward0', 'MulBackward0', 'AccumulateGrad\\n(2,)', 'AccumulateGrad\\n(2,)']
+    ['SumBackward0', 'MulBackward0', 'AccumulateGrad\\n(2,)']
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrowPatch
+    root = _root("plot_graph", t)
+    try:
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import FancyArrowPatch
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            "plot_graph: needs matplotlib, which is not installed. Install it with "
+            "`pip install 'gradkit[plot]'` (or `pip install matplotlib`), or use "
+            "`print_graph` for a text view."
+        ) from e
 
-    nodes = _nodes("plot_graph", t)
+    labels, kids = _dag(root, t)
+    depth, x = _layout(kids)
+    n_leaves = sum(1 for k in kids if not k)
     if ax is None:
-        width = max(4.0, 1.8 * sum(1 for i in range(len(nodes)) if _is_leaf(nodes, i)))
-        height = 1.2 * (1 + max(d for d, _, _ in nodes))
+        width = max(4.0, 1.8 * n_leaves)
+        height = 1.2 * (1 + max(depth))
         _, ax = plt.subplots(figsize=(width, max(2.0, height)))
-    # equivalent mutant: other start values (the loop below sets every entry).
-    pos: list[tuple[float, float]] = [(0.0, 0.0)] * len(nodes)
-    next_x = 0.0
-    # Post-order: leaves take consecutive x slots, parents sit over their children.
-    for i in reversed(range(len(nodes))):
-        depth = nodes[i][0]
-        # equivalent mutant: kids = None (this pass only sets y; x is reset below).
-        kids = _children(nodes, i)
-        if kids:
-            # equivalent mutants: of the x formula (x is reset below for every node).
-            pos[i] = (sum(pos[k][0] for k in kids) / len(kids), -depth)
-        else:
-            # equivalent mutant: an x other than 0.0 (x is reset below for every node).
-            pos[i] = (0.0, -depth)
-    for i in range(len(nodes)):
-        if _is_leaf(nodes, i):
-            pos[i] = (next_x, pos[i][1])
-            next_x += 1.0
-    for i in reversed(range(len(nodes))):
-        kids = _children(nodes, i)
-        if kids:
-            pos[i] = (sum(pos[k][0] for k in kids) / len(kids), pos[i][1])
-    for i, (_, label, repeated) in enumerate(nodes):
-        for k in _children(nodes, i):
+    pos = [(x[i], -float(depth[i])) for i in range(len(labels))]
+    for i, label in enumerate(labels):
+        for k in dict.fromkeys(kids[i]):  # an input used twice gets one arrow
             ax.add_patch(FancyArrowPatch(pos[i], pos[k], arrowstyle="->", color="0.4",
                                          mutation_scale=10, shrinkA=12, shrinkB=12))
-        short = _short_label(label)
-        ax.text(*pos[i], short, ha="center", va="center", fontsize=8,
-                # equivalent mutant: "BLACK" (matplotlib colour names ignore case).
-                color="0.5" if repeated else "black",
-                # equivalent mutants: "ROUND", "#E8F0FE", "WHITE" (style and colours ignore case).
-                bbox={"boxstyle": "round", "fc": "#e8f0fe" if "Accumulate" in label else "white",
-                      "ec": "0.3"})
-    ax.set_xlim(-0.7, max(next_x - 0.3, 0.7))
-    ax.set_ylim(-max(d for d, _, _ in nodes) - 0.6, 0.6)
+        leaf = label.startswith("AccumulateGrad")
+        ax.text(*pos[i], _short_label(label), ha="center", va="center", fontsize=8,
+                color="black",
+                bbox={"boxstyle": "round", "fc": "#e8f0fe" if leaf else "white", "ec": "0.3"},
+                )
+    ax.set_xlim(-0.7, max(n_leaves - 0.3, 0.7))
+    ax.set_ylim(-max(depth) - 0.6, 0.6)
     ax.set_axis_off()
     return ax
+
+
+def _dag(root: Any, t: Tensor) -> tuple[list[str], list[list[int]]]:
+    """Return each distinct node's label and its inputs' indices, in depth-first order.
+
+    A node reached along several paths (a leaf used twice) is listed once; every ``None``
+    input (a tensor that does not require grad) is its own node.
+    """
+    if root is None:
+        return [f"AccumulateGrad -> leaf {tuple(t.shape)}, requires_grad=True"], [[]]
+    labels: list[str] = []
+    kids: list[list[int]] = []
+    index: dict[int, int] = {}
+
+    def add(node: Any) -> tuple[int, bool]:
+        """Return the node's index and whether it is new (its inputs still to visit)."""
+        if node is not None and id(node) in index:
+            return index[id(node)], False
+        labels.append(_label(node))
+        kids.append([])
+        if node is not None:
+            index[id(node)] = len(labels) - 1
+        return len(labels) - 1, node is not None
+
+    first, _ = add(root)
+    stack = [(root, first)]
+    while stack:
+        node, i = stack.pop()
+        new = []
+        for child, _ in node.next_functions:
+            k, fresh = add(child)
+            kids[i].append(k)
+            if fresh:
+                new.append((child, k))
+        stack.extend(reversed(new))
+    return labels, kids
+
+
+def _layout(kids: list[list[int]]) -> tuple[list[int], list[float]]:
+    """Return each node's row (its longest path from the root) and its x position.
+
+    Nodes without inputs take consecutive x slots in depth-first order; every other node
+    sits at the mean x of its inputs. Node 0 is the root; the graph has no cycles.
+    """
+    n = len(kids)
+    # Kahn's algorithm: a node comes after every node that uses it.
+    uses = [0] * n
+    for ks in kids:
+        for c in ks:
+            uses[c] += 1
+    order, ready = [], [0]
+    while ready:
+        i = ready.pop()
+        order.append(i)
+        for c in kids[i]:
+            uses[c] -= 1
+            if uses[c] == 0:
+                ready.append(c)
+    depth = [0] * n
+    for i in order:
+        for c in kids[i]:
+            depth[c] = max(depth[c], depth[i] + 1)
+    x = [0.0] * n
+    slot = 0.0
+    for i in range(n):
+        if not kids[i]:
+            x[i] = slot
+            slot += 1.0
+    for i in reversed(order):
+        if kids[i]:
+            x[i] = sum(x[c] for c in kids[i]) / len(kids[i])
+    return depth, x
 
 
 def _short_label(label: str) -> str:
     """Return the two-line box text for a node label."""
     if label.startswith("AccumulateGrad"):
         return "AccumulateGrad\n" + label.split(" -> leaf ")[1].split(", requires_grad")[0]
-    # equivalent mutant: split() (node type names have no spaces).
     return label.split(" (")[0]
-
-
-def _children(nodes: list[tuple[int, str, bool]], i: int) -> list[int]:
-    """Return indices of the direct children of node ``i`` in the depth-first list."""
-    depth = nodes[i][0]
-    kids = []
-    for j in range(i + 1, len(nodes)):
-        if nodes[j][0] <= depth:
-            break
-        if nodes[j][0] == depth + 1:
-            kids.append(j)
-    return kids
-
-
-def _is_leaf(nodes: list[tuple[int, str, bool]], i: int) -> bool:
-    """Return True if node ``i`` has no children."""
-    return not _children(nodes, i)

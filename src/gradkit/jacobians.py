@@ -13,10 +13,10 @@ from ._checks import (
     _check_tensor,
     _check_x,
     _check_y,
-    _grad,
     _type_name,
     _unused_error,
 )
+from ._engine import _grad, _ncols, _per_column
 
 __all__ = ["hessian", "jacobian", "jvp", "vjp"]
 
@@ -25,22 +25,12 @@ def _jacobian(
     fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool, name: str = "y"
 ) -> Tensor:
     """Return the (N, m, d) pointwise Jacobian, one backward pass per output column."""
-    n = x.shape[0]
-    y2 = y.reshape(n, -1)
-    rows, used = [], False
-    for i in range(y2.shape[1]):
-        yi = y2[:, i]
-        r = None
-        if yi.requires_grad:
-            (r,) = torch.autograd.grad(
-                yi, x, torch.ones_like(yi), retain_graph=True, create_graph=create_graph,
-                allow_unused=True,
-            )
-        used = used or r is not None
-        rows.append(torch.zeros_like(x) if r is None else r)
+    rows, used = _per_column(y, x, list(range(_ncols(y))), create_graph=create_graph)
     if not used and not allow_unused:
         raise _unused_error(fname, x, name)
-    return torch.stack([r.reshape(n, -1) for r in rows], dim=1)
+    if not rows:
+        return x.new_zeros(x.shape[0], 0, _ncols(x))
+    return torch.stack(rows, dim=1)
 
 
 def jacobian(
@@ -96,8 +86,7 @@ def jacobian(
     fname = "jacobian"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    # equivalent mutant: scalar=None (falsy, as False).
-    y = _check_y(fname, y, x, scalar=False)
+    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
     return _jacobian(fname, y, x, create_graph=create_graph, allow_unused=allow_unused)
 
 
@@ -153,9 +142,8 @@ def hessian(
     fname = "hessian"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
-    # equivalent mutant: fname=None (allow_unused=True: this call never raises).
     return _jacobian(fname, g, x, create_graph=create_graph, allow_unused=True)
 
 
@@ -212,8 +200,7 @@ def vjp(
     fname = "vjp"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    # equivalent mutant: scalar=None (falsy, as False).
-    y = _check_y(fname, y, x, scalar=False)
+    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
     v = _check_tensor(fname, "v", v)
     if v.shape != y.shape:
         raise ValueError(
@@ -289,7 +276,6 @@ def jvp(
         with warnings.catch_warnings():
             # torch.func's first forward-mode call scripts its decompositions with the
             # deprecated torch.jit.script: a torch-internal warning users cannot act on.
-            # equivalent mutant: the message in upper case (filters ignore case).
             warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
             out = torch.func.jvp(y, (x,), (v,))[1]
         if not isinstance(out, Tensor):
@@ -297,8 +283,7 @@ def jvp(
         return out if create_graph else out.detach()
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    # equivalent mutant: scalar=None (falsy, as False).
-    y = _check_y(fname, y, x, scalar=False)
+    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
     v = _check_tensor(fname, "v", v)
     if v.shape != x.shape:
         raise ValueError(

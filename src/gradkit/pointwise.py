@@ -7,18 +7,20 @@ vector of ones then returns every point's derivative at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 
 from ._checks import (
     _check_dim,
+    _check_dims,
     _check_grad_mode,
     _check_order,
     _check_x,
     _check_y,
-    _grad,
-    _like,
 )
+from ._engine import _grad, _like, _ncols, _rows
 
 __all__ = ["Derivatives", "derivative", "gradient", "partial"]
 
@@ -96,7 +98,7 @@ def derivative(
     _check_grad_mode(fname)
     x = _check_x(fname, x)
     _flat_x(fname, x)
-    y = _check_y(fname, y, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
     order = _check_order(fname, order)
     out = y
     for k in range(order):
@@ -175,8 +177,8 @@ def partial(
     fname = "partial"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
-    x2 = x.reshape(x.shape[0], -1)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
+    x2 = _rows(x)
     dim = _check_dim(fname, dim, x2.shape[1])
     order = _check_order(fname, order)
     out = y
@@ -198,6 +200,7 @@ def gradient(
     y: Tensor,
     x: Tensor,
     *,
+    dims: Sequence[int] | None = None,
     create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
@@ -209,6 +212,8 @@ def gradient(
         Scalar field computed pointwise from ``x``.
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``.
+    dims : list of int, optional
+        Return only these columns of the gradient, in this order (default: all).
     create_graph : bool, default True
         Keep the graph of the result (see :func:`derivative`).
     allow_unused : bool, default False
@@ -216,7 +221,7 @@ def gradient(
 
     Returns
     -------
-    Tensor, shape of ``x``
+    Tensor, shape of ``x``, or (N, len(dims))
         :math:`\\nabla y` at every point: ``(N, d)`` for ``x`` of shape ``(N, d)``.
 
     Raises
@@ -241,14 +246,19 @@ def gradient(
     >>> gradient(x[:, 0] ** 2 * x[:, 1], x)  # (2 x0 x1, x0^2)
     tensor([[4., 1.],
             [6., 9.]], grad_fn=<AddBackward0>)
+    >>> gradient(x[:, 0] ** 2 * x[:, 1], x, dims=[1])  # x0^2 only
+    tensor([[1.],
+            [9.]], grad_fn=<IndexBackward0>)
     """
     fname = "gradient"
     _check_grad_mode(fname)
     x = _check_x(fname, x)
-    y = _check_y(fname, y, x)
-    return _grad(
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
+    cols = None if dims is None else _check_dims(fname, dims, _ncols(x))
+    g = _grad(
         fname, y, x, torch.ones_like(y), create_graph=create_graph, allow_unused=allow_unused
     )
+    return g if cols is None else _rows(g)[:, cols]
 
 
 class Derivatives:
@@ -304,11 +314,11 @@ class Derivatives:
     def __init__(self, y: Tensor, x: Tensor, *, create_graph: bool = True) -> None:
         fname = "Derivatives"
         _check_grad_mode(fname)
-        self.x = _check_x(fname, x)
-        self.y = _check_y(fname, y, self.x)
-        self.d = self.x.reshape(self.x.shape[0], -1).shape[1]
-        self.create_graph = create_graph
-        self.n_backward = 0
+        self.x: Tensor = _check_x(fname, x)
+        self.y: Tensor = _check_y(fname, y, self.x)
+        self.d: int = _ncols(self.x)
+        self.create_graph: bool = create_graph
+        self.n_backward: int = 0
         self._cache: dict[tuple[int, ...], Tensor] = {(): self.y}
 
     def _key(self, key: object) -> tuple[int, ...]:
@@ -358,4 +368,7 @@ class Derivatives:
 
     def laplacian(self) -> Tensor:
         """Return the Laplacian, shape of ``y``, from cached second derivatives."""
-        return sum((self[i, i] for i in range(1, self.d)), self[0, 0])  # type: ignore[return-value]
+        out = self[0, 0]
+        for i in range(1, self.d):
+            out = out + self[i, i]
+        return out

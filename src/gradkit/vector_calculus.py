@@ -2,95 +2,121 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ._checks import (
+    _call_on_points,
+    _check_dims,
     _check_grad_mode,
     _check_tensor,
     _check_x,
     _check_y,
-    _grad,
-    _like,
     _type_name,
     _unused_error,
 )
+from ._engine import _grad, _like, _ncols, _per_column, _rows
+from ._taylor import TaylorModeError, TaylorModeWarning, taylor_second_order
 from .jacobians import _jacobian
 
-__all__ = ["curl", "divergence", "laplacian"]
+__all__ = [
+    "curl",
+    "divergence",
+    "laplacian",
+    "laplacian_estimate",
+    "vector_laplacian",
+    "weighted_laplacian",
+]
 
 
-def _second_diag(g: Tensor, x: Tensor, create_graph: bool) -> tuple[Tensor, bool]:
-    """Return the diagonal of d g / d x for g of shape (N, d), and whether any entry used x."""
-    n = x.shape[0]
-    cols, used = [], False
-    for i in range(g.shape[1]):
-        gi = g[:, i]
-        c = None
-        if gi.requires_grad:
-            (c,) = torch.autograd.grad(
-                gi, x, torch.ones_like(gi), retain_graph=True, create_graph=create_graph,
-                allow_unused=True,
-            )
-        used = used or c is not None
-        # A column that is constant in x has a zero derivative, not an error.
-        cols.append(torch.zeros_like(gi) if c is None else c.reshape(n, -1)[:, i])
-    return torch.stack(cols, dim=1), used
+def _second_diag(
+    g: Tensor, x: Tensor, dims: list[int], create_graph: bool
+) -> tuple[Tensor, bool]:
+    """Return d g[:, i] / d x[:, dims[i]] per i, shape (N, len(dims)), and whether any used x."""
+    rows, used = _per_column(g, x, list(range(len(dims))), create_graph=create_graph)
+    cols = [r[:, c] for r, c in zip(rows, dims, strict=True)]
+    return torch.stack(cols, dim=1) if cols else x.new_zeros(x.shape[0], 0), used
 
 
-def _activation_derivs(m: nn.Module, h: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
-    """Return value, first and second derivative of an elementwise activation, or None."""
-    if isinstance(m, nn.Tanh):
-        t = torch.tanh(h)
-        s1 = 1 - t * t
-        return t, s1, -2 * t * s1
-    if isinstance(m, nn.Sigmoid):
-        s = torch.sigmoid(h)
-        s1 = s * (1 - s)
-        return s, s1, s1 * (1 - 2 * s)
-    if isinstance(m, nn.SiLU):
-        s = torch.sigmoid(h)
-        s1 = s * (1 - s)
-        return h * s, s + h * s1, s1 * (2 + h * (1 - 2 * s))
+def _directions(x: Tensor, dims: list[int]) -> Tensor:
+    """Return the unit vectors of the columns ``dims``, the same for every point: shape
+    (k, 1, d), or (k, 1) for points of shape (N,) (they broadcast over the points)."""
+    e = torch.zeros(len(dims), _ncols(x), dtype=x.dtype, device=x.device)
+    e[range(len(dims)), dims] = 1
+    return e.reshape(len(dims), 1, *x.shape[1:])
+
+
+def _forward_or_fallback(
+    fname: str,
+    f: Callable[[Tensor], Tensor],
+    x: Tensor,
+    directions: Tensor,
+    *,
+    create_graph: bool,
+    strict: bool,
+) -> tuple[Tensor, Tensor] | None:
+    """Run the forward (Taylor-mode) path; warn (or raise with ``strict``) when it cannot."""
+    with torch.set_grad_enabled(torch.is_grad_enabled() and create_graph):
+        res = taylor_second_order(fname, f, x, directions)
+    if not isinstance(res, str):
+        return res
+    msg = (
+        f"{fname}: the forward (Taylor-mode) path cannot run on this callable: {res}. "
+        "gradkit computes the exact result with nested backward passes instead (slower). "
+        "Pass `strict=True` to make this an error."
+    )
+    if strict:
+        raise TaylorModeError(msg)
+    warnings.warn(msg, TaylorModeWarning, stacklevel=3)
     return None
 
 
-def _supports_forward_laplacian(f: object) -> bool:
-    """Return True for an ``nn.Sequential`` of Linear layers and supported activations."""
-    ok = (nn.Linear, nn.Tanh, nn.Sigmoid, nn.SiLU, nn.Identity)
-    return isinstance(f, nn.Sequential) and all(isinstance(m, ok) for m in f)
+def _call(fname: str, f: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
+    """Evaluate ``f`` on ``x`` (made to require grad) for the exact path."""
+    _check_grad_mode(fname)
+    if not x.requires_grad and x.is_floating_point():
+        x = x.detach().requires_grad_()
+    y = _call_on_points(fname, f, x)
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(y)}.")
+    return y, x
 
 
-def _forward_laplacian(net: nn.Sequential, x: Tensor) -> Tensor:
-    """Propagate value, Jacobian and Laplacian through an MLP in one forward pass."""
-    n, d = x.shape
-    h = x
-    # J[:, i, :] is the derivative of the current layer along input direction i.
-    jac = torch.eye(d, dtype=x.dtype, device=x.device).expand(n, d, d)
-    lap = torch.zeros(n, d, dtype=x.dtype, device=x.device)
-    for m in net:
-        if isinstance(m, nn.Linear):
-            h = m(h)
-            jac = jac @ m.weight.T
-            lap = lap @ m.weight.T
-        elif isinstance(m, nn.Identity):
-            continue
-        else:
-            h, s1, s2 = _activation_derivs(m, h)  # type: ignore[misc]
-            # Chain rule for second derivatives, summed over directions (Li et al. 2023).
-            lap = s1 * lap + s2 * (jac * jac).sum(1)
-            jac = s1.unsqueeze(1) * jac
-    return lap
+def _check_points(fname: str, x: object) -> Tensor:
+    """Validate ``x`` for a callable: a floating tensor of shape (N,) or (N, d)."""
+    x = _check_tensor(fname, "x", x)
+    if x.ndim not in (1, 2):
+        raise ValueError(
+            f"{fname}: `x` must have shape (N,) or (N, d), got shape {tuple(x.shape)}. "
+            "Put one collocation point per row (use `x.reshape(N, -1)`)."
+        )
+    return x
+
+
+def _scalar_rows(fname: str, y: Tensor, x: Tensor) -> None:
+    """Raise unless the callable's output ``y`` is one value per point."""
+    if y.ndim == 0 or y.shape[0] != x.shape[0]:
+        _check_y(fname, y, x)  # raises the row-count error
+    if _ncols(y) != 1:
+        raise ValueError(
+            f"{fname}: `y` must compute a scalar field, one value per point, but "
+            f"the network returns {_ncols(y)} values per point. Use a network "
+            "with one output, or pass one output column as a tensor: "
+            f"`{fname}(net(x)[:, i], x)`."
+        )
 
 
 def laplacian(
     y: Tensor | Callable[[Tensor], Tensor],
     x: Tensor,
     *,
+    dims: Sequence[int] | None = None,
     create_graph: bool = True,
     allow_unused: bool = False,
+    strict: bool = False,
 ) -> Tensor:
     """Return the Laplacian of a scalar field, one value per point.
 
@@ -98,39 +124,60 @@ def laplacian(
     ----------
     y : Tensor, shape (N,) or (N, 1), or callable
         Scalar field computed pointwise from ``x``; or the function (e.g. a network) that
-        computes it from ``x``, which lets gradkit use the faster forward Laplacian.
+        computes it from ``x``, which lets gradkit use the faster forward (Taylor-mode) path.
     x : Tensor, shape (N, d) or (N,)
         Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
+    dims : list of int, optional
+        The columns of ``x`` to sum over (default: all). For space-time inputs
+        ``x = (t, x_1, ..., x_n)``, ``dims=range(1, n + 1)`` is the spatial Laplacian.
     create_graph : bool, default True
         Keep the graph of the result (see :func:`derivative`).
     allow_unused : bool, default False
         Return zeros instead of raising when ``y`` does not depend on ``x``.
+    strict : bool, default False
+        With a callable: raise :class:`TaylorModeError` instead of warning when the forward
+        path cannot run.
 
     Returns
     -------
     Tensor, shape of ``y`` (or of ``y(x)``)
-        :math:`\\Delta y = \\sum_i \\partial^2 y / \\partial x_i^2` at every point.
+        :math:`\\Delta y = \\sum_{i \\in dims} \\partial^2 y / \\partial x_i^2` at every point.
 
     Raises
     ------
     ValueError
         If ``x`` does not require grad (tensor ``y``), ``y`` is not a scalar field, the
-        numbers of points differ, or ``y`` does not depend on ``x``.
+        numbers of points differ, ``y`` does not depend on ``x``, or ``dims`` is invalid.
     TypeError
         If ``y`` is neither a tensor nor callable, or a tensor is not real floating point.
     RuntimeError
         If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
+    TaylorModeError
+        With ``strict=True``, if the forward path cannot run on the callable.
+
+    Warns
+    -----
+    TaylorModeWarning
+        With a callable, when the forward path cannot run: the exact path runs instead.
 
     Notes
     -----
     With a tensor ``y`` the graph already exists, so only reverse mode is possible: one
     backward pass for the gradient, then one per column for the Hessian diagonal (the
-    nested loop, reusing the gradient). With a callable that is an ``nn.Sequential`` of
-    ``Linear``, ``Tanh``, ``Sigmoid``, ``SiLU`` and ``Identity`` layers, gradkit runs the
-    forward Laplacian (Li et al. 2023): value, Jacobian and Laplacian are pushed forward
-    together in one pass, about 2x faster at ``d = 10`` (see ``benchmarks/``). Other
-    callables are evaluated and differentiated as tensors. A second derivative that is
-    identically zero (e.g. a field linear in ``x_i``) contributes zeros, not an error.
+    nested loop, reusing the gradient).
+
+    With a callable, gradkit runs it once, for real, and carries the first derivatives and
+    the Laplacian next to every value (the forward Laplacian of Li et al. 2023, the collapsed
+    Taylor mode of Dangel et al. 2025). It sees every operation the call executes (the
+    module's own ``forward``, a subclass's ``forward``, forward hooks and pre-hooks), so the
+    result is the callable's own function. It knows linear layers and ``@``, ``+ - * /``,
+    ``**`` by a number, tanh, sigmoid, sin, cos, exp, log, sqrt, GELU, SiLU, softplus, ReLU,
+    ``cat``, ``stack``, indexing, reshapes, sums over feature axes, LayerNorm and dropout in
+    eval mode. Anything else (another operation, a module with a backward hook, a view made
+    where it cannot see) stops it: a :class:`TaylorModeWarning` says why and the exact path
+    runs instead. A custom ``autograd.Function`` is differentiated through the operations of
+    its ``forward``. A second derivative that is identically zero contributes zeros, not an
+    error.
 
     Examples
     --------
@@ -139,6 +186,8 @@ def laplacian(
     >>> x = torch.tensor([[1.0, 2.0], [3.0, 1.0]], requires_grad=True)
     >>> laplacian(x[:, 0] ** 2 * x[:, 1] + x[:, 1] ** 3, x)  # 2 x1 + 6 x1
     tensor([16.,  8.], grad_fn=<SumBackward1>)
+    >>> laplacian(x[:, 0] ** 2 * x[:, 1] + x[:, 1] ** 3, x, dims=[0])  # 2 x1 only
+    tensor([4., 2.], grad_fn=<SumBackward1>)
     >>> _ = torch.manual_seed(0)
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
     >>> fast = laplacian(net, x)  # forward Laplacian
@@ -147,31 +196,295 @@ def laplacian(
     """
     fname = "laplacian"
     if not isinstance(y, Tensor) and callable(y):
-        if _supports_forward_laplacian(y):
-            x = _check_tensor(fname, "x", x)
-            if x.ndim == 2:
-                with torch.set_grad_enabled(torch.is_grad_enabled() and create_graph):
-                    lap = _forward_laplacian(y, x)  # type: ignore[arg-type]
-                if lap.shape[1] != 1:
-                    raise ValueError(
-                        f"{fname}: `y` must compute a scalar field, one value per point, but "
-                        f"the network returns {lap.shape[1]} values per point. Use a network "
-                        "with one output, or pass one output column as a tensor: "
-                        f"`{fname}(net(x)[:, i], x)`."
-                    )
-                return lap
-        _check_grad_mode(fname)
-        if isinstance(x, Tensor) and not x.requires_grad and x.is_floating_point():
-            x = x.detach().requires_grad_()
-        y = y(x)
-        if not isinstance(y, Tensor):
-            raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(y)}.")
+        x = _check_points(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        res = _forward_or_fallback(
+            fname, y, x, _directions(x, cols), create_graph=create_graph, strict=strict
+        )
+        if res is not None:
+            _scalar_rows(fname, res[0], x)
+            return res[1]
+        y, x = _call(fname, y, x)
+    elif not isinstance(y, Tensor):
+        _check_tensor(fname, "y", y)
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
+    cols = _check_dims(fname, dims, _ncols(x))
+    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
+    diag, _ = _second_diag(_rows(g)[:, cols], x, cols, create_graph)
+    return _like(diag.sum(1), y.shape)
+
+
+def vector_laplacian(
+    v: Tensor | Callable[[Tensor], Tensor],
+    x: Tensor,
+    *,
+    dims: Sequence[int] | None = None,
+    create_graph: bool = True,
+    allow_unused: bool = False,
+    strict: bool = False,
+) -> Tensor:
+    """Return the Laplacian of each component of a vector field, one row per point.
+
+    Parameters
+    ----------
+    v : Tensor, shape (N, m) or (N,), or callable
+        Field computed pointwise from ``x``, or the function computing it (forward path,
+        as in :func:`laplacian`).
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points. ``requires_grad=True`` is needed when ``v`` is a tensor.
+    dims : list of int, optional
+        The columns of ``x`` to sum over (default: all).
+    create_graph, allow_unused, strict : bool
+        As in :func:`laplacian`.
+
+    Returns
+    -------
+    Tensor, shape of ``v``
+        :math:`(\\Delta v_1, \\ldots, \\Delta v_m)` at every point (Cartesian components).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not require grad (tensor ``v``), the numbers of points differ, no
+        component of ``v`` depends on ``x``, or ``dims`` is invalid.
+    TypeError
+        If ``v`` is neither a tensor nor callable, or a tensor is not real floating point.
+    RuntimeError
+        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``v``).
+    TaylorModeError
+        With ``strict=True``, if the forward path cannot run on the callable.
+
+    Notes
+    -----
+    Tensor path: ``m (1 + len(dims))`` backward passes. Callable path: one forward pass
+    for all components.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import vector_laplacian
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> v = torch.stack([x[:, 0] ** 2, x[:, 0] * x[:, 1] ** 3], dim=1)  # (x0^2, x0 x1^3)
+    >>> vector_laplacian(v, x)  # (2, 6 x0 x1)
+    tensor([[ 2., 12.]], grad_fn=<StackBackward0>)
+    """
+    fname = "vector_laplacian"
+    if not isinstance(v, Tensor) and callable(v):
+        x = _check_points(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        res = _forward_or_fallback(
+            fname, v, x, _directions(x, cols), create_graph=create_graph, strict=strict
+        )
+        if res is not None:
+            if res[0].ndim == 0 or res[0].shape[0] != x.shape[0]:
+                _check_y(fname, res[0], x, name="v", scalar=False)
+            return res[1]
+        v, x = _call(fname, v, x)
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
+    cols = _check_dims(fname, dims, _ncols(x))
+    grads, used = _per_column(v, x, list(range(_ncols(v))), create_graph=True)
+    if not used and not allow_unused:
+        raise _unused_error(fname, x, "v")
+    laps = [_second_diag(g[:, cols], x, cols, create_graph)[0].sum(1) for g in grads]
+    return _like(torch.stack(laps, dim=1), v.shape)
+
+
+def laplacian_estimate(
+    y: Tensor | Callable[[Tensor], Tensor],
+    x: Tensor,
+    *,
+    samples: int = 16,
+    probes: str = "rademacher",
+    generator: torch.Generator | None = None,
+    dims: Sequence[int] | None = None,
+    create_graph: bool = True,
+    strict: bool = False,
+) -> Tensor:
+    """Return an unbiased random estimate of the Laplacian, for large input dimensions.
+
+    Parameters
+    ----------
+    y : Tensor, shape (N,) or (N, 1), or callable
+        Scalar field computed pointwise from ``x``, or the function computing it (forward
+        path, as in :func:`laplacian`).
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
+    samples : int, default 16
+        Number ``S`` of random probe vectors per point.
+    probes : {"rademacher", "gaussian"}, default "rademacher"
+        Distribution of the probes' entries: random signs, or standard normal.
+    generator : torch.Generator, optional
+        Source of the probes, for reproducible estimates.
+    dims : list of int, optional
+        The columns of ``x`` to sum over (default: all).
+    create_graph, strict : bool
+        As in :func:`laplacian`.
+
+    Returns
+    -------
+    Tensor, shape of ``y`` (or of ``y(x)``)
+        :math:`\\frac{1}{S}\\sum_s v_s^T (\\nabla^2 y) v_s` at every point, with independent
+        probes ``v_s`` per point; its mean is the Laplacian.
+
+    Raises
+    ------
+    ValueError
+        If ``samples < 1``, ``probes`` is unknown, or as :func:`laplacian`.
+    TypeError
+        As :func:`laplacian`.
+    RuntimeError
+        As :func:`laplacian`.
+    TaylorModeError
+        With ``strict=True``, if the forward path cannot run on the callable.
+
+    Notes
+    -----
+    Hutchinson's estimator: :math:`E[v^T H v] = \\operatorname{tr} H` when
+    :math:`E[v v^T] = I`. Its variance is :math:`\\frac{2}{S}\\sum_{i \\ne j} H_{ij}^2`
+    for Rademacher probes (the diagonal is exact) and
+    :math:`\\frac{2}{S}\\|H\\|_F^2` for Gaussian ones. With a callable, the probes are the
+    directions of the forward (Taylor-mode) pass, so the cost grows with ``S`` instead of
+    ``d`` (randomised Taylor mode); with a tensor, each probe is one Hessian-vector
+    product (one backward pass). Use it when ``d`` is large and an unbiased, noisy
+    Laplacian is acceptable (e.g. in a training loss); the exact :func:`laplacian` costs
+    ``d`` directions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import laplacian_estimate
+    >>> x = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    >>> u = (x**2).sum(1)  # Hessian 2 I: Rademacher probes are exact
+    >>> laplacian_estimate(u, x, samples=4, generator=torch.Generator().manual_seed(0))
+    tensor([6.], grad_fn=<DivBackward0>)
+    """
+    fname = "laplacian_estimate"
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"{fname}: `samples` must be a positive int, got {samples!r}.")
+    if probes not in ("rademacher", "gaussian"):
+        raise ValueError(
+            f"{fname}: `probes` must be 'rademacher' or 'gaussian', got {probes!r}."
+        )
+
+    def draw(x: Tensor, cols: list[int]) -> Tensor:
+        shape = (samples, x.shape[0], len(cols))
+        if probes == "gaussian":
+            v = torch.randn(shape, generator=generator, dtype=x.dtype)
+        else:
+            v = torch.randint(0, 2, shape, generator=generator).to(x.dtype) * 2 - 1
+        full = x.new_zeros(samples, x.shape[0], _ncols(x))
+        full[:, :, cols] = v.to(x.device)
+        return full.reshape(samples, *x.shape)
+
+    if not isinstance(y, Tensor) and callable(y):
+        x = _check_points(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        v = draw(x, cols)
+        res = _forward_or_fallback(
+            fname, y, x, v / samples**0.5, create_graph=create_graph, strict=strict
+        )
+        if res is not None:
+            _scalar_rows(fname, res[0], x)
+            return res[1]
+        y, x = _call(fname, y, x)
+    else:
+        x = _check_x(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        v = draw(x, cols)
     _check_grad_mode(fname)
     x = _check_x(fname, x)
     y = _check_y(fname, y, x)
-    x2 = x.reshape(x.shape[0], -1)
-    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
-    diag, _ = _second_diag(_like(g, x2.shape), x, create_graph)
+    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=False)
+    total = x.new_zeros(x.shape[0])
+    for s in range(samples):
+        gv = (g * v[s]).sum()
+        hv = _grad(fname, gv, x, torch.ones_like(gv), create_graph=create_graph,
+                   allow_unused=True)
+        total = total + _rows(hv * v[s]).sum(1)
+    return _like(total / samples, y.shape)
+
+
+def weighted_laplacian(
+    y: Tensor,
+    x: Tensor,
+    k: Tensor,
+    *,
+    dims: Sequence[int] | None = None,
+    create_graph: bool = True,
+    allow_unused: bool = False,
+) -> Tensor:
+    """Return :math:`\\nabla \\cdot (K \\nabla y)`, the weighted Laplacian, one value per point.
+
+    Parameters
+    ----------
+    y : Tensor, shape (N,) or (N, 1)
+        Scalar field computed pointwise from ``x``.
+    x : Tensor, shape (N, d) or (N,)
+        Collocation points, with ``requires_grad=True``.
+    k : Tensor
+        The coefficient: shape (N,) or (N, 1) for a scalar ``k(x)`` (isotropic diffusion),
+        (n, n) for one constant matrix, or (N, n, n) for a matrix per point, with ``n`` the
+        number of columns in ``dims``. A ``k`` computed from ``x`` is differentiated too:
+        the result is :math:`\\nabla \\cdot (K \\nabla y)`, not :math:`K : \\nabla^2 y`.
+    dims : list of int, optional
+        The columns of ``x`` the operator acts on (default: all).
+    create_graph, allow_unused : bool
+        As in :func:`laplacian`.
+
+    Returns
+    -------
+    Tensor, shape of ``y``
+        :math:`\\sum_{ij} \\partial_i (K_{ij} \\partial_j y)` at every point.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` has another shape, or as :func:`laplacian`.
+    TypeError
+        If a tensor is not real floating point.
+    RuntimeError
+        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+
+    Notes
+    -----
+    One backward pass for the gradient, then one per column in ``dims``. With a constant
+    symmetric ``K`` the result equals :math:`\\sum_{ij} K_{ij} \\partial_i \\partial_j y`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from gradkit import weighted_laplacian
+    >>> x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> y = x[:, 0] ** 2 + x[:, 0] * x[:, 1]
+    >>> weighted_laplacian(y, x, torch.tensor([[2.0, 1.0], [1.0, 3.0]]))  # 2*2 + 2*1*1
+    tensor([6.], grad_fn=<SumBackward1>)
+    """
+    fname = "weighted_laplacian"
+    _check_grad_mode(fname)
+    x = _check_x(fname, x)
+    y = _check_y(fname, y, x, allow_unused=allow_unused)
+    k = _check_tensor(fname, "k", k)
+    cols = _check_dims(fname, dims, _ncols(x))
+    n, m = x.shape[0], len(cols)
+    g = _rows(
+        _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
+    )[:, cols]
+    if k.shape in ((n,), (n, 1)):
+        flux = k.reshape(n, 1) * g
+    elif k.shape == (m, m):
+        flux = g @ k.T
+    elif k.shape == (n, m, m):
+        flux = (k @ g.unsqueeze(-1)).squeeze(-1)
+    else:
+        raise ValueError(
+            f"{fname}: `k` must have shape (N,), (N, 1), ({m}, {m}) or (N, {m}, {m}) for "
+            f"N = {n} points and {m} column(s) in `dims`, got {tuple(k.shape)}."
+        )
+    diag, _ = _second_diag(flux, x, cols, create_graph)
     return _like(diag.sum(1), y.shape)
 
 
@@ -179,6 +492,7 @@ def divergence(
     v: Tensor,
     x: Tensor,
     *,
+    dims: Sequence[int] | None = None,
     create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
@@ -186,10 +500,14 @@ def divergence(
 
     Parameters
     ----------
-    v : Tensor, shape (N, d)
-        Vector field computed pointwise from ``x``.
+    v : Tensor, shape (N, d), or (N, len(dims))
+        Vector field computed pointwise from ``x``; with ``dims``, component ``i`` goes with
+        column ``dims[i]`` of ``x``.
     x : Tensor, shape (N, d)
         Collocation points, with ``requires_grad=True``.
+    dims : list of int, optional
+        The columns of ``x`` that ``v``'s components go with (default: all), e.g. the
+        spatial columns of space-time inputs.
     create_graph : bool, default True
         Keep the graph of the result (see :func:`derivative`).
     allow_unused : bool, default False
@@ -198,7 +516,7 @@ def divergence(
     Returns
     -------
     Tensor, shape (N,)
-        :math:`\\nabla \\cdot v = \\sum_i \\partial v_i / \\partial x_i` at every point.
+        :math:`\\nabla \\cdot v = \\sum_i \\partial v_i / \\partial x_{dims_i}` at every point.
 
     Raises
     ------
@@ -223,18 +541,22 @@ def divergence(
     >>> v = torch.stack([x[:, 0] * x[:, 1], x[:, 1] ** 2], dim=1)  # (x0 x1, x1^2)
     >>> divergence(v, x)  # x1 + 2 x1
     tensor([6., 3.], grad_fn=<SumBackward1>)
+    >>> divergence(v[:, 1:], x, dims=[1])  # 2 x1
+    tensor([4., 2.], grad_fn=<SumBackward1>)
     """
     fname = "divergence"
     _check_grad_mode(fname)
     x = _check_x(fname, x, ndims=(2,))
-    # equivalent mutant: scalar=None (falsy, as False).
-    v = _check_y(fname, v, x, name="v", scalar=False)
-    if v.shape != x.shape:
+    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
+    cols = _check_dims(fname, dims, x.shape[1])
+    if v.shape != (x.shape[0], len(cols)):
+        want = f"the shape of `x`, {tuple(x.shape)}" if dims is None else (
+            f"shape {(x.shape[0], len(cols))}, one component per column in `dims`")
         raise ValueError(
-            f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got "
+            f"{fname}: `v` must have {want}, got "
             f"{tuple(v.shape)}. The divergence needs one component per input dimension."
         )
-    diag, used = _second_diag(v, x, create_graph)
+    diag, used = _second_diag(v, x, cols, create_graph)
     if not used and not allow_unused:
         raise _unused_error(fname, x, "v")
     return diag.sum(1)
@@ -292,8 +614,7 @@ def curl(
     fname = "curl"
     _check_grad_mode(fname)
     x = _check_x(fname, x, ndims=(2,))
-    # equivalent mutant: scalar=None (falsy, as False).
-    v = _check_y(fname, v, x, name="v", scalar=False)
+    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
     if x.shape[1] != 3 or v.shape != x.shape:
         raise ValueError(
             f"{fname}: the curl is defined for 3-D fields: `x` and `v` must have shape "

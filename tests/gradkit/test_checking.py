@@ -172,3 +172,29 @@ def test_bad_arguments(args, exc, match):
     """Bad arguments raise errors naming check_gradient."""
     with pytest.raises(exc, match=match):
         check_gradient(*args)
+
+
+def test_check_gradient_of_a_gradkit_residual():
+    """A PINN residual built with gradkit differentiates inside f: the check still runs."""
+    import gradkit as gk
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.Tanh(),
+                              torch.nn.Linear(6, 1)).double()
+    x = torch.rand(3, 2, dtype=torch.float64)
+    report = check_gradient(lambda z: gk.laplacian(net(z), z), x)
+    assert report.passed and report.max_abs_error < 1e-6
+
+
+def test_check_gradient_float32_model_says_what_to_do():
+    """A float32 model fed float64 points gets a gradkit error with the fix."""
+    net = torch.nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"^check_gradient: the check runs in float64.*"
+                       r"copy\.deepcopy\(net\)\.double\(\)"):
+        check_gradient(net, torch.rand(3, 2))
+
+
+def test_check_gradient_f_returning_float32():
+    """An f that casts to float32 internally is caught before gradcheck's own message."""
+    with pytest.raises(TypeError, match=r"returned torch\.float32 from float64 inputs"):
+        check_gradient(lambda t: (t**2).float(), torch.rand(3))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest_gradkit import func_hessian, func_jacobian, mlp, points
+from gradkit_helpers import func_hessian, func_jacobian, mlp, points
 
 from gradkit import Derivatives, derivative, gradient, partial
 

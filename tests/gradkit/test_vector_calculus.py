@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest_gradkit import func_hessian, func_jacobian, mlp, points
+from gradkit_helpers import func_hessian, func_jacobian, mlp, points
 from torch import nn
 
 from gradkit import curl, divergence, laplacian
@@ -195,3 +195,54 @@ def test_laplacian_module_with_several_outputs_message():
         "returns 3 values per point. Use a network with one output, or pass one output column "
         "as a tensor: `laplacian(net(x)[:, i], x)`."
     )
+
+
+def _hutchinson_field(x: torch.Tensor) -> torch.Tensor:
+    """A field with off-diagonal Hessian entries, so the estimator has a variance."""
+    return torch.sin(x[:, 0] * x[:, 1]) + (x**2 * torch.arange(1, x.shape[1] + 1)).sum(1) \
+        + torch.tanh(x.sum(1))
+
+
+@pytest.mark.parametrize("probes", ["rademacher", "gaussian"])
+@pytest.mark.parametrize("path", ["tensor", "callable"])
+def test_laplacian_estimate_is_unbiased(probes, path):
+    """Over 200 seeds the estimate's mean is within 3 standard errors of the exact value."""
+    from gradkit import laplacian_estimate
+
+    x0 = torch.rand(4, 10, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = x0.clone().requires_grad_()
+    exact = laplacian(_hutchinson_field(x), x).detach()
+    ests = []
+    for seed in range(200):
+        gen = torch.Generator().manual_seed(seed)
+        if path == "tensor":
+            est = laplacian_estimate(_hutchinson_field(x), x, samples=4, probes=probes,
+                                     generator=gen, create_graph=False)
+        else:
+            est = laplacian_estimate(_hutchinson_field, x0, samples=4, probes=probes,
+                                     generator=gen, strict=True)
+        ests.append(est.detach())
+    e = torch.stack(ests)
+    sem = e.std(0) / 200**0.5
+    assert (e.std(0) > 0).all()  # a real estimator, not the exact value
+    assert ((e.mean(0) - exact).abs() <= 3 * sem).all(), ((e.mean(0) - exact) / sem)
+
+
+def test_laplacian_estimate_rademacher_exact_on_diagonal_hessian():
+    """Rademacher probes have v_i^2 = 1: a diagonal Hessian gives the exact trace."""
+    from gradkit import laplacian_estimate
+
+    x = torch.rand(3, 5, dtype=torch.float64, requires_grad=True)
+    u = (torch.sin(x) * torch.arange(1.0, 6.0)).sum(1)
+    est = laplacian_estimate(u, x, samples=2, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(est, laplacian(u, x))
+
+
+def test_laplacian_estimate_bad_arguments():
+    from gradkit import laplacian_estimate
+
+    x = torch.rand(3, 2, requires_grad=True)
+    with pytest.raises(ValueError, match="^laplacian_estimate: `samples` must be a positive"):
+        laplacian_estimate(x.sum(1), x, samples=0)
+    with pytest.raises(ValueError, match="^laplacian_estimate: `probes` must be"):
+        laplacian_estimate(x.sum(1), x, probes="uniform")

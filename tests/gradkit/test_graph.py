@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 
-import matplotlib
 import pytest
 import torch
 
 from gradkit import plot_graph, print_graph
 
-matplotlib.use("Agg")
+# matplotlib is optional (gradkit[plot]): the plotting tests need it, the others do not.
+HAS_MPL = importlib.util.find_spec("matplotlib") is not None
+needs_mpl = pytest.mark.skipif(not HAS_MPL, reason="plot_graph needs matplotlib (gradkit[plot])")
+if HAS_MPL:
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def _render(t: torch.Tensor) -> str:
@@ -61,6 +67,7 @@ def test_graph_errors(fn):
         fn([1.0])
 
 
+@needs_mpl
 def test_plot_graph_returns_axes_with_nodes():
     """plot_graph draws one box per node and one arrow per edge into the given axes."""
     import matplotlib.pyplot as plt
@@ -98,23 +105,21 @@ def test_print_graph_default_file_is_stdout(capsys):
 
 
 _LEAF, _OP, _EDGE = "#e8f0fe", "#ffffff", "#4c4c4c"
-# text, (x, y), colour, box fill: leaves take consecutive x slots, parents sit centred over
-# their children one row above, repeated nodes are grey and leaf boxes are blue.
+# text, (x, y), colour, box fill: each node once, one row per step from the output; nodes
+# without inputs take consecutive x slots, the others sit at the mean x of their inputs.
 BOXES = [
-    ("SumBackward0", (1.5, 0.0), "#000000", _OP),
-    ("AddBackward0", (1.5, -1.0), "#000000", _OP),
+    ("SumBackward0", (0.25, 0.0), "#000000", _OP),
+    ("AddBackward0", (0.25, -1.0), "#000000", _OP),
+    ("MulBackward0", (0.0, -2.0), "#000000", _OP),
     ("MulBackward0", (0.5, -2.0), "#000000", _OP),
     ("AccumulateGrad\n(2,)", (0.0, -3.0), "#000000", _LEAF),
-    ("AccumulateGrad\n(2,)", (1.0, -3.0), "#808080", _LEAF),
-    ("MulBackward0", (2.5, -2.0), "#000000", _OP),
-    ("AccumulateGrad\n(2,)", (2.0, -3.0), "#808080", _LEAF),
-    ("None", (3.0, -3.0), "#000000", _OP),
+    ("None", (1.0, -3.0), "#000000", _OP),
 ]
-ARROWS = [((1.5, 0.0), (1.5, -1.0)), ((1.5, -1.0), (0.5, -2.0)), ((1.5, -1.0), (2.5, -2.0)),
-          ((0.5, -2.0), (0.0, -3.0)), ((0.5, -2.0), (1.0, -3.0)), ((2.5, -2.0), (2.0, -3.0)),
-          ((2.5, -2.0), (3.0, -3.0))]
+ARROWS = [((0.25, 0.0), (0.25, -1.0)), ((0.25, -1.0), (0.0, -2.0)), ((0.25, -1.0), (0.5, -2.0)),
+          ((0.0, -2.0), (0.0, -3.0)), ((0.5, -2.0), (0.0, -3.0)), ((0.5, -2.0), (1.0, -3.0))]
 
 
+@needs_mpl
 def test_plot_graph_layout_and_style():
     """plot_graph puts every box and arrow of a branching graph where the tree layout says."""
     import matplotlib.pyplot as plt
@@ -137,21 +142,63 @@ def test_plot_graph_layout_and_style():
         assert type(a.get_arrowstyle()).__name__ == "CurveB"  # "->"
         assert (to_hex(a.get_edgecolor()), a.get_mutation_scale(), a.shrinkA, a.shrinkB) == (
             "#666666", 10, 12, 12)
-    assert ax.get_xlim() == pytest.approx((-0.7, 3.7))
+    assert ax.get_xlim() == pytest.approx((-0.7, 1.7))
     assert ax.get_ylim() == pytest.approx((-3.6, 0.6))
     assert not ax.axison
     plt.close(fig)
 
 
+@needs_mpl
 @pytest.mark.parametrize(("make", "size", "xlim"), [
-    (lambda x: (x * x + 2 * x).sum(), (7.2, 4.8), (-0.7, 3.7)),  # 4 leaves x 1.8, 4 rows x 1.2
+    (lambda x: (x * x + 2 * x).sum(), (4.0, 4.8), (-0.7, 1.7)),  # 2 leaves (min 4), 4 rows x 1.2
     (lambda x: x, (4.0, 2.0), (-0.7, 0.7)),  # a lone leaf: the minimum sizes
 ], ids=["four-leaves", "lone-leaf"])
 def test_plot_graph_new_figure_size(make, size, xlim):
-    """Without ax, plot_graph makes a figure sized to the leaves and depth, with minimums."""
+    """Without ax, plot_graph makes a figure sized to the inputs and depth, with minimums."""
     import matplotlib.pyplot as plt
 
     ax = plot_graph(make(torch.tensor([1.0, 2.0], requires_grad=True)))
     assert tuple(ax.figure.get_size_inches()) == pytest.approx(size)
     assert ax.get_xlim() == pytest.approx(xlim)
     plt.close(ax.figure)
+
+
+def test_print_graph_deep_graph_without_recursion_error():
+    """A graph 3000 nodes deep (an unrolled recurrence) prints without RecursionError."""
+    x = torch.ones(1, requires_grad=True)
+    y = x
+    for _ in range(3000):
+        y = y * 1.0001
+    lines = _render(y).splitlines()
+    # every product has two inputs: the previous product (or the leaf) and a constant (None)
+    assert len(lines) == 2 * 3000 + 1
+    (leaf,) = [line for line in lines if "AccumulateGrad" in line]
+    assert leaf == "│   " * 2999 + "├── AccumulateGrad -> leaf (1,), requires_grad=True"
+    assert lines[-1] == "└── None (input does not require grad)"
+
+
+@needs_mpl
+def test_plot_graph_draws_a_shared_leaf_once():
+    """A leaf used by three operations is one box with one arrow from each user."""
+    import matplotlib.pyplot as plt
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    ax = plot_graph((x.sin() + x.cos() + x.exp()).sum())
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("AccumulateGrad\n(2,)") == 1
+    assert len(texts) == len(set(map(id, ax.texts)))
+    leaf = next(t for t in ax.texts if t.get_text().startswith("AccumulateGrad"))
+    into_leaf = [a for a in ax.patches
+                 if tuple(map(float, a._posA_posB[1])) == tuple(map(float, leaf.get_position()))]
+    assert len(into_leaf) == 3
+    plt.close(ax.figure)
+
+
+def test_plot_graph_without_matplotlib_says_how_to_install(monkeypatch):
+    """Without matplotlib, plot_graph names the gradkit[plot] extra."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    x = torch.ones(2, requires_grad=True)
+    with pytest.raises(ModuleNotFoundError, match=r"^plot_graph: needs .*gradkit\[plot\]"):
+        plot_graph(x.sum())

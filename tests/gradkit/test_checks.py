@@ -14,6 +14,7 @@ SCALAR_FNS = {
     "laplacian": gk.laplacian,
     "hessian": gk.hessian,
     "Derivatives": lambda y, x: gk.Derivatives(y, x)[0],
+    "weighted_laplacian": lambda y, x: gk.weighted_laplacian(y, x, torch.eye(3)),
 }
 VECTOR_FNS = {
     "jacobian": gk.jacobian,
@@ -21,6 +22,7 @@ VECTOR_FNS = {
     "curl": gk.curl,
     "vjp": lambda v, x: gk.vjp(v, x, torch.ones_like(v)),
     "jvp": lambda v, x: gk.jvp(v, x, torch.ones_like(x)),
+    "vector_laplacian": gk.vector_laplacian,
 }
 ALL_FNS = {**SCALAR_FNS, **VECTOR_FNS}
 
@@ -287,7 +289,9 @@ MESSAGES = [
      ValueError, "gradient: `y` does not require grad, so it was not computed from `x` with "
      "autograd recording (e.g. it was computed under `torch.no_grad()`, or detached). Create "
      "it with `x = x.requires_grad_()` (or `torch.tensor(..., requires_grad=True)`) before "
-     "computing `y` from it."),
+     "computing `y` from it. If `y` is constant in `x` (e.g. the gradient of a field linear "
+     "in `x`, which autograd returns without a graph), pass `allow_unused=True` to get "
+     "zeros."),
     ("order-type", lambda: (x := _leaf(), gk.partial(torch.sin(x).sum(1), x, 0, 1.0)),
      TypeError, "partial: `order` must be a positive int, got 1.0 (float). Pass e.g. `order=2` "
      "for a second derivative."),
@@ -404,7 +408,48 @@ def test_bad_first_argument_of_jvp():
 
 
 def test_no_grad_mode_callable_laplacian():
-    """The laplacian of a plain callable under torch.no_grad() names the cause."""
+    """Under torch.no_grad() the forward path still runs (it needs no autograd); when it cannot,
+    the exact path's error names the cause."""
     x = _leaf()
-    with torch.no_grad(), pytest.raises(RuntimeError, match=r"^laplacian: called inside `torch"):
-        gk.laplacian(lambda t: torch.sin(t).sum(1), x)
+    with torch.no_grad():
+        lap = gk.laplacian(lambda t: torch.sin(t).sum(1), x)
+    torch.testing.assert_close(lap, -torch.sin(x).sum(1).detach())
+    with (torch.no_grad(), pytest.warns(gk.TaylorModeWarning, match="cumsum"),
+          pytest.raises(RuntimeError, match=r"^laplacian: called inside `torch")):
+        gk.laplacian(lambda t: torch.cumsum(t, 1)[:, -1] ** 2, x)
+
+
+def test_constant_field_allow_unused_gives_zeros():
+    """The gradient of a linear field has no graph; with allow_unused its divergence is 0."""
+    x = _leaf()
+    g = gk.gradient(x @ torch.tensor([1.0, 2.0, 3.0]), x)
+    assert not g.requires_grad
+    torch.testing.assert_close(gk.divergence(g, x, allow_unused=True), torch.zeros(4))
+    torch.testing.assert_close(gk.laplacian(g[:, 0], x, allow_unused=True), torch.zeros(4))
+    with pytest.raises(ValueError, match=r"constant in `x`.*allow_unused=True"):
+        gk.divergence(g, x)
+
+
+@pytest.mark.parametrize("name", ALL_FNS)
+def test_inference_tensor(name):
+    """Points made under torch.inference_mode() get a gradkit error with the fix."""
+    with torch.inference_mode():
+        x = _x(name, grad=False)
+    with pytest.raises(ValueError, match=rf"^{name}: `x` is an inference tensor.*x\.clone\(\)"):
+        ALL_FNS[name](torch.ones(4), x)
+
+
+def test_one_dimensional_points_into_a_column_network():
+    """Points of shape (N,) into a network that expects (N, 1): the error says unsqueeze."""
+    net = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    with pytest.raises(ValueError, match=r"^laplacian: calling the callable on `x` of shape "
+                       r"\(5,\).*x\.unsqueeze\(1\)"):
+        gk.laplacian(net, torch.rand(5))
+
+
+@pytest.mark.parametrize("name", ALL_FNS)
+def test_empty_batch(name):
+    """N = 0 points (an empty boundary batch) give an empty result, not a reshape error."""
+    x = torch.zeros(0, 1 if name == "derivative" else 3, requires_grad=True)
+    out = ALL_FNS[name](_field(name, x), x)
+    assert out.shape[0] == 0

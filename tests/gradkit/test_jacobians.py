@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 import torch
-from conftest_gradkit import func_hessian, func_jacobian, mlp, points
+from gradkit_helpers import func_hessian, func_jacobian, mlp, points
 
 from gradkit import hessian, jacobian, jvp, vjp
 

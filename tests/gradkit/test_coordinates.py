@@ -1,0 +1,130 @@
+"""Tests for gradkit.coordinates: closed forms, the Cartesian operators, and the identities
+div curl = 0, curl grad = 0, div grad = Laplacian (as neurodiffeq tests its operators)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import Tensor
+
+import gradkit as gk
+
+TOL = {"atol": 1e-9, "rtol": 1e-9}
+
+
+def _cyl(n: int = 12, width: int = 3, seed: int = 0) -> Tensor:
+    """Points (r, phi, z) with r in [0.5, 2], off the axis."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, width, generator=g, dtype=torch.float64)
+    x[:, 0] = 0.5 + 1.5 * x[:, 0]
+    x[:, 1] = 2 * math.pi * x[:, 1]
+    return x.requires_grad_()
+
+
+def _sph(n: int = 12, seed: int = 0) -> Tensor:
+    """Points (r, theta, phi) with r in [0.5, 2] and theta in [0.3, pi - 0.3]."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, generator=g, dtype=torch.float64)
+    x[:, 0] = 0.5 + 1.5 * x[:, 0]
+    x[:, 1] = 0.3 + (math.pi - 0.6) * x[:, 1]
+    x[:, 2] = 2 * math.pi * x[:, 2]
+    return x.requires_grad_()
+
+
+def _net(width: int, out: int, seed: int = 3) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(width, 16), torch.nn.Tanh(),
+                               torch.nn.Linear(16, out)).double()
+
+
+def _cyl_to_cart(x: Tensor) -> Tensor:
+    r, p, z = x.unbind(1)
+    return torch.stack([r * torch.cos(p), r * torch.sin(p), z], dim=1)
+
+
+def _sph_to_cart(x: Tensor) -> Tensor:
+    r, t, p = x.unbind(1)
+    return torch.stack([r * torch.sin(t) * torch.cos(p), r * torch.sin(t) * torch.sin(p),
+                        r * torch.cos(t)], dim=1)
+
+
+def test_cylindrical_closed_forms():
+    x = _cyl()
+    r, p, z = x.unbind(1)
+    u = r**3 * torch.sin(p) + z**2  # (x^2 + y^2) y + z^2: Laplacian 8 y + 2
+    torch.testing.assert_close(gk.cylindrical_laplacian(u, x), 8 * r * torch.sin(p) + 2, **TOL)
+    grad = torch.stack([3 * r**2 * torch.sin(p), r**2 * torch.cos(p), 2 * z], dim=1)
+    torch.testing.assert_close(gk.cylindrical_gradient(u, x), grad, **TOL)
+    v = torch.stack([r**2, r * z, torch.sin(p) * z], dim=1)
+    torch.testing.assert_close(gk.cylindrical_divergence(v, x), 3 * r + torch.sin(p), **TOL)
+    rot = torch.stack([torch.cos(p) * z / r - r, torch.zeros_like(r), 2 * z], dim=1)
+    torch.testing.assert_close(gk.cylindrical_curl(v, x), rot, **TOL)
+
+
+def test_polar_closed_forms():
+    """Two columns (r, phi): the plane's operators; r^n cos(n phi) is harmonic."""
+    x = _cyl(width=2)
+    r, p = x.unbind(1)
+    torch.testing.assert_close(gk.cylindrical_laplacian(r**3 * torch.cos(3 * p), x),
+                               torch.zeros_like(r), **TOL)
+    torch.testing.assert_close(gk.cylindrical_laplacian(r**2, x), torch.full_like(r, 4.0), **TOL)
+
+
+def test_spherical_closed_forms():
+    x = _sph()
+    r, t, p = x.unbind(1)
+    u = r**2 * torch.cos(t)  # r z: Laplacian 4 z / r = 4 cos(theta)
+    torch.testing.assert_close(gk.spherical_laplacian(u, x), 4 * torch.cos(t), **TOL)
+    # r^l Y_l^m is harmonic: r^2 sin^2(theta) cos(2 phi) = x^2 - y^2
+    h = r**2 * torch.sin(t) ** 2 * torch.cos(2 * p)
+    torch.testing.assert_close(gk.spherical_laplacian(h, x), torch.zeros_like(r), **TOL)
+    grad = torch.stack([2 * r * torch.cos(t), -r * torch.sin(t), torch.zeros_like(r)], dim=1)
+    torch.testing.assert_close(gk.spherical_gradient(u, x), grad, **TOL)
+    v = torch.stack([r**2, torch.zeros_like(r), torch.zeros_like(r)], dim=1)
+    torch.testing.assert_close(gk.spherical_divergence(v, x), 4 * r, **TOL)
+    w = torch.stack([torch.zeros_like(r), torch.zeros_like(r), r * torch.sin(t)], dim=1)
+    rot = torch.stack([2 * torch.cos(t), -2 * torch.sin(t), torch.zeros_like(r)], dim=1)
+    torch.testing.assert_close(gk.spherical_curl(w, x), rot, **TOL)
+
+
+@pytest.mark.parametrize("system", ["cylindrical", "spherical"])
+def test_laplacian_matches_cartesian(system):
+    """The curvilinear Laplacian of f(cartesian(x)) equals the Cartesian Laplacian of f."""
+    x = _cyl() if system == "cylindrical" else _sph()
+    to_cart = _cyl_to_cart if system == "cylindrical" else _sph_to_cart
+    f = _net(3, 1)
+    lap = getattr(gk, f"{system}_laplacian")(f(to_cart(x))[:, 0], x)
+    xc = to_cart(x).detach().requires_grad_()
+    torch.testing.assert_close(lap, gk.laplacian(f(xc)[:, 0], xc), **TOL)
+
+
+@pytest.mark.parametrize("system", ["cylindrical", "spherical"])
+def test_identities(system):
+    """div curl v = 0, curl grad u = 0 and div grad u = Laplacian u on network fields."""
+    x = _cyl() if system == "cylindrical" else _sph()
+    op = {name: getattr(gk, f"{system}_{name}")
+          for name in ("gradient", "divergence", "laplacian", "curl")}
+    v = _net(3, 3)(x)
+    u = _net(3, 1, seed=5)(x)[:, 0]
+    zero = torch.zeros(x.shape[0], dtype=x.dtype)
+    torch.testing.assert_close(op["divergence"](op["curl"](v, x), x), zero, **TOL)
+    torch.testing.assert_close(op["curl"](op["gradient"](u, x), x),
+                               torch.zeros_like(x), **TOL)
+    torch.testing.assert_close(op["divergence"](op["gradient"](u, x), x),
+                               op["laplacian"](u, x), **TOL)
+
+
+@pytest.mark.parametrize("name", ["cylindrical_curl", "spherical_laplacian",
+                                  "spherical_divergence", "cylindrical_gradient"])
+def test_wrong_width_is_reported(name):
+    x = torch.rand(4, 4, requires_grad=True)
+    with pytest.raises(ValueError, match=rf"^{name}: `x` must hold the coordinates"):
+        getattr(gk, name)(torch.sin(x), x)
+
+
+def test_empty_batch():
+    x = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
+    assert gk.spherical_laplacian(x.sum(1), x, allow_unused=True).shape == (0,)
+    assert gk.cylindrical_curl(x * 2, x, allow_unused=True).shape == (0, 3)

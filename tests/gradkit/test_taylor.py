@@ -1,0 +1,118 @@
+"""Tests for gradkit._taylor: every forward rule against torch.func, in float64.
+
+Each function uses one operation (or a few) on points (N, 3); ``laplacian(f, x, strict=True)``
+must run the forward path and match the trace of torch.func's Hessian, and ``dims`` must
+match the partial trace.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.func import hessian, vmap
+
+import gradkit as gk
+
+TOL = {"atol": 1e-10, "rtol": 1e-9}
+W = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(3, 4)
+
+FUNCS = {
+    "tanh": lambda z: torch.tanh(z @ W).sum(-1),
+    "sigmoid": lambda z: torch.sigmoid(z @ W).sum(-1),
+    "sin-method": lambda z: (z @ W).sin().sum(-1),
+    "cos": lambda z: torch.cos(z @ W).sum(-1),
+    "exp": lambda z: torch.exp(0.3 * z).sum(-1),
+    "log": lambda z: torch.log(1 + z**2).sum(-1),
+    "sqrt": lambda z: torch.sqrt(1 + z**2).sum(-1),
+    "square": lambda z: torch.square(z @ W).sum(-1),
+    "reciprocal": lambda z: torch.reciprocal(2 + z).sum(-1),
+    "pow": lambda z: ((z + 1) ** 3.5).sum(-1),
+    "silu": lambda z: F.silu(z @ W).sum(-1),
+    "gelu": lambda z: F.gelu(z @ W).sum(-1),
+    "softplus-threshold": lambda z: F.softplus(4 * z @ W, beta=2.0, threshold=1.0).sum(-1),
+    "relu": lambda z: F.relu(z @ W).pow(2).sum(-1),
+    "mul-tracked": lambda z: (z[:, 0] * z[:, 1] * torch.sin(z[:, 2])),
+    "div-tracked": lambda z: torch.sin(z[:, 0]) / (2 + z[:, 1] * z[:, 2]),
+    "rdiv": lambda z: (1 / (2 + z)).sum(-1),
+    "rsub-neg": lambda z: (-(1 - z) ** 2).sum(-1),
+    "sub-broadcast": lambda z: torch.tanh(z - W[:, 0]).sum(-1),
+    "linear": lambda z: F.linear(torch.tanh(F.linear(z, W.T, None)), W[:1] + 1)[:, 0],
+    "cat-const": lambda z: torch.tanh(torch.cat([z, z.new_ones(z.shape[0], 1)], 1) @
+                                      W[:, :2].repeat(2, 1)[:4]).sum(-1),
+    "stack-index": lambda z: torch.stack([z[:, 0] ** 2, z[:, 1] * z[:, 2]], dim=1).sum(1),
+    "reshape-flatten": lambda z: torch.tanh(z.reshape(-1, 3, 1).flatten(1) @ W).sum(-1),
+    "unsqueeze-squeeze": lambda z: torch.sin(z.unsqueeze(1)).squeeze(1).sum(-1),
+    "mean-keepdim": lambda z: torch.exp(z.mean(dim=-1, keepdim=True))[:, 0],
+    "layer-norm": lambda z: F.layer_norm(z @ W, (4,), W[0] + 2, W[1]).pow(2).sum(-1),
+    "dropout-eval": lambda z: F.dropout(torch.tanh(z), p=0.5, training=False).sum(-1),
+    "clone-contiguous": lambda z: torch.sin(z.clone().contiguous()).sum(-1),
+    "ellipsis-none": lambda z: torch.sin(z[..., None, 1:])[:, 0].sum(-1),
+}
+
+
+def _points() -> Tensor:
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(5, 3, generator=g, dtype=torch.float64)
+
+
+def _reference(f, x: Tensor) -> Tensor:
+    return vmap(hessian(lambda xi: f(xi.unsqueeze(0)).reshape(())))(x)
+
+
+@pytest.mark.parametrize("name", FUNCS)
+def test_rule_matches_torch_func(name):
+    f = FUNCS[name]
+    x = _points()
+    h = _reference(f, x)
+    lap = gk.laplacian(f, x, strict=True)
+    torch.testing.assert_close(lap, h.diagonal(dim1=-2, dim2=-1).sum(-1), **TOL)
+    part = gk.laplacian(f, x, dims=[2, 0], strict=True)
+    torch.testing.assert_close(part, h[:, 0, 0] + h[:, 2, 2], **TOL)
+
+
+@pytest.mark.parametrize("op", [
+    lambda z: torch.cumsum(z, 1)[:, -1] ** 2,  # no rule
+    lambda z: F.gelu(z, approximate="tanh").sum(1),  # no rule for this variant
+    lambda z: F.dropout(z, p=0.5, training=True).sum(1),  # random
+    lambda z: torch.sin(z[[0, 1, 0, 2, 3]]).sum(1),  # advanced indexing
+    lambda z: z.T.sum(0) if False else torch.sin(z).sum(),  # a sum over the points
+    lambda z: torch.sin(z) @ torch.sin(z).T[:, :1],  # tracked @ tracked
+    lambda z: torch.tanh(input=z).sum(1),  # the input as a keyword
+    lambda z: (z + 0).add_(1).sum(1),  # in place
+    lambda z: torch.where(z > 0.5, z, z**2).sum(1),  # no rule
+])
+def test_no_rule_means_fallback(op):
+    with pytest.raises(gk.TaylorModeError):
+        gk.laplacian(op, _points(), strict=True)
+
+
+def test_value_only_forward_keeps_no_graph():
+    """create_graph=False runs the forward path without autograd: nothing requires grad."""
+    net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    lap = gk.laplacian(net, _points().float(), create_graph=False, strict=True)
+    assert not lap.requires_grad
+
+
+def test_directions_are_rows_of_points():
+    """The Laplacian of a sum of squares is 2 d at every point, whatever the batch."""
+    x = torch.rand(7, 4, dtype=torch.float64)
+    out = gk.laplacian(lambda z: (z**2).sum(1) + math.pi, x, strict=True)
+    torch.testing.assert_close(out, torch.full((7,), 8.0, dtype=torch.float64))
+
+
+def test_a_view_made_out_of_sight_is_refused():
+    """A tensor that shares the memory of a tracked value but was made where the mode could
+    not see (here: before entering it) stops the forward mode."""
+    from gradkit._taylor import _Tracer, _Unsupported
+
+    x = _points()
+    tracer = _Tracer(iter(()))
+    tracer.seed(x, torch.ones(1, *x.shape, dtype=x.dtype))
+    hidden = x.view(-1)  # not seen by the mode, shares x's memory
+    with pytest.raises(_Unsupported, match="view of a value that depends on the input"):
+        with tracer:
+            torch.sin(x) + hidden.view(5, 3)
