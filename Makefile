@@ -198,7 +198,7 @@ check-publishing: $(STAMP)
 # Mutates src/gradkit, judges each mutant with tests/gradkit/ and the doctests of
 # src/gradkit, then prints killed/survived/no-tests/timeout counts and every survivor.
 # Starts from a clean mutants/ so the figures are for the whole package; fails on a survivor
-# that tests/gradkit/equivalent_mutants.toml does not explain. About 10 minutes on 2 cores.
+# that tools/autograd_site/cli/gradkit_equivalent_mutants.toml does not explain. About 10 minutes on 2 cores.
 .PHONY: mutation-gradkit
 mutation-gradkit: $(STAMP)
 	rm -rf mutants && mkdir mutants
@@ -206,7 +206,7 @@ mutation-gradkit: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/mutmut run > mutants/mutmut-run.log 2>&1 \
 	  || { tail -c 3000 mutants/mutmut-run.log; exit 1; }; \
 	$(BIN)/mutmut results > mutants/mutmut-results.txt; \
-	$(BIN)/python tests/mutmut_summary.py --elapsed $$(( $$(date +%s) - start ))
+	$(BIN)/python -m autograd_site.cli.mutmut_summary --elapsed $$(( $$(date +%s) - start ))
 
 # -- gradkit as a library: distributions, their checks, a wheel in a fresh venv ----------
 # (appended; see pyproject.toml [project], MANIFEST.in, .github/workflows/release.yml)
