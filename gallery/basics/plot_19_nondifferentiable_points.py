@@ -131,9 +131,9 @@ torch.testing.assert_close(g_where[2], 0.5 / torch.sqrt(x.detach()[2]))
 # %%
 # Anomaly detection names the culprit
 # -----------------------------------
-# :func:`torch.autograd.detect_anomaly` checks every backward node's output and
-# raises at the first ``nan``, naming the node (its warning also shows the
-# forward line that created it).
+# :class:`torch.autograd.detect_anomaly` checks every backward node's output
+# and raises at the first ``nan``, naming the node (its warning also shows
+# the forward line that created it).
 import warnings
 
 try:
