@@ -182,6 +182,7 @@ print(f"grid points with a nan gradient: single where {nan_count}, "
 assert nan_count == int((xs <= 0).sum()) and not torch.isnan(g_double).any()
 right = xs.detach() > 0
 torch.testing.assert_close(g_double[right], 0.5 / xs.detach()[right].sqrt())
+torch.testing.assert_close(g_single[right], g_double[right])
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.plot(xs.detach(), g_double, lw=3, alpha=0.5, label="double where")

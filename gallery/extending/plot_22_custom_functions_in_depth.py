@@ -88,7 +88,8 @@ torch.testing.assert_close(g_sort, torch.tensor([30.0, 10.0, 20.0]))
 # If ``backward`` is written with differentiable torch operations on saved
 # tensors, autograd can differentiate it again. This cube also has a
 # forward-mode rule ``jvp`` (:math:`\dot y = 3x^2 \dot x`) and
-# ``generate_vmap_rule = True``; both need the ``setup_context`` style.
+# ``generate_vmap_rule = True``. For ``torch.func`` transforms it is written
+# in the ``setup_context`` style (the error at the end shows why).
 
 
 class Cube(torch.autograd.Function):
@@ -196,7 +197,7 @@ torch.testing.assert_close(y_dot, 3 * x**2 * tangent)
 # Under ``torch.func``: ``generate_vmap_rule``
 # --------------------------------------------
 # With ``generate_vmap_rule = True`` PyTorch derives the batching rule by
-# running ``forward``, ``backward`` and ``jvp`` per example, so
+# running ``forward``, ``backward`` and ``jvp`` themselves under ``vmap``, so
 # ``vmap(grad(f))`` computes one derivative per input. The earlier ``Mul``,
 # written in the old style with ``ctx`` in ``forward``, cannot be vmapped.
 from torch.func import grad, vmap

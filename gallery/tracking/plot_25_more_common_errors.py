@@ -46,8 +46,8 @@ assert not x.argmax().requires_grad and not x.long().requires_grad
 # --------------------------
 # ``torch.randn(3, requires_grad=True).to(...)`` creates the leaf, then
 # *copies* it: the name now holds the copy, a non-leaf, whose ``.grad`` stays
-# ``None`` (and PyTorch warns when you read it). ``.cuda()`` does the same;
-# here a change of dtype shows it on any machine.
+# ``None`` (and PyTorch warns when you read it). A change of dtype shows it
+# on any machine; a change of device is the same kind of copy (below).
 import warnings
 
 torch.manual_seed(0)
@@ -60,6 +60,15 @@ print(f"w.is_leaf = {w.is_leaf}, w.grad = {grad_seen}")
 print(f"UserWarning: {str(caught[0].message).split(' Its ')[0]}")
 assert not w.is_leaf and grad_seen is None
 assert issubclass(caught[0].category, UserWarning)
+
+# %%
+# Moving to another device copies too. ``.cuda()`` needs a GPU; the ``meta``
+# device (shapes without data) exists on every machine and shows the same
+# copy node.
+w_moved = torch.randn(3, requires_grad=True).to("meta")
+print(f"after .to('meta'): is_leaf = {w_moved.is_leaf}, "
+      f"grad_fn = {type(w_moved.grad_fn).__name__}")
+assert not w_moved.is_leaf and w_moved.grad_fn is not None
 
 # %%
 # Create the tensor where and as it will be used, so that it is the leaf

@@ -126,7 +126,9 @@ bn = torch.nn.BatchNorm1d(3)
 with torch.no_grad():
     bn(X)
 print(f"running mean after one no_grad call: {bn.running_mean}")
-torch.testing.assert_close(bn.running_mean, 0.1 * X.mean(0))
+torch.testing.assert_close(
+    bn.running_mean, 0.1 * X.mean(0), rtol=1e-5, atol=0.0
+)
 
 # %%
 # Mixed precision on CPU
@@ -168,6 +170,7 @@ assert max(errors) < 0.05
 # (bfloat16 has float32's range, so with it scaling is optional.)
 print(f"float32 max {torch.finfo(torch.float32).max:.3e}, "
       f"bfloat16 max {torch.finfo(torch.bfloat16).max:.3e}")
+assert torch.finfo(torch.bfloat16).max > 0.99 * torch.finfo(torch.float32).max
 opt = torch.optim.SGD(net.parameters(), lr=0.1)
 scaler = torch.GradScaler("cpu")
 opt.zero_grad()
@@ -196,7 +199,7 @@ true_norm = torch.linalg.vector_norm(
     torch.stack([g.norm() for g in grads_bf16])
 )
 torch.testing.assert_close(before, true_norm)
-torch.testing.assert_close(after, torch.tensor(max_norm))
+torch.testing.assert_close(after, torch.tensor(max_norm), rtol=1e-5, atol=0.0)
 scaler.step(opt)
 scaler.update()
 
@@ -214,7 +217,8 @@ wrong = torch.linalg.vector_norm(
     torch.stack([p.grad.norm() for p in net.parameters()])
 )
 print(f"norm after clip-then-unscale: {wrong:.3e} instead of {max_norm}")
-torch.testing.assert_close(wrong, torch.tensor(max_norm / scaler.get_scale()))
+expected_wrong = torch.tensor(max_norm / scaler.get_scale())
+torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 
 # %%
 # Questions this page settles
@@ -292,7 +296,8 @@ Xg = X.clone().requires_grad_()
 )
 r = (model(X) - y).detach()
 print(f"dL/dX, first row: {g_X[0]}")
-torch.testing.assert_close(g_X, 2 / X.shape[0] * r @ model.weight.detach())
+expected_X = 2 / X.shape[0] * r.double() @ model.weight.detach().double()
+torch.testing.assert_close(g_X.double(), expected_X, rtol=1e-5, atol=0.0)
 
 # %%
 # .. raw:: html
