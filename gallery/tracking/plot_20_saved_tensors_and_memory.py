@@ -206,7 +206,7 @@ torch.testing.assert_close(g_plain[-1], reference[0], rtol=1e-5, atol=0.0)
 
 # %%
 # The gradients agree; the price is one extra forward pass. To measure memory
-# on CPU we let :mod:`torch.profiler` record every allocation and free by
+# on CPU we let ``torch.profiler`` record every allocation and free by
 # PyTorch, and follow the running total through forward and backward.
 from torch.profiler import ProfilerActivity, profile
 

@@ -4,7 +4,7 @@ r"""
 Distributed data parallel: how gradients are synchronised
 =========================================================
 
-:class:`~torch.nn.parallel.DistributedDataParallel` (DDP) runs one process
+``torch.nn.parallel.DistributedDataParallel`` (DDP) runs one process
 per device, each on its own shard of the batch. During ``backward()`` it
 all-reduces the gradients and divides by the number of processes :math:`P`:
 
@@ -50,67 +50,85 @@ torch.testing.assert_close((shards[0] + shards[1]) / 2, full)
 # %%
 # The worker
 # ----------
-# Each process runs this script with its rank. It joins a process group
-# through a file both can see, wraps the same model (same seed) in DDP,
-# computes gradients on its shard, and saves them. It also runs the
-# accumulation pattern: the first micro-batch under ``no_sync()``, the
-# second synchronised.
+# Each process runs ``train(rank)``. It joins a process group through a
+# file both can see, wraps the same model (same seed) in DDP, computes
+# gradients on its shard, and saves them. It also runs the accumulation
+# pattern: the first micro-batch under ``no_sync()``, the second
+# synchronised.
 WORKER = r'''
+import multiprocessing
 import sys
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-rank, world, store, out = int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:]
-dist.init_process_group(
-    "gloo", init_method=f"file://{store}", rank=rank, world_size=world
-)
-torch.manual_seed(0)
-X, y = torch.randn(8, 3), torch.randn(8, 1)
-model = torch.nn.Linear(3, 1)
-ddp = DistributedDataParallel(model)
-Xs, ys = X.chunk(world)[rank], y.chunk(world)[rank]
-results = {}
+
+def train(rank, world, store, out):
+    dist.init_process_group(
+        "gloo", init_method=f"file://{store}", rank=rank, world_size=world
+    )
+    torch.manual_seed(0)
+    X, y = torch.randn(8, 3), torch.randn(8, 1)
+    model = torch.nn.Linear(3, 1)
+    ddp = DistributedDataParallel(model)
+    Xs, ys = X.chunk(world)[rank], y.chunk(world)[rank]
+    results = {}
+
+    def step(X_part, y_part, scale=1.0, reduction="mean"):
+        loss = torch.nn.functional.mse_loss(ddp(X_part), y_part,
+                                            reduction=reduction)
+        (scale * loss).backward()
+
+    step(Xs, ys)  # synchronised: gradients averaged over the processes
+    results["synced"] = model.weight.grad.clone()
+    ddp.zero_grad()
+    with ddp.no_sync():  # local only
+        step(Xs, ys)
+    results["local"] = model.weight.grad.clone()
+    ddp.zero_grad()
+    (Xa, Xb), (ya, yb) = Xs.chunk(2), ys.chunk(2)
+    with ddp.no_sync():  # accumulate micro-batch a locally ...
+        step(Xa, ya, scale=0.5)
+    step(Xb, yb, scale=0.5)  # ... and synchronise the sum with micro-batch b
+    results["accumulated"] = model.weight.grad.clone()
+    ddp.zero_grad()
+    step(Xs, ys, reduction="sum")
+    results["sum"] = model.weight.grad.clone()
+    ddp.zero_grad()
+    sizes = [3, 5]  # unequal shards, each mean loss weighted by P n_p / N
+    Xu, yu = X.split(sizes)[rank], y.split(sizes)[rank]
+    step(Xu, yu, scale=world * sizes[rank] / 8)
+    results["uneven"] = model.weight.grad.clone()
+    torch.save(results, f"{out}{rank}.pt")
+    dist.destroy_process_group()
 
 
-def step(X_part, y_part, scale=1.0, reduction="mean"):
-    loss = torch.nn.functional.mse_loss(ddp(X_part), y_part,
-                                        reduction=reduction)
-    (scale * loss).backward()
-
-
-step(Xs, ys)  # synchronised: gradients averaged over the processes
-results["synced"] = model.weight.grad.clone()
-ddp.zero_grad()
-with ddp.no_sync():  # local only
-    step(Xs, ys)
-results["local"] = model.weight.grad.clone()
-ddp.zero_grad()
-(Xa, Xb), (ya, yb) = Xs.chunk(2), ys.chunk(2)
-with ddp.no_sync():  # accumulate micro-batch a locally ...
-    step(Xa, ya, scale=0.5)
-step(Xb, yb, scale=0.5)  # ... and synchronise the sum with micro-batch b
-results["accumulated"] = model.weight.grad.clone()
-ddp.zero_grad()
-step(Xs, ys, reduction="sum")
-results["sum"] = model.weight.grad.clone()
-ddp.zero_grad()
-sizes = [3, 5]  # unequal shards, each mean loss weighted by P n_p / N
-Xu, yu = X.split(sizes)[rank], y.split(sizes)[rank]
-step(Xu, yu, scale=world * sizes[rank] / 8)
-results["uneven"] = model.weight.grad.clone()
-torch.save(results, out)
-dist.destroy_process_group()
+if __name__ == "__main__":
+    world, store, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    # fork where available: the ranks share this process's imported torch
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context(
+        "fork" if "fork" in methods else "spawn"
+    )
+    procs = [
+        context.Process(target=train, args=(rank, world, store, out))
+        for rank in range(world)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    sys.exit(max(proc.exitcode for proc in procs))
 '''
 
 # %%
 # Launching two processes
 # -----------------------
 # sphinx-gallery (and a notebook) runs this page inside one Python process,
-# so we start the workers as separate programs with ``sys.executable``,
-# from a temporary folder, and read back what they saved. Any failure stops
-# the page with the worker's error output.
+# so we run the worker as a separate program with ``sys.executable``, from a
+# temporary folder; it starts the two ranks and we read back what they
+# saved. Any failure stops the page with the worker's error output.
 import subprocess
 import sys
 import tempfile
@@ -121,21 +139,15 @@ def run_workers(source, world=2, timeout=120):
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "ddp_worker.py"
         script.write_text(source)
-        store = Path(tmp) / "store"
-        outs = [Path(tmp) / f"rank{rank}.pt" for rank in range(world)]
-        procs = [
-            subprocess.Popen(
-                [sys.executable, str(script), str(rank), str(world),
-                 str(store), str(outs[rank])],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )
-            for rank in range(world)
-        ]
-        for rank, proc in enumerate(procs):
-            _, err = proc.communicate(timeout=timeout)
-            if proc.returncode != 0:
-                raise RuntimeError(f"DDP worker {rank} failed:\n{err}")
-        return [torch.load(out) for out in outs]
+        out = Path(tmp) / "rank"
+        done = subprocess.run(
+            [sys.executable, str(script), str(world), str(Path(tmp) / "store"),
+             str(out)],
+            capture_output=True, text=True, timeout=timeout,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"DDP worker failed:\n{done.stderr}")
+        return [torch.load(f"{out}{rank}.pt") for rank in range(world)]
 
 
 ranks = run_workers(WORKER)
@@ -176,13 +188,14 @@ for rank, res in enumerate(ranks):
 import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
-positions = torch.arange(3.0)
+positions = [0.0, 1.0, 2.0]
 for i, (label, g) in enumerate(
     [("rank 0, no_sync", ranks[0]["local"]),
      ("rank 1, no_sync", ranks[1]["local"]),
      ("synchronised (both ranks)", ranks[0]["synced"])]
 ):
-    ax.bar(positions + (i - 1) * 0.27, g[0], width=0.27, label=label)
+    shifted = [p + (i - 1) * 0.27 for p in positions]
+    ax.bar(shifted, g[0].tolist(), width=0.27, label=label)
 ax.set_xticks(positions, [f"$\\partial L/\\partial w_{j}$" for j in range(3)])
 ax.axhline(0, color="0.3", lw=0.8)
 ax.legend(fontsize=8)
