@@ -106,10 +106,9 @@ def train(rank, world, store, out):
 
 if __name__ == "__main__":
     world, store, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    # fork where available: the ranks share this process's imported torch
-    methods = multiprocessing.get_all_start_methods()
+    # on Linux, fork: the ranks share this process's imported torch
     context = multiprocessing.get_context(
-        "fork" if "fork" in methods else "spawn"
+        "fork" if sys.platform.startswith("linux") else "spawn"
     )
     procs = [
         context.Process(target=train, args=(rank, world, store, out))
