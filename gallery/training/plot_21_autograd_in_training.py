@@ -51,8 +51,8 @@ torch.testing.assert_close((model.weight.grad, model.bias.grad), (gw, gb))
 # Freezing parameters
 # -------------------
 # ``requires_grad_(False)`` makes a parameter a constant: backward leaves its
-# ``.grad`` as ``None``, and optimizers skip parameters whose gradient is
-# ``None``, even with weight decay. Here we freeze the bias.
+# ``.grad`` as ``None``, and the optimizer skips it: here ``AdamW``, even
+# with weight decay, leaves the frozen bias untouched.
 model.zero_grad(set_to_none=True)
 model.bias.requires_grad_(False)
 opt = torch.optim.AdamW(model.parameters(), lr=0.1, weight_decay=0.5)
