@@ -1,0 +1,322 @@
+r"""
+.. _example-custom-functions-in-depth:
+
+Custom autograd Functions in depth
+==================================
+
+:ref:`example-custom-function` wrote a :class:`torch.autograd.Function` with
+a forward and a backward. A complete Function does more: it skips gradients
+nobody asked for (``ctx.needs_input_grad``), marks integer outputs as
+non-differentiable, supports (or refuses) double backward, has a forward-mode
+rule ``jvp``, and works under :func:`torch.func.vmap`. We build them on
+:math:`f(x) = x^3`, with :math:`f' = 3x^2` and :math:`f'' = 6x`.
+"""
+
+# %%
+# Skipping unneeded gradients: ``ctx.needs_input_grad``
+# -----------------------------------------------------
+# For :math:`z = x \cdot w`, the gradients are :math:`\bar z\, w` for
+# :math:`x` and :math:`\bar z\, x` for :math:`w`. ``ctx.needs_input_grad``
+# says which inputs need one; returning ``None`` for the others saves work.
+import torch
+
+computed = []
+
+
+class Mul(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x * w
+
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad_z * w
+            computed.append("x")
+        if ctx.needs_input_grad[1]:
+            grad_w = grad_z * x
+            computed.append("w")
+        return grad_x, grad_w
+
+
+# %%
+# With a constant :math:`w` only :math:`\partial z / \partial x` is computed.
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+w = torch.tensor([4.0, 5.0, 6.0])
+(g_x,) = torch.autograd.grad(Mul.apply(x, w).sum(), x)
+print(f"dz/dx = w: {g_x}; gradients computed: {computed}")
+torch.testing.assert_close(g_x, w)
+assert computed == ["x"]
+
+# %%
+# Integer outputs: ``mark_non_differentiable``
+# --------------------------------------------
+# A sort returns values and indices. The indices are integers: mark them
+# non-differentiable, and they come out with ``requires_grad=False``. The
+# gradient of the values goes back to the positions they came from.
+
+
+class Sort(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        values, indices = torch.sort(x)
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        (indices,) = ctx.saved_tensors
+        return torch.zeros_like(grad_values).scatter(0, indices, grad_values)
+
+
+x = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+values, indices = Sort.apply(x)
+print(f"values {values}, indices {indices}")
+assert values.requires_grad and not indices.requires_grad
+weights = torch.tensor([10.0, 20.0, 30.0])  # d(sum w_k v_k)/dx_i
+(g_sort,) = torch.autograd.grad((weights * values).sum(), x)
+print(f"gradient reaches the original positions: {g_sort}")
+torch.testing.assert_close(g_sort, torch.tensor([30.0, 10.0, 20.0]))
+
+# %%
+# A true double backward
+# ----------------------
+# If ``backward`` is written with differentiable torch operations on saved
+# tensors, autograd can differentiate it again. This cube also has a
+# forward-mode rule ``jvp`` (:math:`\dot y = 3x^2 \dot x`) and
+# ``generate_vmap_rule = True``. For ``torch.func`` transforms it is written
+# in the ``setup_context`` style (the error at the end shows why).
+
+
+class Cube(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x):
+        return x**3
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        (x,) = ctx.saved_tensors
+        return grad_y * 3 * x**2
+
+    @staticmethod
+    def jvp(ctx, x_dot):
+        (x,) = ctx.saved_tensors
+        return 3 * x**2 * x_dot
+
+
+# %%
+# First and second derivatives, :math:`3x^2` and :math:`6x`, by calling
+# :func:`torch.autograd.grad` twice with ``create_graph=True``:
+x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+(d1,) = torch.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
+(d2,) = torch.autograd.grad(d1.sum(), x)
+print(f"f'(x) = 3x^2: {d1.detach()}\nf''(x) = 6x: {d2}")
+torch.testing.assert_close(d1.detach(), 3 * x.detach() ** 2)
+torch.testing.assert_close(d2, 6 * x.detach())
+
+# %%
+# :func:`torch.autograd.gradcheck` and
+# :func:`torch.autograd.gradgradcheck` compare first and second derivatives
+# with float64 finite differences, including the ``jvp`` when asked to
+# (``check_forward_ad=True``).
+from torch.autograd import gradcheck, gradgradcheck
+
+x64 = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64, requires_grad=True)
+ok1 = gradcheck(
+    Cube.apply, (x64,), check_forward_ad=True, raise_exception=False
+)
+ok2 = gradgradcheck(Cube.apply, (x64,), raise_exception=False)
+print(f"gradcheck (with forward AD): {ok1}; gradgradcheck: {ok2}")
+assert ok1 and ok2
+
+# %%
+# Refusing double backward: ``once_differentiable``
+# -------------------------------------------------
+# A backward written with non-differentiable code (NumPy, in-place tricks)
+# would give a silently wrong second derivative. Decorate it with
+# ``once_differentiable``: the first derivative works, the second raises.
+from torch.autograd.function import once_differentiable
+
+
+class CubeOnce(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y):
+        (x,) = ctx.saved_tensors
+        return grad_y * 3 * x**2
+
+
+# Inside a larger function, :math:`(x^3)^2`, the first derivative
+# :math:`6x^5` is right, and a second backward stops with a clear error.
+x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+(d1,) = torch.autograd.grad(
+    (CubeOnce.apply(x) ** 2).sum(), x, create_graph=True
+)
+print(f"d/dx (x^3)^2 = 6x^5: {d1.detach()}")
+torch.testing.assert_close(d1.detach(), 6 * x.detach() ** 5)
+try:
+    d1.sum().backward()
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+    assert "once_differentiable" in str(err)
+else:
+    raise AssertionError("once_differentiable must refuse double backward")
+
+# %%
+# Forward mode: the ``jvp`` rule
+# ------------------------------
+# :func:`torch.func.jvp` pushes a tangent :math:`\dot x` forward through
+# ``Cube.jvp`` and returns :math:`f(x)` and :math:`3x^2 \dot x`, with no
+# backward pass.
+from torch.func import jvp
+
+x = torch.tensor([-1.0, 0.5, 2.0])
+tangent = torch.tensor([1.0, 1.0, 2.0])
+value, y_dot = jvp(Cube.apply, (x,), (tangent,))
+print(f"jvp of the cube: {y_dot}")
+torch.testing.assert_close(y_dot, 3 * x**2 * tangent)
+
+# %%
+# Under ``torch.func``: ``generate_vmap_rule``
+# --------------------------------------------
+# With ``generate_vmap_rule = True`` PyTorch derives the batching rule by
+# running ``forward``, ``backward`` and ``jvp`` themselves under ``vmap``, so
+# ``vmap(grad(f))`` computes one derivative per input. The earlier ``Mul``,
+# written in the old style with ``ctx`` in ``forward``, cannot be vmapped.
+from torch.func import grad, vmap
+
+per_sample = vmap(grad(Cube.apply))(x)
+print(f"vmap(grad(cube)) = 3x^2 per example: {per_sample}")
+torch.testing.assert_close(per_sample, 3 * x**2)
+try:
+    vmap(lambda t: Mul.apply(t, t))(x)
+except RuntimeError as err:
+    print(f"RuntimeError: {str(err).splitlines()[0]}")
+else:
+    raise AssertionError("an old-style Function must not work under vmap")
+
+# %%
+# Questions this page settles
+# ---------------------------
+# From PyTorch's issue tracker: double backward of a custom Function that is
+# silently wrong (issues #58509 and #76185; exercise 3 reproduces one such
+# case); integer outputs that should never require grad (issue #37680);
+# the "must override the setup_context staticmethod" error under
+# ``vmap`` (pytorch/functorch issue #296).
+#
+# Conclusion
+# ----------
+# ``needs_input_grad`` lets backward skip work; ``mark_non_differentiable``
+# keeps integer outputs out of the graph. A backward made of torch
+# operations is differentiable again (check with ``gradgradcheck``);
+# otherwise mark it ``once_differentiable``. Add ``jvp`` for forward mode and
+# ``generate_vmap_rule`` (with ``setup_context``) for ``torch.func``.
+#
+# Exercises
+# ---------
+# **1.** Add a ``jvp`` to ``Mul`` in the ``setup_context`` style and check
+# :math:`\dot z = \dot x\, w + x\, \dot w` with :func:`torch.func.jvp`.
+#
+# .. raw:: html
+#
+#    <details class="solution"><summary>Solution 1</summary>
+
+
+class MulFwd(torch.autograd.Function):
+    @staticmethod
+    def forward(x, w):
+        return x * w
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_forward(*inputs)
+
+    @staticmethod
+    def jvp(ctx, x_dot, w_dot):
+        x, w = ctx.saved_tensors
+        return x_dot * w + x * w_dot
+
+
+x = torch.tensor([1.0, 2.0, 3.0])
+w = torch.tensor([4.0, 5.0, 6.0])
+x_dot, w_dot = torch.tensor([1.0, 0.0, 1.0]), torch.tensor([0.5, 1.0, 0.0])
+_, z_dot = jvp(MulFwd.apply, (x, w), (x_dot, w_dot))
+print(f"jvp of x * w: {z_dot}")
+torch.testing.assert_close(z_dot, x_dot * w + x * w_dot)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#
+# **2.** Compute the per-example second derivative :math:`6x` of ``Cube``
+# with ``vmap`` and nested ``grad``.
+#
+# .. raw:: html
+#
+#    <details class="solution"><summary>Solution 2</summary>
+x = torch.tensor([-1.0, 0.5, 2.0])
+second = vmap(grad(grad(Cube.apply)))(x)
+print(f"vmap(grad(grad(cube))): {second}")
+torch.testing.assert_close(second, 6 * x)
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#
+# **3.** Write the backward of ``Cube`` with NumPy (``x.numpy()``) and
+# without ``once_differentiable``. What second derivative of
+# :math:`(x^3)^2` do you get? The true one is :math:`30x^4`.
+#
+# .. raw:: html
+#
+#    <details class="solution"><summary>Solution 3</summary>
+
+
+class CubeNumpy(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        (x,) = ctx.saved_tensors
+        return grad_y * torch.from_numpy(3 * x.detach().numpy() ** 2)
+
+
+x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+(d1,) = torch.autograd.grad(
+    (CubeNumpy.apply(x) ** 2).sum(), x, create_graph=True
+)
+torch.testing.assert_close(d1.detach(), 6 * x.detach() ** 5)
+(d2,) = torch.autograd.grad(d1.sum(), x)
+print(f"second derivative: {d2}; true 30x^4: {30 * x.detach() ** 4}")
+torch.testing.assert_close(d2, 18 * x.detach() ** 4)  # silently wrong
+
+# %%
+# .. raw:: html
+#
+#    </details>
+#
+# The first derivative is right; the second misses the :math:`3x^2` factor
+# computed in NumPy (no graph) and returns :math:`18x^4`, without any error.
+# ``once_differentiable`` turns this into the clear error shown above.
