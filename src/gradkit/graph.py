@@ -165,13 +165,16 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
     pos = [(x[i], -float(depth[i])) for i in range(len(labels))]
     for i, label in enumerate(labels):
         for k in dict.fromkeys(kids[i]):  # an input used twice gets one arrow
-            ax.add_patch(FancyArrowPatch(pos[i], pos[k], arrowstyle="->", color="0.4",
-                                         mutation_scale=10, shrinkA=12, shrinkB=12))
+            arrow = FancyArrowPatch(pos[i], pos[k], arrowstyle="->", color="0.4",
+                                    mutation_scale=10, shrinkA=12, shrinkB=12)
+            arrow.set_gid(f"node-{i}->node-{k}")  # which nodes it joins, for readers of the axes
+            ax.add_patch(arrow)
         leaf = label.startswith("AccumulateGrad")
-        ax.text(*pos[i], _short_label(label), ha="center", va="center", fontsize=8,
-                color="black",
-                bbox={"boxstyle": "round", "fc": "#e8f0fe" if leaf else "white", "ec": "0.3"},
-                )
+        box = ax.text(*pos[i], _short_label(label), ha="center", va="center", fontsize=8,
+                      color="black",
+                      bbox={"boxstyle": "round", "fc": "#e8f0fe" if leaf else "white", "ec": "0.3"},
+                      )
+        box.set_gid(f"node-{i}")
     ax.set_xlim(-0.7, max(n_leaves - 0.3, 0.7))
     ax.set_ylim(-max(depth) - 0.6, 0.6)
     ax.set_axis_off()
