@@ -54,7 +54,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[bench]'
 	touch $@
 
-html: $(STAMP) mathjax
+html: $(STAMP) katex
 	$(SPHINXBUILD) -b html -c . $(SPHINXOPTS) docs $(BUILDDIR)/html
 	@echo "Site built: open $(BUILDDIR)/html/index.html"
 
@@ -71,7 +71,7 @@ bench: $(BENCH_STAMP)
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --quick --out _build/bench/quick.json --md _build/bench/quick.md
 
-bench-build: $(STAMP) mathjax
+bench-build: $(STAMP) katex
 	SPHINXBUILD="$(SPHINXBUILD)" SPHINXOPTS="$(SPHINXOPTS)" $(BIN)/python benchmarks/bench_build.py
 
 lock:
@@ -93,7 +93,7 @@ check-links: $(STAMP)
 	@test -f $(BUILDDIR)/html/index.html || { echo "check-links: run 'make html' first" >&2; exit 1; }
 	$(BIN)/lychee $(LYCHEE_ARGS) '$(BUILDDIR)/html/**/*.html'
 
-check-reproducible: $(STAMP) mathjax
+check-reproducible: $(STAMP) katex
 	$(BIN)/python tests/check_reproducible.py
 
 record-values: $(STAMP)
@@ -103,26 +103,26 @@ record-values: $(STAMP)
 # -- the reader's site: offline assets, browser tests, publishing -------------
 # (appended; see docs/_ext/make_inventories.py, tests/browser/, .readthedocs.yaml)
 NPM ?= npm
-MATHJAX_STAGE := $(BUILDDIR)/mathjax/mathjax
-MATHJAX_SRC := node_modules/mathjax/es5
+KATEX_STAGE := $(BUILDDIR)/katex
+KATEX_DIST := node_modules/katex/dist
 BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra tests/browser
-.PHONY: mathjax test-browser serve livehtml inventories inventories-online check-publishing
+.PHONY: katex test-browser serve livehtml inventories inventories-online check-publishing
 
-# MathJax from the npm registry (package-lock.json), staged for html_static_path:
-# the site loads it from _static/mathjax/, never from a CDN.
-mathjax: $(MATHJAX_STAGE)/tex-chtml.js
+# KaTeX from the npm registry (package-lock.json), staged in $(KATEX_STAGE): sphinxcontrib-katex
+# renders every expression at build time with render/katex.min.js (Node), and Sphinx copies
+# static/katex/ (the CSS and its woff2 fonts) to _static/katex/: the site serves them itself
+# and the reader's browser runs no math script.
+katex: $(KATEX_STAGE)/static/katex/katex.min.css
 
-$(MATHJAX_SRC)/tex-chtml.js: package.json package-lock.json
+$(KATEX_DIST)/katex.min.js: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	touch $@
 
-$(MATHJAX_STAGE)/tex-chtml.js: $(MATHJAX_SRC)/tex-chtml.js
-	rm -rf $(MATHJAX_STAGE) && mkdir -p $(MATHJAX_STAGE)/output/chtml/fonts $(MATHJAX_STAGE)/input/tex
-	cp $(MATHJAX_SRC)/tex-chtml.js $(MATHJAX_STAGE)/
-	cp -R $(MATHJAX_SRC)/output/chtml/fonts/woff-v2 $(MATHJAX_STAGE)/output/chtml/fonts/
-	cp -R $(MATHJAX_SRC)/input/tex/extensions $(MATHJAX_STAGE)/input/tex/
-	cp -R $(MATHJAX_SRC)/a11y $(MATHJAX_SRC)/ui $(MATHJAX_SRC)/sre $(MATHJAX_STAGE)/
-	cp node_modules/mathjax/LICENSE $(MATHJAX_STAGE)/
+$(KATEX_STAGE)/static/katex/katex.min.css: $(KATEX_DIST)/katex.min.js
+	rm -rf $(KATEX_STAGE) && mkdir -p $(KATEX_STAGE)/render $(KATEX_STAGE)/static/katex/fonts
+	cp $(KATEX_DIST)/katex.min.js $(KATEX_STAGE)/render/
+	cp $(KATEX_DIST)/katex.min.css node_modules/katex/LICENSE $(KATEX_STAGE)/static/katex/
+	cp $(KATEX_DIST)/fonts/*.woff2 $(KATEX_STAGE)/static/katex/fonts/
 
 # Real-browser checks of the built site (Chromium + Playwright + axe-core).
 # Needs a built site (make html) and chromium (apt-get install chromium).
@@ -134,7 +134,7 @@ serve:
 	@test -f $(BUILDDIR)/html/index.html || { echo "serve: $(BUILDDIR)/html/index.html is missing; run 'make html' first" >&2; exit 1; }
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
-livehtml: $(STAMP) mathjax
+livehtml: $(STAMP) katex
 	$(BIN)/sphinx-autobuild -b html -c . $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
 	  --watch conf.py --watch gallery --watch src --watch docs/_ext \
 	  --ignore "*/auto_examples/*" --ignore "*/gen_modules/*" --ignore "*/jupyter_execute/*" \

@@ -24,7 +24,7 @@ extensions = [
     "site_hooks",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "sphinxcontrib.katex",
     "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
     "myst_nb",
@@ -103,22 +103,30 @@ nitpick_ignore_regex = [
     ("py:class", r"gradkit\.checking\._InputError"),
 ]
 
+# -- math: rendered at build time -------------------------------------------
+# KaTeX (the npm package pinned in package-lock.json) turns every expression into
+# HTML while Sphinx writes the pages, through sphinxcontrib-katex and Node: the
+# reader's browser runs no math script, and nothing moves when fonts arrive.
+# `make katex` (a prerequisite of `make html`) stages the renderer in
+# _build/katex/render/ and the CSS with its woff2 fonts in _build/katex/static/katex/,
+# which Sphinx copies to _static/katex/.
+_KATEX_STAGE = ROOT / "_build" / "katex"
+if not (_KATEX_STAGE / "static" / "katex" / "katex.min.css").is_file():
+    raise RuntimeError(
+        f"conf.py: KaTeX is not staged in {_KATEX_STAGE}, so no page could show math. "
+        "Run 'make katex' (make html runs it), or copy that folder into this tree."
+    )
+katex_prerender = True
+katex_js_path = str(_KATEX_STAGE / "render" / "katex.min.js")
+katex_css_path = "katex/katex.min.css"
+
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"Autograd by Example {release}"
-# MathJax is served by the site itself: `make mathjax` (a prerequisite of `make html`)
-# installs the npm package pinned in package-lock.json and stages the files used
-# into _build/mathjax/mathjax/, which Sphinx copies to _static/mathjax/.
-_MATHJAX_STAGE = ROOT / "_build" / "mathjax"
-if not (_MATHJAX_STAGE / "mathjax" / "tex-chtml.js").is_file():
-    raise RuntimeError(
-        f"conf.py: MathJax is not staged in {_MATHJAX_STAGE}, so no page could show math. "
-        "Run 'make mathjax' (make html runs it), or copy that folder into this tree."
-    )
-html_static_path = [str(ROOT / "docs" / "_static"), str(_MATHJAX_STAGE)]
+html_static_path = [str(ROOT / "docs" / "_static"), str(_KATEX_STAGE / "static")]
+templates_path = [str(ROOT / "docs" / "_templates")]
 html_css_files = ["custom.css"]
 html_js_files = ["a11y.js"]
-mathjax_path = "mathjax/tex-chtml.js"
 html_theme_options = {
     "navbar_align": "left",
     "header_links_before_dropdown": 5,
@@ -164,3 +172,63 @@ intersphinx_mapping = {
 }
 intersphinx_timeout = 1  # only local files are read; never wait on a network
 intersphinx_cache_limit = -1
+
+
+# -- per-page HTML: what each page loads -------------------------------------
+_KATEX_CSS = {katex_css_path, "katex-math.css"}
+# The fonts almost every expression uses, fetched with the CSS rather than after it
+_KATEX_PRELOAD = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
+
+
+def _page_assets(app, pagename, templatename, context, doctree):
+    """KaTeX's CSS and fonts only on pages that show math."""
+    has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
+        pagename
+    )
+    if not has_math:
+        context["css_files"] = [
+            css for css in context.get("css_files", []) if css.filename not in _KATEX_CSS
+        ]
+        return
+    fonts = "".join(
+        f'<link rel="preload" href="{context["pathto"]("_static/katex/fonts/" + name, 1)}"'
+        ' as="font" type="font/woff2" crossorigin>\n'
+        for name in _KATEX_PRELOAD
+    )
+    context["metatags"] = context.get("metatags", "") + fonts
+
+
+def _katex_server_before_fork(app):
+    """Start KaTeX's render server in the main process, before Sphinx forks its writers.
+
+    sphinxcontrib-katex keeps one server and one socket per process; a forked writer would
+    share the main process's socket, and two writers reading one socket may swap
+    answers. After a fork each child opens its own connection to the same server (it
+    serves each connection on its own), and the main process stops the server at exit.
+    """
+    from sphinxcontrib.katex import KaTeXServer
+
+    if app.builder.format == "html" and app.config.katex_prerender:
+        KaTeXServer.get()
+
+
+def _katex_connection_per_process():
+    import socket
+
+    from sphinxcontrib.katex import KaTeXServer
+
+    shared = KaTeXServer.katex_server
+    if shared is None:
+        return
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(shared.rundir / "katex.sock"))
+    KaTeXServer.katex_server = KaTeXServer(shared.rundir, shared.process, sock)
+
+
+def setup(app):
+    import os
+
+    app.connect("builder-inited", _katex_server_before_fork, priority=900)
+    app.connect("html-page-context", _page_assets)
+    if os.name == "posix":  # KaTeX's server listens on a Unix socket there
+        os.register_at_fork(after_in_child=_katex_connection_per_process)

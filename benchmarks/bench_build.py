@@ -39,8 +39,8 @@ def _copy_site(dest):
     shutil.copytree(ROOT / "docs", dest / "docs", ignore=ignore)
     shutil.copytree(ROOT / "gallery", dest / "gallery")
     shutil.copytree(ROOT / "benchmarks", dest / "benchmarks", ignore=shutil.ignore_patterns("tmp"))
-    # MathJax staged by `make mathjax`; conf.py refuses to build without it.
-    shutil.copytree(ROOT / "_build" / "mathjax", dest / "_build" / "mathjax")
+    # KaTeX staged by `make katex`; conf.py refuses to build without it.
+    shutil.copytree(ROOT / "_build" / "katex", dest / "_build" / "katex")
 
 
 def _clean(site):

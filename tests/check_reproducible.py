@@ -64,7 +64,7 @@ def _page_text(path):
 
 def _build(workdir):
     copy_project(workdir, COPY, skip=("results",))  # benchmark results are not built
-    shutil.copytree(ROOT / "_build" / "mathjax", workdir / "_build" / "mathjax")
+    shutil.copytree(ROOT / "_build" / "katex", workdir / "_build" / "katex")
     env = {
         **os.environ,
         "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "1795737600"),

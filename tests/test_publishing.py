@@ -66,7 +66,7 @@ def test_readthedocs_builds_like_make_html():
     assert "nodejs" in config["build"]["tools"]
     commands = " ".join(config["build"]["commands"])
     assert "-c requirements/constraints.txt" in commands and '-e ".[docs]"' in commands
-    assert "npm ci" in commands and "make mathjax" in commands
+    assert "npm ci" in commands and "make katex" in commands
     assert "-c . " in commands and "$READTHEDOCS_OUTPUT/html" in commands
 
 

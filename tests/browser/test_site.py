@@ -1,9 +1,10 @@
 """The built site, as a reader's browser sees it (Chromium via Playwright, axe-core).
 
 For every page: it loads with no console error and no failed request, makes no
-request outside 127.0.0.1, every image has loaded, every math expression has been
-typeset by the site's own MathJax, every output block is non-empty, and axe-core
-finds no serious or critical violation, in light and in dark mode.
+request outside 127.0.0.1, every image has loaded, every math expression arrived
+rendered by KaTeX at build time (no raw TeX, no KaTeX error, no math script), nothing
+shifts while it loads, every output block is non-empty, and axe-core finds no serious
+or critical violation, in light and in dark mode.
 
 Across the site: search finds the leaf-tensor page for "retain_grad", every
 download link returns its file (each ``.py`` byte-identical to its gallery
@@ -33,10 +34,6 @@ WAIT_READY = """async () => {
   await Promise.all([...document.images].map(img => img.complete ? null :
       new Promise(resolve => { img.addEventListener("load", resolve);
                                img.addEventListener("error", resolve); })));
-  // MathJax's first typesetting pass
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
   await document.fonts.ready;
   return true;
 }"""
@@ -47,7 +44,7 @@ PAGE_FACTS = r"""() => {
                                            NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (node.parentElement.closest(
-          "pre, code, script, style, textarea, mjx-container, .highlight, kbd"))
+          "pre, code, script, style, textarea, .katex, .highlight, kbd"))
       continue;
     text_outside_code.push(node.textContent);
   }
@@ -57,9 +54,13 @@ PAGE_FACTS = r"""() => {
                                       .map(i => i.currentSrc || i.src),
     imageCount: document.images.length,
     mathCount: mathEls.length,
-    mjxCount: document.querySelectorAll("mjx-container").length,
-    untypeset: mathEls.filter(el => !el.querySelector("mjx-container"))
+    katexCount: document.querySelectorAll(".katex").length,
+    untypeset: mathEls.filter(el => !el.querySelector(".katex"))
                       .map(el => el.textContent.slice(0, 80)),
+    katexErrors: [...document.querySelectorAll(".katex-error")]
+        .map(el => el.getAttribute("title") || el.textContent.slice(0, 80)),
+    mathScripts: [...document.scripts].map(el => el.src)
+        .filter(src => /mathjax|katex|tex-(chtml|svg|mml)/i.test(src)),
     text: text_outside_code.join(" "),
     emptyOutputs: [...document.querySelectorAll(".sphx-glr-script-out pre, .cell_output")]
         .filter(el => el.textContent.trim() === "" && !el.querySelector("img, svg, table"))
@@ -72,10 +73,28 @@ PAGE_FACTS = r"""() => {
 RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|(?<![\w$])\$[^\s$][^$\n]{0,200}?[\\^_=][^$\n]*?\$")
 
 
+# Layout shift as the reader gets it: the page, its fonts and the images in view, before
+# the test forces lazy images in (Lighthouse's CLS covers the mobile viewport).
+LAYOUT_SHIFT = """async () => {
+  await document.fonts.ready;
+  await new Promise(resolve => setTimeout(resolve, 300));
+  let total = 0;
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) total += entry.value;
+  }).observe({type: "layout-shift", buffered: true});
+  await new Promise(resolve => setTimeout(resolve, 50));
+  return total;
+}"""
+MAX_LAYOUT_SHIFT = 0.02
+
+
 def _load(page, url):
+    """Open ``url``, wait for every image and font; return the layout shift while loading."""
     page.goto(url, wait_until="load")
+    shift = page.evaluate(LAYOUT_SHIFT)
     page.evaluate(WAIT_READY)
     page.wait_for_load_state("networkidle")
+    return shift
 
 
 def _axe(page):
@@ -105,7 +124,7 @@ def test_page(page_name, new_page, base_url, summary):
     record = summary["pages"].setdefault(page_name, {})
     for mode in ("light", "dark"):
         page, rec = new_page(color_scheme=mode, storage_mode=mode)
-        _load(page, url)
+        shift = _load(page, url)
         facts = page.evaluate(PAGE_FACTS)
         assert facts["theme"] == mode, f"{mode} mode did not apply: data-theme={facts['theme']}"
         if mode == "light":
@@ -113,14 +132,21 @@ def test_page(page_name, new_page, base_url, summary):
                 problems.append(f"images not loaded: {facts['brokenImages']}")
             if facts["untypeset"]:
                 problems.append(f"math not typeset: {facts['untypeset'][:5]}")
-            if facts["mathCount"] and not facts["mjxCount"]:
-                problems.append("page has math but no mjx-container")
+            if facts["mathCount"] and not facts["katexCount"]:
+                problems.append("page has math but no KaTeX output")
+            if facts["katexErrors"]:
+                problems.append(f"KaTeX could not render: {facts['katexErrors'][:5]}")
+            if facts["mathScripts"]:
+                problems.append(f"math is typeset in the browser: {facts['mathScripts']}")
             raw = RAW_MATH.findall(facts["text"])
             if raw:
                 problems.append(f"raw TeX left in the text: {raw[:5]}")
+            if shift >= MAX_LAYOUT_SHIFT:
+                problems.append(f"layout shift {shift:.3f} while loading (>= {MAX_LAYOUT_SHIFT})")
             if facts["emptyOutputs"]:
                 problems.append(f"empty output blocks: {facts['emptyOutputs']}")
-            record.update(images=facts["imageCount"], math=facts["mjxCount"],
+            record.update(images=facts["imageCount"], math=facts["katexCount"],
+                          layout_shift=round(shift, 4),
                           outputs=facts["outputCount"])
         # what the page itself did; axe's own work below is the test's, not the reader's
         # (axe re-fetches stylesheets and resolves their @imports against the page)
