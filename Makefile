@@ -32,6 +32,7 @@ help:
 	@echo "make check-links  every internal link and anchor of the built site resolves (offline)"
 	@echo "make check-reproducible  two clean builds must give identical page text"
 	@echo "make test-browser every page in headless Chromium: no console error, no outside request, axe"
+	@echo "make test-lighthouse  Lighthouse (mobile) scores, layout shift and weight of key pages; fails on a missed target"
 	@echo "make serve        serve $(BUILDDIR)/html on http://127.0.0.1:8000"
 	@echo "make livehtml     rebuild and reload on change (sphinx-autobuild)"
 	@echo "make check-publishing  validate .readthedocs.yaml and the GitHub workflow against their schemas"
@@ -166,3 +167,11 @@ mutation-gradkit: $(STAMP)
 	  || { tail -c 3000 mutants/mutmut-run.log; exit 1; }; \
 	$(BIN)/mutmut results > mutants/mutmut-results.txt; \
 	$(BIN)/python tests/mutmut_summary.py --elapsed $$(( $$(date +%s) - start ))
+
+# -- Lighthouse (mobile preset) over representative pages, served with gzip on 127.0.0.1 --
+# Needs a built site, chromium and `npm ci` (lighthouse is pinned in package.json).
+# Prints the scores, layout shift and weight per page; reports in test-artifacts/lighthouse/.
+.PHONY: test-lighthouse
+test-lighthouse: $(KATEX_DIST)/katex.min.js
+	@test -f $(BUILDDIR)/html/index.html || { echo "test-lighthouse: $(BUILDDIR)/html/index.html is missing; run 'make html' first" >&2; exit 1; }
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python tools/lighthouse/run_lighthouse.py --site $(BUILDDIR)/html

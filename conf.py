@@ -4,8 +4,10 @@ Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
 """
 
 import sys
+import tomllib
 from importlib.metadata import version as _version
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
@@ -31,6 +33,9 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "nb_downloads",
+    "sphinxext.opengraph",
+    "sphinx_sitemap",
+    "notfound.extension",
 ]
 
 exclude_patterns = [
@@ -74,6 +79,10 @@ sphinx_gallery_conf = {
     # (sphinx-gallery hides times then); the reproducibility check ignores them.
     "write_computation_times": True,
     "capture_repr": (),
+    # the reader's page: figures also at twice the resolution (srcset), thumbnails at twice
+    # the 160 x 112 px they are shown at
+    "image_srcset": ["2x"],
+    "thumbnail_size": (320, 224),
 }
 
 # -- myst-nb -----------------------------------------------------------------
@@ -132,27 +141,91 @@ html_theme_options = {
     "header_links_before_dropdown": 5,
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    "use_edit_page_button": True,
+    # edit and report links: docs/_templates/page-links.html (repository URL below)
+    "use_edit_page_button": False,
     "icon_links": [],
     # light / dark / auto switcher, search button, and the version in the navbar
     "navbar_start": ["navbar-logo"],  # html_title carries the version
     "navbar_end": ["theme-switcher", "navbar-icon-links"],
     "navbar_persistent": ["search-button"],
-    "secondary_sidebar_items": ["page-toc", "edit-this-page", "sourcelink"],
+    "secondary_sidebar_items": ["page-toc", "page-links"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
     "pygments_light_style": "a11y-high-contrast-light",
     "pygments_dark_style": "a11y-high-contrast-dark",
     "analytics": {},
 }
-html_context = {
-    "github_user": "autograd-by-example",
-    "github_repo": "autograd-by-example",
-    "github_version": "main",
-    "doc_path": "docs",
-    "default_mode": "auto",
-}
+html_context = {"default_mode": "auto"}
 html_show_sourcelink = True
+html_favicon = "docs/_static/favicon.svg"
+html_logo = "docs/_static/logo.svg"
+html_theme_options["logo"] = {"alt_text": "Autograd by Example - Home"}
+
+# -- site basics: address, repository, social cards, sitemap, 404 -------------
+# Where the site is published; the sitemap, canonical links, OpenGraph and the 404 page
+# are built from it.
+html_baseurl = "https://autograd-by-example.github.io/autograd-by-example/"
+
+
+def repository_url(pyproject: Path) -> str | None:
+    """The project's repository, from ``[project.urls]["Source"]`` of pyproject.toml (or None).
+
+    The one place the repository's address is set: the "Edit this page" and "Report a
+    problem with this page" links are built from it, and left out when it is not set.
+    """
+    with pyproject.open("rb") as file:
+        urls = tomllib.load(file).get("project", {}).get("urls", {})
+    url = (urls.get("Source") or "").strip().rstrip("/")
+    return url or None
+
+
+REPOSITORY = repository_url(ROOT / "pyproject.toml")
+REPOSITORY_BRANCH = "main"
+
+
+def page_source(pagename: str, source_suffix: str | None) -> str | None:
+    """The repository file a page is built from, or None for generated pages."""
+    parts = pagename.split("/")
+    if parts[0] == "auto_examples":  # sphinx-gallery: gallery/<section>/<script>.py
+        rest = parts[1:]
+        if rest and rest[-1] == "index":
+            candidate = Path("gallery", *rest[:-1], "README.rst")
+        elif rest and rest[-1].startswith("plot_"):
+            candidate = Path("gallery", *rest).with_suffix(".py")
+        else:
+            return None  # execution times and other generated lists
+    elif parts[0] == "gen_modules" or not source_suffix:
+        return None
+    else:
+        candidate = Path("docs", pagename + source_suffix)
+    return candidate.as_posix() if (ROOT / candidate).is_file() else None
+
+
+def page_links(repository: str | None, pagename: str, source_suffix: str | None,
+               title: str) -> dict:
+    """``edit_url`` and ``report_url`` of a page: None without a repository or a source."""
+    if repository is None:
+        return {"edit_url": None, "report_url": None}
+    source = page_source(pagename, source_suffix)
+    page_url = html_baseurl + pagename + ".html"
+    body = f"Page: {page_url}\n\nWhat is wrong, and what did you expect?\n"
+    return {
+        "edit_url": f"{repository}/edit/{REPOSITORY_BRANCH}/{source}" if source else None,
+        "report_url": f"{repository}/issues/new?"
+        + urlencode({"title": f"Problem on page: {title}", "body": body}),
+    }
+
+
+ogp_site_url = html_baseurl
+ogp_site_name = project
+ogp_social_cards = {"enable": False}  # no generated images; the build stays offline and quick
+ogp_enable_meta_description = True  # <meta name="description"> from each page's first paragraph
+
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html", "404.html",
+                    "*sg_execution_times.html"]
+
+notfound_urls_prefix = urlsplit(html_baseurl).path
 
 # -- copy button: copy code, not prompts or outputs ---------------------------
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
@@ -180,8 +253,22 @@ _KATEX_CSS = {katex_css_path, "katex-math.css"}
 _KATEX_PRELOAD = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
 
 
+# Stylesheets that no page of this site uses: sphinx-gallery's binder badges, pandas
+# tables and rich HTML reprs (capture_repr is empty).
+_UNUSED_CSS = {"sg_gallery-binder.css", "sg_gallery-dataframe.css", "sg_gallery-rendered-html.css"}
+
+
 def _page_assets(app, pagename, templatename, context, doctree):
-    """KaTeX's CSS and fonts only on pages that show math."""
+    """Each page loads what it shows: KaTeX's CSS and fonts only with math, sphinx-design's
+    CSS only with its components; edit and report links."""
+    context.update(page_links(REPOSITORY, pagename, context.get("page_source_suffix"),
+                              context.get("title") or project))
+    unused = set(_UNUSED_CSS)
+    if "sd-" not in context.get("body", ""):
+        unused.add("sphinx-design.min.css")
+    context["css_files"] = [
+        css for css in context.get("css_files", []) if css.filename not in unused
+    ]
     has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
         pagename
     )
@@ -225,9 +312,96 @@ def _katex_connection_per_process():
     KaTeXServer.katex_server = KaTeXServer(shared.rundir, shared.process, sock)
 
 
+# -- search: the page that teaches a topic is its first hit -------------------------
+# Each page's subjects, as main index entries (they also appear in the general index):
+# an index entry that matches the query scores far above a word in the text, and
+# docs/_static/search-scorer.js puts the glossary's one-line definitions after them.
+# (For the gallery pages these could move into the scripts as ``.. index:: ! word``.)
+SEARCH_KEYWORDS = {
+    "auto_examples/basics/plot_04_leaf_tensors": ["leaf", "leaf tensor", "retain_grad"],
+    "auto_examples/basics/plot_05_higher_order_derivatives": ["create_graph",
+                                                              "higher-order derivative"],
+    "auto_examples/vectors/plot_06_vector_jacobian_product": ["vjp", "vector-Jacobian product"],
+    "auto_examples/tracking/plot_10_no_grad_and_inference_mode": ["inference_mode", "no_grad"],
+    "auto_examples/jacobians/plot_15_forward_mode": ["forward mode", "jvp"],
+    "auto_examples/pinns/plot_18_poisson_2d": ["Laplacian", "Poisson"],
+}
+html_search_scorer = "docs/_static/search-scorer.js"
+
+
+def _search_keywords(app, doctree):
+    """Add the page's SEARCH_KEYWORDS as main index entries at its top."""
+    from sphinx import addnodes
+
+    words = SEARCH_KEYWORDS.get(app.env.docname)
+    if words:
+        entries = [("single", word, "", "main", None) for word in words]
+        doctree.insert(0, addnodes.index(entries=entries, inline=False))
+
+
+# -- plain text for attributes: gallery tooltips and figure alt text ---------------
+_TEX_WORDS = {
+    r"\partial": "∂", r"\Delta": "Δ", r"\nabla": "∇", r"\theta": "θ", r"\lambda": "λ",
+    r"\sigma": "σ", r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\cdot": "·",
+    r"\times": "×", r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\ne": "≠",
+    r"\infty": "∞", r"\sum": "Σ", r"\pi": "π", r"\to": "→", r"\,": " ", r"\;": " ",
+    r"\!": "", r"\left": "", r"\right": "",
+}
+_SUPERSCRIPTS = str.maketrans("0123456789T+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ⁺⁻ⁿ")
+
+
+def tex_to_text(text: str) -> str:
+    """LaTeX in a plain-text attribute (a tooltip, an alt text) as readable Unicode."""
+    import re
+
+    text = text.replace("``", "").replace("$", "")
+    for _ in range(3):  # nested \frac, \mathbf{...}, ...
+        text = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", text)
+        text = re.sub(r"\\(?:mathbf|mathrm|mathit|operatorname|text|boldsymbol|mathcal)"
+                      r"\{([^{}]*)\}", r"\1", text)
+        text = re.sub(r"\^\{([0-9T+\-n]+)\}", lambda m: m[1].translate(_SUPERSCRIPTS), text)
+    text = re.sub(r"\^([0-9Tn])", lambda m: m[1].translate(_SUPERSCRIPTS), text)
+    for tex, plain in sorted(_TEX_WORDS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(re.escape(tex) + r"(?![A-Za-z])", plain, text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # \sin, \log, \exp ... as words
+    text = re.sub(r"_\{([^{}]*)\}", r"_\1", text).replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _plain_text_attributes(app, doctree, docname):
+    """No LaTeX in gallery card tooltips or in figure alt text (sphinx-gallery copies both
+    from the examples' text and figure titles)."""
+    import html
+    import re
+
+    from docutils import nodes
+
+    for raw in doctree.findall(nodes.raw):
+        if "tooltip=" in raw.astext():
+            new = re.sub(
+                r'tooltip="([^"]*)"',
+                lambda m: 'tooltip="' + html.escape(tex_to_text(html.unescape(m[1]))) + '"',
+                raw.astext(),
+            )
+            raw.children = [nodes.Text(new)]
+    for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
+        if image.get("alt"):
+            image["alt"] = tex_to_text(image["alt"])
+
+
+def _generated_lists_out_of_search(app, docname, source):
+    """Execution-time tables are generated lists, not pages to find: ``:nosearch:``."""
+    if docname.endswith("sg_execution_times"):
+        # one field list at the top is the page's metadata (it starts with :orphan:)
+        source[0] = ":nosearch:\n" + source[0].lstrip("\n")
+
+
 def setup(app):
     import os
 
+    app.connect("source-read", _generated_lists_out_of_search)
+    app.connect("doctree-resolved", _plain_text_attributes)
+    app.connect("doctree-read", _search_keywords)
     app.connect("builder-inited", _katex_server_before_fork, priority=900)
     app.connect("html-page-context", _page_assets)
     if os.name == "posix":  # KaTeX's server listens on a Unix socket there

@@ -175,19 +175,60 @@ def test_site_has_pages(need_browser):
     assert "auto_examples/basics/plot_04_leaf_tensors.html" in PAGES
 
 
-def test_search_finds_leaf_tensors(new_page, base_url):
-    page, rec = new_page()
-    page.goto(urljoin(base_url, "search.html?q=retain_grad"), wait_until="load")
-    results = page.locator("#search-results ul.search li a")
-    results.first.wait_for(timeout=30_000)
+# Each query and the page it must put first (tests/browser: the search page as a reader
+# uses it). A new chapter adds its query here.
+SEARCH_FIRST_HIT = {
+    "retain_grad": ("auto_examples/basics/plot_04_leaf_tensors.html",),
+    "leaf": ("auto_examples/basics/plot_04_leaf_tensors.html",),
+    "vjp": ("auto_examples/vectors/plot_06_vector_jacobian_product.html",),
+    "vector-Jacobian product": ("auto_examples/vectors/plot_06_vector_jacobian_product.html",),
+    "create_graph": ("auto_examples/basics/plot_05_higher_order_derivatives.html",),
+    "inference_mode": ("auto_examples/tracking/plot_10_no_grad_and_inference_mode.html",),
+    "Laplacian": ("reference/gradkit.html", "auto_examples/pinns/plot_18_poisson_2d.html"),
+    "forward mode": ("auto_examples/jacobians/plot_15_forward_mode.html",),
+    "custom autograd Function": ("auto_examples/extending/plot_16_custom_autograd_function.html",),
+    "hooks": ("auto_examples/training/plot_12_hooks_and_clipping.html",),
+}
+
+
+def _search(page, base_url, query):
+    """The result links of the site's search page for ``query``, in order."""
+    from urllib.parse import quote
+
+    page.goto(urljoin(base_url, "search.html?q=" + quote(query)), wait_until="load")
     page.wait_for_function(
         "() => document.querySelector('#search-results .search-summary')"
         " && !document.querySelector('#search-progress')?.textContent.includes('Preparing')",
         timeout=30_000,
     )
-    hrefs = [urlsplit(h).path for h in results.evaluate_all("els => els.map(a => a.href)")]
-    assert any(h.endswith("auto_examples/basics/plot_04_leaf_tensors.html") for h in hrefs), hrefs
+    results = page.locator("#search-results ul.search li > a")
+    return [urlsplit(h).path.lstrip("/")
+            for h in results.evaluate_all("els => els.map(a => a.href)")]
+
+
+SEARCH_SUMMARY: dict = {}
+
+
+@pytest.mark.parametrize("query", sorted(SEARCH_FIRST_HIT))
+def test_search_first_hit(query, new_page, base_url):
+    page, rec = new_page()
+    hrefs = _search(page, base_url, query)
+    SEARCH_SUMMARY[query] = hrefs[:5]
+    ARTIFACTS.mkdir(exist_ok=True)
+    import json
+
+    (ARTIFACTS / "search-results.json").write_text(json.dumps(SEARCH_SUMMARY, indent=1))
+    assert hrefs, f"no result for {query!r}"
+    assert hrefs[0] in SEARCH_FIRST_HIT[query], f"{query!r}: first hits {hrefs[:5]}"
     assert not rec.blocked and not rec.console_errors and not rec.failed
+
+
+def test_search_leaves_out_generated_pages(new_page, base_url):
+    """Execution-time tables are not pages to find."""
+    page, _ = new_page()
+    for query in ("execution", "computation times", "plot_04_leaf_tensors"):
+        hrefs = _search(page, base_url, query)
+        assert not [h for h in hrefs if "sg_execution_times" in h], (query, hrefs)
 
 
 def _download_links():
