@@ -267,14 +267,15 @@ def _page_assets(app, pagename, templatename, context, doctree):
     if "sd-" not in context.get("body", ""):
         unused.add("sphinx-design.min.css")
     context["css_files"] = [
-        css for css in context.get("css_files", []) if css.filename not in unused
+        css for css in context.get("css_files", []) if not css.filename.endswith(tuple(unused))
     ]
     has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
         pagename
     )
     if not has_math:
         context["css_files"] = [
-            css for css in context.get("css_files", []) if css.filename not in _KATEX_CSS
+            css for css in context.get("css_files", [])
+            if not css.filename.endswith(tuple(_KATEX_CSS))
         ]
         return
     fonts = "".join(

@@ -302,11 +302,35 @@ def test_dark_mode_toggle_persists(new_page, base_url):
     assert not rec.blocked and not rec.console_errors and not rec.failed
 
 
-def test_screenshots(new_page, base_url):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page, _ = new_page()
-    _load(page, urljoin(base_url, "index.html"))
-    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
-    _load(page, urljoin(base_url, "auto_examples/basics/plot_04_leaf_tensors.html"))
-    page.screenshot(path=str(ARTIFACTS / "example-leaf-tensors.png"), full_page=False)
-    assert (ARTIFACTS / "home.png").stat().st_size > 0
+# Screenshots for review (test-artifacts/screenshots/): desktop light and dark, and mobile.
+SCREENSHOT_PAGES = {
+    "home": "index.html",
+    "tutorial": "auto_examples/basics/plot_04_leaf_tensors.html",
+    "notebook": "notebook/original_corrected.html",
+    "api": "reference/gradkit.html",
+}
+SCREENSHOT_VIEWS = {
+    "desktop-light": ({"width": 1280, "height": 900}, "light"),
+    "desktop-dark": ({"width": 1280, "height": 900}, "dark"),
+    "mobile": ({"width": 390, "height": 844}, "light"),
+}
+
+
+@pytest.mark.parametrize("view", sorted(SCREENSHOT_VIEWS))
+def test_screenshots(view, browser, base_url):
+    viewport, mode = SCREENSHOT_VIEWS[view]
+    out = ARTIFACTS / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=viewport, color_scheme=mode, service_workers="block",
+                                  device_scale_factor=1, is_mobile=viewport["width"] < 600)
+    context.add_init_script(f"localStorage.setItem('mode', '{mode}');"
+                            f"localStorage.setItem('theme', '{mode}');")
+    try:
+        page = context.new_page()
+        for name, path in SCREENSHOT_PAGES.items():
+            _load(page, urljoin(base_url, path))
+            target = out / f"{name}-{view}.png"
+            page.screenshot(path=str(target), full_page=False)
+            assert target.stat().st_size > 0
+    finally:
+        context.close()
