@@ -159,7 +159,9 @@ html_context = {"default_mode": "auto"}
 html_show_sourcelink = True
 html_favicon = "docs/_static/favicon.svg"
 html_logo = "docs/_static/logo.svg"
-html_theme_options["logo"] = {"alt_text": "Autograd by Example - Home"}
+html_theme_options["logo"] = {"text": html_title, "alt_text": ""}  # the text names the link
+# A page with no pages under it has nothing for "Section Navigation": no left sidebar.
+html_sidebars = {"notebook/*": []}
 
 # -- site basics: address, repository, social cards, sitemap, 404 -------------
 # Where the site is published; the sitemap, canonical links, OpenGraph and the 404 page
