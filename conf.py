@@ -265,12 +265,23 @@ def _page_assets(app, pagename, templatename, context, doctree):
     CSS only with its components; edit and report links."""
     context.update(page_links(REPOSITORY, pagename, context.get("page_source_suffix"),
                               context.get("title") or project))
+    if 'name="description"' not in context.get("metatags", ""):
+        # pages without a first paragraph of their own (search, the general index)
+        title = context.get("title") or project
+        context["metatags"] = (context.get("metatags", "")
+                               + f'<meta name="description" content="{title} - {project}: '
+                               'PyTorch autograd taught through checked examples.">\n')
     unused = set(_UNUSED_CSS)
     if "sd-" not in context.get("body", ""):
         unused.add("sphinx-design.min.css")
     context["css_files"] = [
         css for css in context.get("css_files", []) if not css.filename.endswith(tuple(unused))
     ]
+    # The theme's theme.css only @imports basic.css: fetch it at once instead of one round
+    # trip later.
+    basic = context["pathto"]("_static/basic.css", 1)
+    context["metatags"] = (context.get("metatags", "")
+                           + f'<link rel="preload" href="{basic}" as="style">\n')
     has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
         pagename
     )
@@ -296,10 +307,21 @@ def _katex_server_before_fork(app):
     answers. After a fork each child opens its own connection to the same server (it
     serves each connection on its own), and the main process stops the server at exit.
     """
+    import time
+
     from sphinxcontrib.katex import KaTeXServer
 
     if app.builder.format == "html" and app.config.katex_prerender:
-        KaTeXServer.get()
+        # sphinxcontrib-katex connects as soon as the socket file exists, which on a busy
+        # machine can be a moment before Node listens on it: try again then.
+        for attempt in range(3):
+            try:
+                KaTeXServer.get()
+                return
+            except ConnectionRefusedError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
 
 
 def _katex_connection_per_process():
@@ -342,6 +364,17 @@ def _search_keywords(app, doctree):
         doctree.insert(0, addnodes.index(entries=entries, inline=False))
 
 
+def _keyword_pages_outdated(app, env, added, changed, removed):
+    """Re-read the SEARCH_KEYWORDS pages on every build.
+
+    Sphinx 9.0 gathers a page's index entries for the search index while writing the page
+    and does not keep them across builds, so a rebuild that rewrites nothing would drop
+    them from searchindex.js. These few pages are re-read and rewritten instead (their
+    examples do not run again).
+    """
+    return [docname for docname in SEARCH_KEYWORDS if docname in env.found_docs]
+
+
 # -- plain text for attributes: gallery tooltips and figure alt text ---------------
 _TEX_WORDS = {
     r"\partial": "∂", r"\Delta": "Δ", r"\nabla": "∇", r"\theta": "θ", r"\lambda": "λ",
@@ -371,6 +404,49 @@ def tex_to_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# What each gallery figure shows, for those whose figure has no title (sphinx-gallery then
+# falls back to the file name, "plot 07 pointwise derivatives", as alt text). Keyed by the
+# image's name, which sphinx-gallery derives from the script's name and the figure number.
+# A figure that gets a title in its script can leave this table.
+FIGURE_ALT = {
+    "sphx_glr_plot_01_scalar_derivative_001": "The parabola y = 4x² and its derivative dy/dx "
+    "from autograd, a straight line through the origin that matches the closed form 8x at "
+    "every marked point.",
+    "sphx_glr_plot_02_gradient_accumulation_001": "x.grad after each of four backward() calls "
+    "as a step line: it climbs by each call's derivative (grey bars, one negative) and "
+    "matches the running sum of the closed forms.",
+    "sphx_glr_plot_05_higher_order_derivatives_001": "y = 4x³ and its first three derivatives "
+    "12x², 24x and the constant 24 from autograd, each matching its closed form at the "
+    "marked points.",
+    "sphx_glr_plot_07_pointwise_derivatives_001": "sin x with its first derivative (matching "
+    "cos x) and second derivative (matching -sin x) computed by autograd at every point.",
+    "sphx_glr_plot_09_detach_and_numpy_001": "y = x² with two derivatives: d/dx(x·x) = 2x and "
+    "d/dx(x·detach(x)) = x, a line with half the slope.",
+    "sphx_glr_plot_10_no_grad_and_inference_mode_001": "Gradient descent on f(w) = (w - 3)²: "
+    "the iterates w_k rise to 3 along 3(1 - 2⁻ᵏ) and f(w_k) falls to 0.",
+    "sphx_glr_plot_11_training_step_001": "Loss and bias-gradient norm over ten SGD steps, with "
+    "and without zero_grad(): without it the summed gradients grow and the loss falls faster "
+    "for the wrong reason.",
+    "sphx_glr_plot_12_hooks_and_clipping_001": "Bar chart of the weight, bias and total "
+    "gradient norms: raw, after clip_grad_norm_(1) and after clip_grad_value_(3).",
+    "sphx_glr_plot_13_per_sample_gradients_001": "Bar chart of the gradient norm of each of five "
+    "samples, and the same norms clipped to C = 10.",
+    "sphx_glr_plot_15_forward_mode_001": "h(t) = t³ - 3t, its derivative from one JVP per point "
+    "matching the closed form 3t² - 3, and the tangent at t₀ = 1/2.",
+    "sphx_glr_plot_16_custom_autograd_function_001": "The derivative of softplus(x) from the "
+    "custom Function stays at 1 for large x, while the naive log(1 + eˣ) gives nan past the "
+    "overflow near x = 89.",
+    "sphx_glr_plot_17_pinn_ode_001": "PINN training loss on a log scale, falling from about "
+    "10² to 10⁻⁶: Adam for 300 evaluations, then L-BFGS.",
+    "sphx_glr_plot_17_pinn_ode_002": "The PINN solution u_θ(x) on top of the exact sin(πx) on "
+    "[0, 1], with the collocation points marked.",
+    "sphx_glr_plot_17_pinn_ode_003": "The residual u_θ''(x) - f(x) of the trained network: "
+    "oscillating within about ±0.004 across [0, 1].",
+    "sphx_glr_plot_18_poisson_2d_001": "PINN training loss for the 2-D Poisson problem on a log "
+    "scale, falling from about 10² to 10⁻⁴: Adam, then L-BFGS after 100 evaluations.",
+}
+
+
 def _plain_text_attributes(app, doctree, docname):
     """No LaTeX in gallery card tooltips or in figure alt text (sphinx-gallery copies both
     from the examples' text and figure titles)."""
@@ -388,7 +464,10 @@ def _plain_text_attributes(app, doctree, docname):
             )
             raw.children = [nodes.Text(new)]
     for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
-        if image.get("alt"):
+        name = Path(image.get("uri", "")).stem
+        if name in FIGURE_ALT and image.get("alt", "").startswith("plot "):
+            image["alt"] = FIGURE_ALT[name]
+        elif image.get("alt"):
             image["alt"] = tex_to_text(image["alt"])
 
 
@@ -405,6 +484,7 @@ def setup(app):
     app.connect("source-read", _generated_lists_out_of_search)
     app.connect("doctree-resolved", _plain_text_attributes)
     app.connect("doctree-read", _search_keywords)
+    app.connect("env-get-outdated", _keyword_pages_outdated)
     app.connect("builder-inited", _katex_server_before_fork, priority=900)
     app.connect("html-page-context", _page_assets)
     if os.name == "posix":  # KaTeX's server listens on a Unix socket there

@@ -147,3 +147,21 @@ def test_mathjax_is_gone():
     assert (SITE / "_static" / "katex" / "katex.min.css").is_file()
     assert list((SITE / "_static" / "katex" / "fonts").glob("*.woff2"))
     assert Path(SITE / "_static" / "katex-math.css").is_file()
+
+
+def test_gallery_figures_say_what_they_show():
+    """No gallery figure's alt text is sphinx-gallery's file-name fallback ("plot 07 ...").
+
+    (MyST-NB figures still use their image path: their alt text belongs in the pages'
+    cell metadata.)"""
+    fallback = []
+    for page_name in PAGES:
+        if not page_name.startswith("auto_examples/"):
+            continue
+        for img in _parse(page_name).images:
+            classes = img.get("class") or ""
+            if "sphx-glr-single-img" in classes or "sphx-glr-multi-img" in classes:
+                alt = img.get("alt") or ""
+                if len(alt) < 10 or re.match(r"plot \d\d ", alt):
+                    fallback.append(f"{page_name}: {img.get('src')}: {alt!r}")
+    assert not fallback, "\n".join(fallback)
