@@ -404,8 +404,8 @@ def tex_to_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-# What each gallery figure shows, for those whose figure has no title (sphinx-gallery then
-# falls back to the file name, "plot 07 pointwise derivatives", as alt text). Keyed by the
+# What each gallery figure shows, where its title alone does not say it (without a title
+# sphinx-gallery falls back to the file name, "plot 07 pointwise derivatives"). Keyed by the
 # image's name, which sphinx-gallery derives from the script's name and the figure number.
 # A figure that gets a title in its script can leave this table.
 FIGURE_ALT = {
@@ -442,6 +442,10 @@ FIGURE_ALT = {
     "[0, 1], with the collocation points marked.",
     "sphx_glr_plot_17_pinn_ode_003": "The residual u_θ''(x) - f(x) of the trained network: "
     "oscillating within about ±0.004 across [0, 1].",
+    "sphx_glr_plot_18_poisson_2d_002": "Two heat maps over the domain: the trained PINN's "
+    "solution u_θ beside the exact solution u.",
+    "sphx_glr_plot_18_poisson_2d_003": "Heat map of the error u_θ - u of the trained PINN over "
+    "the domain.",
     "sphx_glr_plot_18_poisson_2d_001": "PINN training loss for the 2-D Poisson problem on a log "
     "scale, falling from about 10² to 10⁻⁴: Adam, then L-BFGS after 100 evaluations.",
 }
@@ -465,7 +469,7 @@ def _plain_text_attributes(app, doctree, docname):
             raw.children = [nodes.Text(new)]
     for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
         name = Path(image.get("uri", "")).stem
-        if name in FIGURE_ALT and image.get("alt", "").startswith("plot "):
+        if name in FIGURE_ALT:
             image["alt"] = FIGURE_ALT[name]
         elif image.get("alt"):
             image["alt"] = tex_to_text(image["alt"])
