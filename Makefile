@@ -38,6 +38,7 @@ help:
 	@echo "make check-portable  every page prints the same under other CPU kernels and thread counts"
 	@echo "make test-downloads   every .py/.ipynb/zip download runs in a reader's fresh venv and prints its page's values"
 	@echo "make test-browser every page in headless Chromium: no console error, no outside request, axe"
+	@echo "make test-lighthouse  Lighthouse (mobile) scores, layout shift and weight of key pages; fails on a missed target"
 	@echo "make serve        serve $(BUILDDIR)/html on http://127.0.0.1:8000"
 	@echo "make livehtml     rebuild and reload on change (sphinx-autobuild)"
 	@echo "make check-publishing  validate .readthedocs.yaml and the GitHub workflow against their schemas"
@@ -63,7 +64,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . --group bench
 	touch $@
 
-html: $(STAMP) mathjax
+html: $(STAMP) katex
 	$(BUILD_SITE) docs $(BUILDDIR)/html
 	@echo "Site built: open $(BUILDDIR)/html/index.html"
 
@@ -99,7 +100,7 @@ bench: $(BENCH_STAMP) bench-laplacian
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/bench_gradkit.py --quick --out _build/bench/quick.json --md _build/bench/quick.md
 
-bench-build: $(STAMP) mathjax
+bench-build: $(STAMP) katex
 	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python benchmarks/bench_build.py
 
 lock:
@@ -122,12 +123,12 @@ check-links: $(STAMP)
 	@test -f $(BUILDDIR)/html/index.html || { echo "check-links: run 'make html' first" >&2; exit 1; }
 	$(BIN)/lychee $(LYCHEE_ARGS) '$(BUILDDIR)/html/**/*.html'
 
-check-reproducible: $(STAMP) mathjax
+check-reproducible: $(STAMP) katex
 	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python -m autograd_site.cli.check_reproducible
 
 # Every page built with each CPU kernel set this CPU has and 1 or 2 torch threads
 # prints the same text, and matches its recorded values, in every setting.
-check-portable: $(STAMP) mathjax
+check-portable: $(STAMP) katex
 	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python -m autograd_site.cli.check_portable
 
 # Every download of the built site runs in a fresh venv with only torch,
@@ -144,26 +145,26 @@ record-values: html
 # -- the reader's site: offline assets, browser tests, publishing -------------
 # (see tools/autograd_site/cli/make_inventories.py, tests/browser/, .readthedocs.yaml)
 NPM ?= npm
-MATHJAX_STAGE := $(BUILDDIR)/mathjax/mathjax
-MATHJAX_SRC := node_modules/mathjax/es5
+KATEX_STAGE := $(BUILDDIR)/katex
+KATEX_DIST := node_modules/katex/dist
 BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra tests/browser
-.PHONY: mathjax test-browser serve livehtml inventories inventories-online check-publishing
+.PHONY: katex test-browser serve livehtml inventories inventories-online check-publishing
 
-# MathJax from the npm registry (package-lock.json), staged for html_static_path:
-# the site loads it from _static/mathjax/, never from a CDN.
-mathjax: $(MATHJAX_STAGE)/tex-chtml.js
+# KaTeX from the npm registry (package-lock.json), staged in $(KATEX_STAGE): sphinxcontrib-katex
+# renders every expression at build time with render/katex.min.js (Node), and Sphinx copies
+# static/katex/ (the CSS and its woff2 fonts) to _static/katex/: the site serves them itself
+# and the reader's browser runs no math script.
+katex: $(KATEX_STAGE)/static/katex/katex.min.css
 
-$(MATHJAX_SRC)/tex-chtml.js: package.json package-lock.json
+$(KATEX_DIST)/katex.min.js: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
 	touch $@
 
-$(MATHJAX_STAGE)/tex-chtml.js: $(MATHJAX_SRC)/tex-chtml.js
-	rm -rf $(MATHJAX_STAGE) && mkdir -p $(MATHJAX_STAGE)/output/chtml/fonts $(MATHJAX_STAGE)/input/tex
-	cp $(MATHJAX_SRC)/tex-chtml.js $(MATHJAX_STAGE)/
-	cp -R $(MATHJAX_SRC)/output/chtml/fonts/woff-v2 $(MATHJAX_STAGE)/output/chtml/fonts/
-	cp -R $(MATHJAX_SRC)/input/tex/extensions $(MATHJAX_STAGE)/input/tex/
-	cp -R $(MATHJAX_SRC)/a11y $(MATHJAX_SRC)/ui $(MATHJAX_SRC)/sre $(MATHJAX_STAGE)/
-	cp node_modules/mathjax/LICENSE $(MATHJAX_STAGE)/
+$(KATEX_STAGE)/static/katex/katex.min.css: $(KATEX_DIST)/katex.min.js
+	rm -rf $(KATEX_STAGE) && mkdir -p $(KATEX_STAGE)/render $(KATEX_STAGE)/static/katex/fonts
+	cp $(KATEX_DIST)/katex.min.js $(KATEX_STAGE)/render/
+	cp $(KATEX_DIST)/katex.min.css node_modules/katex/LICENSE $(KATEX_STAGE)/static/katex/
+	cp $(KATEX_DIST)/fonts/*.woff2 $(KATEX_STAGE)/static/katex/fonts/
 
 # Real-browser checks of the built site (Chromium + Playwright + axe-core).
 # Needs a built site (make html) and chromium (apt-get install chromium).
@@ -175,7 +176,7 @@ serve:
 	@test -f $(BUILDDIR)/html/index.html || { echo "serve: $(BUILDDIR)/html/index.html is missing; run 'make html' first" >&2; exit 1; }
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
-livehtml: $(STAMP) mathjax
+livehtml: $(STAMP) katex
 	$(BIN)/sphinx-autobuild -b html -c . $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
 	  --watch conf.py --watch gallery --watch src --watch tools \
 	  $$($(BIN)/python -m autograd_site.cli.clean --print-ignore) docs $(BUILDDIR)/html
@@ -260,3 +261,15 @@ bench-laplacian: $(BENCH_VENV)/.installed
 
 bench-laplacian-quick: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py --quick --md _build/bench/laplacian-quick.md
+
+# -- Lighthouse (mobile preset) over representative pages, served with gzip on 127.0.0.1 --
+# Needs a built site, chromium and `npm ci` (lighthouse is pinned in package.json).
+# Prints the scores, layout shift and weight per page; reports in test-artifacts/lighthouse/.
+.PHONY: test-lighthouse
+# Performance (target 95), the tutorial weight budget and layout shift (the search page)
+# are not met yet: measured and reported, not failing. Accessibility, best practices, SEO
+# and render-blocking scripts fail the run.
+LIGHTHOUSE_OPTS ?= --report-only performance --report-only weight --report-only cls
+test-lighthouse: $(KATEX_DIST)/katex.min.js
+	@test -f $(BUILDDIR)/html/index.html || { echo "test-lighthouse: $(BUILDDIR)/html/index.html is missing; run 'make html' first" >&2; exit 1; }
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m autograd_site.cli.lighthouse --site $(BUILDDIR)/html $(LIGHTHOUSE_OPTS)

@@ -3,8 +3,10 @@
 Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
 """
 
+import tomllib
 from importlib.metadata import version as _version
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 from sphinx_gallery.sorting import ExplicitOrder
 
@@ -21,7 +23,9 @@ extensions = [
     "autograd_site.sphinxext.execution",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "sphinxcontrib.katex",
+    # KaTeX's render server: started once, pages written in turn (see the module)
+    "autograd_site.sphinxext.katex_server",
     "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
     "myst_nb",
@@ -29,6 +33,9 @@ extensions = [
     "sphinx_design",
     # Notebook downloads, gradkit's wheel, and what computed the outputs
     "autograd_site.sphinxext.downloads",
+    "sphinxext.opengraph",
+    "sphinx_sitemap",
+    "notfound.extension",
 ]
 
 exclude_patterns = [
@@ -41,7 +48,6 @@ exclude_patterns = [
     "auto_examples/**/*.ipynb",
     "auto_examples/*.ipynb",
     "**/.ipynb_checkpoints",
-    "_snippets",  # pieces included into pages, not pages
 ]
 
 # -- sphinx-gallery ----------------------------------------------------------
@@ -75,6 +81,10 @@ sphinx_gallery_conf = {
     "min_reported_time": 0,
     "write_computation_times": False,
     "capture_repr": (),
+    # the reader's page: figures also at twice the resolution (srcset), thumbnails at twice
+    # the 160 x 112 px they are shown at
+    "image_srcset": ["2x"],
+    "thumbnail_size": (320, 224),
 }
 
 # -- myst-nb -----------------------------------------------------------------
@@ -109,29 +119,37 @@ nitpick_ignore_regex = [
     ("py:class", r"gradkit\.checking\._InputError"),
 ]
 
+# -- math: rendered at build time -------------------------------------------
+# KaTeX (the npm package pinned in package-lock.json) turns every expression into
+# HTML while Sphinx writes the pages, through sphinxcontrib-katex and Node: the
+# reader's browser runs no math script, and nothing moves when fonts arrive.
+# `make katex` (a prerequisite of `make html`) stages the renderer in
+# _build/katex/render/ and the CSS with its woff2 fonts in _build/katex/static/katex/,
+# which Sphinx copies to _static/katex/.
+_KATEX_STAGE = ROOT / "_build" / "katex"
+if not (_KATEX_STAGE / "static" / "katex" / "katex.min.css").is_file():
+    raise RuntimeError(
+        f"conf.py: KaTeX is not staged in {_KATEX_STAGE}, so no page could show math. "
+        "Run 'make katex' (make html runs it), or copy that folder into this tree."
+    )
+katex_prerender = True
+katex_js_path = str(_KATEX_STAGE / "render" / "katex.min.js")
+katex_css_path = "katex/katex.min.css"
+
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
-templates_path = ["docs/_templates"]
 html_title = f"Autograd by Example {release}"
-# MathJax is served by the site itself: `make mathjax` (a prerequisite of `make html`)
-# installs the npm package pinned in package-lock.json and stages the files used
-# into _build/mathjax/mathjax/, which Sphinx copies to _static/mathjax/.
-_MATHJAX_STAGE = ROOT / "_build" / "mathjax"
-if not (_MATHJAX_STAGE / "mathjax" / "tex-chtml.js").is_file():
-    raise RuntimeError(
-        f"conf.py: MathJax is not staged in {_MATHJAX_STAGE}, so no page could show math. "
-        "Run 'make mathjax' (make html runs it), or copy that folder into this tree."
-    )
-html_static_path = [str(ROOT / "docs" / "_static"), str(_MATHJAX_STAGE)]
+html_static_path = [str(ROOT / "docs" / "_static"), str(_KATEX_STAGE / "static")]
+templates_path = [str(ROOT / "docs" / "_templates")]
 html_css_files = ["custom.css"]
 html_js_files = ["a11y.js"]
-mathjax_path = "mathjax/tex-chtml.js"
 html_theme_options = {
     "navbar_align": "left",
     "header_links_before_dropdown": 5,
     "show_toc_level": 2,
     "navigation_with_keys": False,
-    "use_edit_page_button": True,
+    # edit and report links: docs/_templates/page-links.html (repository URL below)
+    "use_edit_page_button": False,
     "icon_links": [],
     # light / dark / auto switcher, search button, and the version in the navbar
     "navbar_start": ["navbar-logo"],  # html_title carries the version
@@ -139,21 +157,86 @@ html_theme_options = {
     "navbar_persistent": ["search-button"],
     # which torch and Python computed an executed page's outputs
     "article_header_end": ["computed-with"],
-    "secondary_sidebar_items": ["page-toc", "edit-this-page", "sourcelink"],
+    "secondary_sidebar_items": ["page-toc", "page-links"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version", "theme-version"],
     "pygments_light_style": "a11y-high-contrast-light",
     "pygments_dark_style": "a11y-high-contrast-dark",
     "analytics": {},
 }
-html_context = {
-    "github_user": "autograd-by-example",
-    "github_repo": "autograd-by-example",
-    "github_version": "main",
-    "doc_path": "docs",
-    "default_mode": "auto",
-}
+html_context = {"default_mode": "auto"}
 html_show_sourcelink = True
+html_favicon = "docs/_static/favicon.svg"
+html_logo = "docs/_static/logo.svg"
+html_theme_options["logo"] = {"text": html_title, "alt_text": ""}  # the text names the link
+# A page with no pages under it has nothing for "Section Navigation": no left sidebar.
+html_sidebars = {"notebook/*": []}
+
+# -- site basics: address, repository, social cards, sitemap, 404 -------------
+# Where the site is published; the sitemap, canonical links, OpenGraph and the 404 page
+# are built from it.
+html_baseurl = "https://autograd-by-example.github.io/autograd-by-example/"
+
+
+def repository_url(pyproject: Path) -> str | None:
+    """The project's repository, from ``[project.urls]["Source"]`` of pyproject.toml (or None).
+
+    The one place the repository's address is set: the "Edit this page" and "Report a
+    problem with this page" links are built from it, and left out when it is not set.
+    """
+    with pyproject.open("rb") as file:
+        urls = tomllib.load(file).get("project", {}).get("urls", {})
+    url = (urls.get("Source") or "").strip().rstrip("/")
+    return url or None
+
+
+REPOSITORY = repository_url(ROOT / "pyproject.toml")
+REPOSITORY_BRANCH = "main"
+
+
+def page_source(pagename: str, source_suffix: str | None) -> str | None:
+    """The repository file a page is built from, or None for generated pages."""
+    parts = pagename.split("/")
+    if parts[0] == "auto_examples":  # sphinx-gallery: gallery/<section>/<script>.py
+        rest = parts[1:]
+        if rest and rest[-1] == "index":
+            candidate = Path("gallery", *rest[:-1], "README.rst")
+        elif rest and rest[-1].startswith("plot_"):
+            candidate = Path("gallery", *rest).with_suffix(".py")
+        else:
+            return None  # execution times and other generated lists
+    elif parts[0] == "gen_modules" or not source_suffix:
+        return None
+    else:
+        candidate = Path("docs", pagename + source_suffix)
+    return candidate.as_posix() if (ROOT / candidate).is_file() else None
+
+
+def page_links(repository: str | None, pagename: str, source_suffix: str | None,
+               title: str) -> dict:
+    """``edit_url`` and ``report_url`` of a page: None without a repository or a source."""
+    if repository is None:
+        return {"edit_url": None, "report_url": None}
+    source = page_source(pagename, source_suffix)
+    page_url = html_baseurl + pagename + ".html"
+    body = f"Page: {page_url}\n\nWhat is wrong, and what did you expect?\n"
+    return {
+        "edit_url": f"{repository}/edit/{REPOSITORY_BRANCH}/{source}" if source else None,
+        "report_url": f"{repository}/issues/new?"
+        + urlencode({"title": f"Problem on page: {title}", "body": body}),
+    }
+
+
+ogp_site_url = html_baseurl
+ogp_site_name = project
+ogp_social_cards = {"enable": False}  # no generated images; the build stays offline and quick
+ogp_enable_meta_description = True  # <meta name="description"> from each page's first paragraph
+
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html", "404.html",
+                    "*sg_execution_times.html"]
+
+notfound_urls_prefix = urlsplit(html_baseurl).path
 
 # -- copy button: copy code, not prompts or outputs ---------------------------
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
@@ -173,3 +256,184 @@ intersphinx_mapping = {
 }
 intersphinx_timeout = 1  # only local files are read; never wait on a network
 intersphinx_cache_limit = -1
+
+
+# -- per-page HTML: what each page loads -------------------------------------
+_KATEX_CSS = {katex_css_path, "katex-math.css"}
+# The fonts almost every expression uses, fetched with the CSS rather than after it
+_KATEX_PRELOAD = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
+
+
+# Stylesheets that no page of this site uses: sphinx-gallery's binder badges, pandas
+# tables and rich HTML reprs (capture_repr is empty).
+_UNUSED_CSS = {"sg_gallery-binder.css", "sg_gallery-dataframe.css", "sg_gallery-rendered-html.css"}
+
+
+def _page_assets(app, pagename, templatename, context, doctree):
+    """Each page loads what it shows: KaTeX's CSS and fonts only with math, sphinx-design's
+    CSS only with its components; edit and report links."""
+    context.update(page_links(REPOSITORY, pagename, context.get("page_source_suffix"),
+                              context.get("title") or project))
+    if 'name="description"' not in context.get("metatags", ""):
+        # pages without a first paragraph of their own (search, the general index)
+        title = context.get("title") or project
+        context["metatags"] = (context.get("metatags", "")
+                               + f'<meta name="description" content="{title} - {project}: '
+                               'PyTorch autograd taught through checked examples.">\n')
+    unused = set(_UNUSED_CSS)
+    if "sd-" not in context.get("body", ""):
+        unused.add("sphinx-design.min.css")
+    context["css_files"] = [
+        css for css in context.get("css_files", []) if not css.filename.endswith(tuple(unused))
+    ]
+    # The theme's theme.css only @imports basic.css: fetch it at once instead of one round
+    # trip later.
+    basic = context["pathto"]("_static/basic.css", 1)
+    context["metatags"] = (context.get("metatags", "")
+                           + f'<link rel="preload" href="{basic}" as="style">\n')
+    has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
+        pagename
+    )
+    if not has_math:
+        context["css_files"] = [
+            css for css in context.get("css_files", [])
+            if not css.filename.endswith(tuple(_KATEX_CSS))
+        ]
+        return
+    fonts = "".join(
+        f'<link rel="preload" href="{context["pathto"]("_static/katex/fonts/" + name, 1)}"'
+        ' as="font" type="font/woff2" crossorigin>\n'
+        for name in _KATEX_PRELOAD
+    )
+    context["metatags"] = context.get("metatags", "") + fonts
+
+
+# -- search: the page that teaches a topic is its first hit -------------------------
+# Each page's subjects, as main index entries (they also appear in the general index):
+# an index entry that matches the query scores far above a word in the text, and
+# docs/_static/search-scorer.js puts the glossary's one-line definitions after them.
+# (For the gallery pages these could move into the scripts as ``.. index:: ! word``.)
+SEARCH_KEYWORDS = {
+    "auto_examples/basics/plot_04_leaf_tensors": ["leaf", "leaf tensor", "retain_grad"],
+    "auto_examples/basics/plot_05_higher_order_derivatives": ["create_graph",
+                                                              "higher-order derivative"],
+    "auto_examples/vectors/plot_06_vector_jacobian_product": ["vjp", "vector-Jacobian product"],
+    "auto_examples/tracking/plot_10_no_grad_and_inference_mode": ["inference_mode", "no_grad"],
+    "auto_examples/jacobians/plot_15_forward_mode": ["forward mode", "jvp"],
+    "auto_examples/pinns/plot_18_poisson_2d": ["Laplacian", "Poisson"],
+}
+html_search_scorer = "docs/_static/search-scorer.js"
+
+
+def _search_keywords(app, doctree):
+    """Add the page's SEARCH_KEYWORDS as main index entries at its top."""
+    from sphinx import addnodes
+
+    words = SEARCH_KEYWORDS.get(app.env.docname)
+    if words:
+        entries = [("single", word, "", "main", None) for word in words]
+        doctree.insert(0, addnodes.index(entries=entries, inline=False))
+
+
+def _keyword_pages_outdated(app, env, added, changed, removed):
+    """Re-read the SEARCH_KEYWORDS pages on every build.
+
+    Sphinx 9.0 gathers a page's index entries for the search index while writing the page
+    and does not keep them across builds, so a rebuild that rewrites nothing would drop
+    them from searchindex.js. These few pages are re-read and rewritten instead (their
+    examples do not run again).
+    """
+    return [docname for docname in SEARCH_KEYWORDS if docname in env.found_docs]
+
+
+# -- plain text for attributes: gallery tooltips and figure alt text ---------------
+_TEX_WORDS = {
+    r"\partial": "∂", r"\Delta": "Δ", r"\nabla": "∇", r"\theta": "θ", r"\lambda": "λ",
+    r"\sigma": "σ", r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\cdot": "·",
+    r"\times": "×", r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\ne": "≠",
+    r"\infty": "∞", r"\sum": "Σ", r"\pi": "π", r"\to": "→", r"\,": " ", r"\;": " ",
+    r"\!": "", r"\left": "", r"\right": "",
+}
+_SUPERSCRIPTS = str.maketrans("0123456789T+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ⁺⁻ⁿ")
+
+
+def tex_to_text(text: str) -> str:
+    """LaTeX in a plain-text attribute (a tooltip, an alt text) as readable Unicode."""
+    import re
+
+    text = text.replace("``", "").replace("$", "")
+    for _ in range(3):  # nested \frac, \mathbf{...}, ...
+        text = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", text)
+        text = re.sub(r"\\(?:mathbf|mathrm|mathit|operatorname|text|boldsymbol|mathcal)"
+                      r"\{([^{}]*)\}", r"\1", text)
+        text = re.sub(r"\^\{([0-9T+\-n]+)\}", lambda m: m[1].translate(_SUPERSCRIPTS), text)
+    text = re.sub(r"\^([0-9Tn])", lambda m: m[1].translate(_SUPERSCRIPTS), text)
+    for tex, plain in sorted(_TEX_WORDS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(re.escape(tex) + r"(?![A-Za-z])", plain, text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # \sin, \log, \exp ... as words
+    text = re.sub(r"_\{([^{}]*)\}", r"_\1", text).replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# What each gallery figure shows, where its title alone does not say it (without a title
+# sphinx-gallery falls back to the file name, "plot 07 pointwise derivatives"). Keyed by the
+# image's name, which sphinx-gallery derives from the script's name and the figure number.
+# A figure that gets a title in its script can leave this table.
+FIGURE_ALT = {
+    "sphx_glr_plot_01_scalar_derivative_001": "The parabola y = 4x² and its derivative dy/dx "
+    "from autograd, a straight line through the origin that matches the closed form 8x at "
+    "every marked point.",
+    "sphx_glr_plot_02_gradient_accumulation_001": "x.grad after each of four backward() calls "
+    "as a step line: it climbs by each call's derivative (grey bars, one negative) and "
+    "matches the running sum of the closed forms.",
+    "sphx_glr_plot_05_higher_order_derivatives_001": "y = 4x³ and its first three derivatives "
+    "12x², 24x and the constant 24 from autograd, each matching its closed form at the "
+    "marked points.",
+    "sphx_glr_plot_07_pointwise_derivatives_001": "sin x with its first derivative (matching "
+    "cos x) and second derivative (matching -sin x) computed by autograd at every point.",
+    "sphx_glr_plot_09_detach_and_numpy_001": "y = x² with two derivatives: d/dx(x·x) = 2x and "
+    "d/dx(x·detach(x)) = x, a line with half the slope.",
+    "sphx_glr_plot_10_no_grad_and_inference_mode_001": "Gradient descent on f(w) = (w - 3)²: "
+    "the iterates w_k rise to 3 along 3(1 - 2⁻ᵏ) and f(w_k) falls to 0.",
+    "sphx_glr_plot_11_training_step_001": "Loss and bias-gradient norm over ten SGD steps, with "
+    "and without zero_grad(): without it the summed gradients grow and the loss falls faster "
+    "for the wrong reason.",
+    "sphx_glr_plot_12_hooks_and_clipping_001": "Bar chart of the weight, bias and total "
+    "gradient norms: raw, after clip_grad_norm_(1) and after clip_grad_value_(3).",
+    "sphx_glr_plot_13_per_sample_gradients_001": "Bar chart of the gradient norm of each of five "
+    "samples, and the same norms clipped to C = 10.",
+    "sphx_glr_plot_15_forward_mode_001": "h(t) = t³ - 3t, its derivative from one JVP per point "
+    "matching the closed form 3t² - 3, and the tangent at t₀ = 1/2.",
+    "sphx_glr_plot_16_custom_autograd_function_001": "The derivative of softplus(x) from the "
+    "custom Function stays at 1 for large x, while the naive log(1 + eˣ) gives nan past the "
+    "overflow near x = 89.",
+    "sphx_glr_plot_17_pinn_ode_001": "PINN training loss on a log scale, falling from about "
+    "10² to 10⁻⁶: Adam for 300 evaluations, then L-BFGS.",
+    "sphx_glr_plot_17_pinn_ode_002": "The PINN solution u_θ(x) on top of the exact sin(πx) on "
+    "[0, 1], with the collocation points marked.",
+    "sphx_glr_plot_17_pinn_ode_003": "The residual u_θ''(x) - f(x) of the trained network: "
+    "oscillating within about ±0.004 across [0, 1].",
+    "sphx_glr_plot_18_poisson_2d_002": "Two heat maps over the domain: the trained PINN's "
+    "solution u_θ beside the exact solution u.",
+    "sphx_glr_plot_18_poisson_2d_003": "Heat map of the error u_θ - u of the trained PINN over "
+    "the domain.",
+    "sphx_glr_plot_18_poisson_2d_001": "PINN training loss for the 2-D Poisson problem on a log "
+    "scale, falling from about 10² to 10⁻⁴: Adam, then L-BFGS after 100 evaluations.",
+}
+
+
+def _plain_text_attributes(app, doctree, docname):
+    """No LaTeX in figure alt text (sphinx-gallery copies it from figure titles)."""
+    for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
+        name = Path(image.get("uri", "")).stem
+        if name in FIGURE_ALT:
+            image["alt"] = FIGURE_ALT[name]
+        elif image.get("alt"):
+            image["alt"] = tex_to_text(image["alt"])
+
+
+def setup(app):
+    app.connect("doctree-resolved", _plain_text_attributes)
+    app.connect("doctree-read", _search_keywords)
+    app.connect("env-get-outdated", _keyword_pages_outdated)
+    app.connect("html-page-context", _page_assets)

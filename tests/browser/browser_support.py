@@ -29,8 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# Pages that are generated lists rather than content; search.html has its own test.
-SKIP_PAGES = {"genindex.html", "py-modindex.html", "search.html"}
+# Pages that are generated lists rather than content; search.html has its own test, and
+# 404.html (links under the published path, /autograd-by-example/) test_site_basics.py.
+SKIP_PAGES = {"genindex.html", "py-modindex.html", "search.html", "404.html"}
 
 
 def chromium_path() -> str | None:

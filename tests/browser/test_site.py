@@ -1,9 +1,10 @@
 """The built site, as a reader's browser sees it (Chromium via Playwright, axe-core).
 
 For every page: it loads with no console error and no failed request, makes no
-request outside 127.0.0.1, every image has loaded, every math expression has been
-typeset by the site's own MathJax, every output block is non-empty, and axe-core
-finds no serious or critical violation, in light and in dark mode.
+request outside 127.0.0.1, every image has loaded, every math expression arrived
+rendered by KaTeX at build time (no raw TeX, no KaTeX error, no math script), nothing
+shifts while it loads, every output block is non-empty, and axe-core finds no serious
+or critical violation, in light and in dark mode.
 
 Across the site: search finds the leaf-tensor page for "retain_grad", every
 download link returns its file (each ``.py`` byte-identical to its gallery
@@ -33,10 +34,6 @@ WAIT_READY = """async () => {
   await Promise.all([...document.images].map(img => img.complete ? null :
       new Promise(resolve => { img.addEventListener("load", resolve);
                                img.addEventListener("error", resolve); })));
-  // MathJax's first typesetting pass
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await MathJax.startup.promise;
-  }
   await document.fonts.ready;
   return true;
 }"""
@@ -47,7 +44,7 @@ PAGE_FACTS = r"""() => {
                                            NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     if (node.parentElement.closest(
-          "pre, code, script, style, textarea, mjx-container, .highlight, kbd"))
+          "pre, code, script, style, textarea, .katex, .highlight, kbd"))
       continue;
     text_outside_code.push(node.textContent);
   }
@@ -57,9 +54,13 @@ PAGE_FACTS = r"""() => {
                                       .map(i => i.currentSrc || i.src),
     imageCount: document.images.length,
     mathCount: mathEls.length,
-    mjxCount: document.querySelectorAll("mjx-container").length,
-    untypeset: mathEls.filter(el => !el.querySelector("mjx-container"))
+    katexCount: document.querySelectorAll(".katex").length,
+    untypeset: mathEls.filter(el => !el.querySelector(".katex"))
                       .map(el => el.textContent.slice(0, 80)),
+    katexErrors: [...document.querySelectorAll(".katex-error")]
+        .map(el => el.getAttribute("title") || el.textContent.slice(0, 80)),
+    mathScripts: [...document.scripts].map(el => el.src)
+        .filter(src => /mathjax|katex|tex-(chtml|svg|mml)/i.test(src)),
     text: text_outside_code.join(" "),
     emptyOutputs: [...document.querySelectorAll(".sphx-glr-script-out pre, .cell_output")]
         .filter(el => el.textContent.trim() === "" && !el.querySelector("img, svg, table"))
@@ -72,10 +73,28 @@ PAGE_FACTS = r"""() => {
 RAW_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|(?<![\w$])\$[^\s$][^$\n]{0,200}?[\\^_=][^$\n]*?\$")
 
 
+# Layout shift as the reader gets it: the page, its fonts and the images in view, before
+# the test forces lazy images in (Lighthouse's CLS covers the mobile viewport).
+LAYOUT_SHIFT = """async () => {
+  await document.fonts.ready;
+  await new Promise(resolve => setTimeout(resolve, 300));
+  let total = 0;
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) if (!entry.hadRecentInput) total += entry.value;
+  }).observe({type: "layout-shift", buffered: true});
+  await new Promise(resolve => setTimeout(resolve, 50));
+  return total;
+}"""
+MAX_LAYOUT_SHIFT = 0.02
+
+
 def _load(page, url):
+    """Open ``url``, wait for every image and font; return the layout shift while loading."""
     page.goto(url, wait_until="load")
+    shift = page.evaluate(LAYOUT_SHIFT)
     page.evaluate(WAIT_READY)
     page.wait_for_load_state("networkidle")
+    return shift
 
 
 def _axe(page):
@@ -105,7 +124,7 @@ def test_page(page_name, new_page, base_url, summary):
     record = summary["pages"].setdefault(page_name, {})
     for mode in ("light", "dark"):
         page, rec = new_page(color_scheme=mode, storage_mode=mode)
-        _load(page, url)
+        shift = _load(page, url)
         facts = page.evaluate(PAGE_FACTS)
         assert facts["theme"] == mode, f"{mode} mode did not apply: data-theme={facts['theme']}"
         if mode == "light":
@@ -113,14 +132,21 @@ def test_page(page_name, new_page, base_url, summary):
                 problems.append(f"images not loaded: {facts['brokenImages']}")
             if facts["untypeset"]:
                 problems.append(f"math not typeset: {facts['untypeset'][:5]}")
-            if facts["mathCount"] and not facts["mjxCount"]:
-                problems.append("page has math but no mjx-container")
+            if facts["mathCount"] and not facts["katexCount"]:
+                problems.append("page has math but no KaTeX output")
+            if facts["katexErrors"]:
+                problems.append(f"KaTeX could not render: {facts['katexErrors'][:5]}")
+            if facts["mathScripts"]:
+                problems.append(f"math is typeset in the browser: {facts['mathScripts']}")
             raw = RAW_MATH.findall(facts["text"])
             if raw:
                 problems.append(f"raw TeX left in the text: {raw[:5]}")
+            if shift >= MAX_LAYOUT_SHIFT:
+                problems.append(f"layout shift {shift:.3f} while loading (>= {MAX_LAYOUT_SHIFT})")
             if facts["emptyOutputs"]:
                 problems.append(f"empty output blocks: {facts['emptyOutputs']}")
-            record.update(images=facts["imageCount"], math=facts["mjxCount"],
+            record.update(images=facts["imageCount"], math=facts["katexCount"],
+                          layout_shift=round(shift, 4),
                           outputs=facts["outputCount"])
         # what the page itself did; axe's own work below is the test's, not the reader's
         # (axe re-fetches stylesheets and resolves their @imports against the page)
@@ -149,19 +175,60 @@ def test_site_has_pages(need_browser):
     assert "auto_examples/basics/plot_04_leaf_tensors.html" in PAGES
 
 
-def test_search_finds_leaf_tensors(new_page, base_url):
-    page, rec = new_page()
-    page.goto(urljoin(base_url, "search.html?q=retain_grad"), wait_until="load")
-    results = page.locator("#search-results ul.search li a")
-    results.first.wait_for(timeout=30_000)
+# Each query and the page it must put first (tests/browser: the search page as a reader
+# uses it). A new chapter adds its query here.
+SEARCH_FIRST_HIT = {
+    "retain_grad": ("auto_examples/basics/plot_04_leaf_tensors.html",),
+    "leaf": ("auto_examples/basics/plot_04_leaf_tensors.html",),
+    "vjp": ("auto_examples/vectors/plot_06_vector_jacobian_product.html",),
+    "vector-Jacobian product": ("auto_examples/vectors/plot_06_vector_jacobian_product.html",),
+    "create_graph": ("auto_examples/basics/plot_05_higher_order_derivatives.html",),
+    "inference_mode": ("auto_examples/tracking/plot_10_no_grad_and_inference_mode.html",),
+    "Laplacian": ("reference/gradkit.html", "auto_examples/pinns/plot_18_poisson_2d.html"),
+    "forward mode": ("auto_examples/jacobians/plot_15_forward_mode.html",),
+    "custom autograd Function": ("auto_examples/extending/plot_16_custom_autograd_function.html",),
+    "hooks": ("auto_examples/training/plot_12_hooks_and_clipping.html",),
+}
+
+
+def _search(page, base_url, query):
+    """The result links of the site's search page for ``query``, in order."""
+    from urllib.parse import quote
+
+    page.goto(urljoin(base_url, "search.html?q=" + quote(query)), wait_until="load")
     page.wait_for_function(
         "() => document.querySelector('#search-results .search-summary')"
         " && !document.querySelector('#search-progress')?.textContent.includes('Preparing')",
         timeout=30_000,
     )
-    hrefs = [urlsplit(h).path for h in results.evaluate_all("els => els.map(a => a.href)")]
-    assert any(h.endswith("auto_examples/basics/plot_04_leaf_tensors.html") for h in hrefs), hrefs
+    results = page.locator("#search-results ul.search li > a")
+    return [urlsplit(h).path.lstrip("/")
+            for h in results.evaluate_all("els => els.map(a => a.href)")]
+
+
+SEARCH_SUMMARY: dict = {}
+
+
+@pytest.mark.parametrize("query", sorted(SEARCH_FIRST_HIT))
+def test_search_first_hit(query, new_page, base_url):
+    page, rec = new_page()
+    hrefs = _search(page, base_url, query)
+    SEARCH_SUMMARY[query] = hrefs[:5]
+    ARTIFACTS.mkdir(exist_ok=True)
+    import json
+
+    (ARTIFACTS / "search-results.json").write_text(json.dumps(SEARCH_SUMMARY, indent=1))
+    assert hrefs, f"no result for {query!r}"
+    assert hrefs[0] in SEARCH_FIRST_HIT[query], f"{query!r}: first hits {hrefs[:5]}"
     assert not rec.blocked and not rec.console_errors and not rec.failed
+
+
+def test_search_leaves_out_generated_pages(new_page, base_url):
+    """Execution-time tables are not pages to find."""
+    page, _ = new_page()
+    for query in ("execution", "computation times", "plot_04_leaf_tensors"):
+        hrefs = _search(page, base_url, query)
+        assert not [h for h in hrefs if "sg_execution_times" in h], (query, hrefs)
 
 
 def _download_links():
@@ -235,11 +302,35 @@ def test_dark_mode_toggle_persists(new_page, base_url):
     assert not rec.blocked and not rec.console_errors and not rec.failed
 
 
-def test_screenshots(new_page, base_url):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page, _ = new_page()
-    _load(page, urljoin(base_url, "index.html"))
-    page.screenshot(path=str(ARTIFACTS / "home.png"), full_page=True)
-    _load(page, urljoin(base_url, "auto_examples/basics/plot_04_leaf_tensors.html"))
-    page.screenshot(path=str(ARTIFACTS / "example-leaf-tensors.png"), full_page=False)
-    assert (ARTIFACTS / "home.png").stat().st_size > 0
+# Screenshots for review (test-artifacts/screenshots/): desktop light and dark, and mobile.
+SCREENSHOT_PAGES = {
+    "home": "index.html",
+    "tutorial": "auto_examples/basics/plot_04_leaf_tensors.html",
+    "notebook": "notebook/original_corrected.html",
+    "api": "reference/gradkit.html",
+}
+SCREENSHOT_VIEWS = {
+    "desktop-light": ({"width": 1280, "height": 900}, "light"),
+    "desktop-dark": ({"width": 1280, "height": 900}, "dark"),
+    "mobile": ({"width": 390, "height": 844}, "light"),
+}
+
+
+@pytest.mark.parametrize("view", sorted(SCREENSHOT_VIEWS))
+def test_screenshots(view, browser, base_url):
+    viewport, mode = SCREENSHOT_VIEWS[view]
+    out = ARTIFACTS / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=viewport, color_scheme=mode, service_workers="block",
+                                  device_scale_factor=1, is_mobile=viewport["width"] < 600)
+    context.add_init_script(f"localStorage.setItem('mode', '{mode}');"
+                            f"localStorage.setItem('theme', '{mode}');")
+    try:
+        page = context.new_page()
+        for name, path in SCREENSHOT_PAGES.items():
+            _load(page, urljoin(base_url, path))
+            target = out / f"{name}-{view}.png"
+            page.screenshot(path=str(target), full_page=False)
+            assert target.stat().st_size > 0
+    finally:
+        context.close()

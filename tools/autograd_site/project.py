@@ -108,6 +108,6 @@ def build_command() -> list[str]:
 
 def stage_static_assets(dest: Path, root: Path = ROOT) -> None:
     """Copy into a scratch copy the assets ``make html`` stages under ``_build`` before building."""
-    staged = root / "_build" / "mathjax"
+    staged = root / "_build" / "katex"  # `make katex`: the math renderer and its CSS
     if staged.exists():
-        shutil.copytree(staged, dest / "_build" / "mathjax", dirs_exist_ok=True)
+        shutil.copytree(staged, dest / "_build" / "katex", dirs_exist_ok=True)
