@@ -321,6 +321,7 @@ SEARCH_KEYWORDS = {
     "auto_examples/tracking/plot_10_no_grad_and_inference_mode": ["inference_mode", "no_grad"],
     "auto_examples/jacobians/plot_15_forward_mode": ["forward mode", "jvp"],
     "auto_examples/pinns/plot_18_poisson_2d": ["Laplacian", "Poisson"],
+    "auto_examples/training/plot_12_gradient_hooks": ["hooks", "register_hook"],
 }
 html_search_scorer = "docs/_static/search-scorer.js"
 
@@ -398,7 +399,18 @@ FIGURE_ALT = {
     "sphx_glr_plot_11_training_step_001": "Loss and bias-gradient norm over ten SGD steps, with "
     "and without zero_grad(): without it the summed gradients grow and the loss falls faster "
     "for the wrong reason.",
-    "sphx_glr_plot_12_hooks_and_clipping_001": "Bar chart of the weight, bias and total "
+    "sphx_glr_plot_19_nondifferentiable_points_001": "The derivative of a guarded sqrt(x) "
+    "on either side of 0: with a single torch.where it is nan for x ≤ 0, with the double-where "
+    "fix it is 0 there and 1/(2√x) for x > 0.",
+    "sphx_glr_plot_20_saved_tensors_and_memory_001": "Bar chart of the MiB the graph keeps "
+    "between forward and backward, for the plain graph and for checkpointed segments of "
+    "several sizes, with the recomputed segment stacked on top as an estimate.",
+    "sphx_glr_plot_23_complex_autograd_001": "Iterates of gradient descent on a complex "
+    "parameter z in the complex plane, converging to the minimiser b/a (a star).",
+    "sphx_glr_plot_26_distributed_data_parallel_001": "Bar chart of the three weight "
+    "gradients: each of the two processes' own (under no_sync) and the synchronised one, "
+    "which lies halfway between them.",
+    "sphx_glr_plot_12b_gradient_clipping_001": "Bar chart of the weight, bias and total "
     "gradient norms: raw, after clip_grad_norm_(1) and after clip_grad_value_(3).",
     "sphx_glr_plot_13_per_sample_gradients_001": "Bar chart of the gradient norm of each of five "
     "samples, and the same norms clipped to C = 10.",
@@ -423,7 +435,25 @@ FIGURE_ALT = {
 
 
 def _plain_text_attributes(app, doctree, docname):
-    """No LaTeX in figure alt text (sphinx-gallery copies it from figure titles)."""
+    """No LaTeX in gallery card tooltips or in figure alt text.
+
+    sphinx-gallery copies both from the examples' text and figure titles; it has no
+    option for either, so the tooltip attribute of its card HTML is rewritten here
+    (the one place the site edits another tool's generated HTML).
+    """
+    import html
+    import re
+
+    from docutils import nodes
+
+    for raw in doctree.findall(nodes.raw):
+        if "tooltip=" in raw.astext():
+            new = re.sub(
+                r'tooltip="([^"]*)"',
+                lambda m: 'tooltip="' + html.escape(tex_to_text(html.unescape(m[1]))) + '"',
+                raw.astext(),
+            )
+            raw.children = [nodes.Text(new)]
     for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
         name = Path(image.get("uri", "")).stem
         if name in FIGURE_ALT:

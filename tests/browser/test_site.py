@@ -187,7 +187,7 @@ SEARCH_FIRST_HIT = {
     "Laplacian": ("reference/gradkit.html", "auto_examples/pinns/plot_18_poisson_2d.html"),
     "forward mode": ("auto_examples/jacobians/plot_15_forward_mode.html",),
     "custom autograd Function": ("auto_examples/extending/plot_16_custom_autograd_function.html",),
-    "hooks": ("auto_examples/training/plot_12_hooks_and_clipping.html",),
+    "hooks": ("auto_examples/training/plot_12_gradient_hooks.html",),
 }
 
 
