@@ -153,7 +153,7 @@ KATEX_DIST := node_modules/katex/dist
 BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra tests/browser
 .PHONY: katex test-browser serve livehtml inventories inventories-online check-publishing
 
-# KaTeX from the npm registry (package-lock.json), staged in $(KATEX_STAGE): sphinxcontrib-katex
+# KaTeX from the npm registry (package-lock.json), staged in $(KATEX_STAGE): autograd_site.sphinxext.math
 # renders every expression at build time with render/katex.min.js (Node), and Sphinx copies
 # static/katex/ (the CSS and its woff2 fonts) to _static/katex/: the site serves them itself
 # and the reader's browser runs no math script.

@@ -23,9 +23,8 @@ extensions = [
     "autograd_site.sphinxext.execution",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinxcontrib.katex",
-    # KaTeX's render server: started once, pages written in turn (see the module)
-    "autograd_site.sphinxext.katex_server",
+    # Math rendered at build time by KaTeX (tools/autograd_site/sphinxext/math.py)
+    "autograd_site.sphinxext.math",
     "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
     "myst_nb",
@@ -121,7 +120,7 @@ nitpick_ignore_regex = [
 
 # -- math: rendered at build time -------------------------------------------
 # KaTeX (the npm package pinned in package-lock.json) turns every expression into
-# HTML while Sphinx writes the pages, through sphinxcontrib-katex and Node: the
+# HTML while Sphinx writes the pages (autograd_site.sphinxext.math, through Node): the
 # reader's browser runs no math script, and nothing moves when fonts arrive.
 # `make katex` (a prerequisite of `make html`) stages the renderer in
 # _build/katex/render/ and the CSS with its woff2 fonts in _build/katex/static/katex/,
@@ -132,9 +131,8 @@ if not (_KATEX_STAGE / "static" / "katex" / "katex.min.css").is_file():
         f"conf.py: KaTeX is not staged in {_KATEX_STAGE}, so no page could show math. "
         "Run 'make katex' (make html runs it), or copy that folder into this tree."
     )
-katex_prerender = True
-katex_js_path = str(_KATEX_STAGE / "render" / "katex.min.js")
-katex_css_path = "katex/katex.min.css"
+html_math_renderer = "katex_at_build"
+katex_render_js = str(_KATEX_STAGE / "render" / "katex.min.js")
 
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
@@ -259,9 +257,6 @@ intersphinx_cache_limit = -1
 
 
 # -- per-page HTML: what each page loads -------------------------------------
-_KATEX_CSS = {katex_css_path, "katex-math.css"}
-# The fonts almost every expression uses, fetched with the CSS rather than after it
-_KATEX_PRELOAD = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
 
 
 # Stylesheets that no page of this site uses: sphinx-gallery's binder badges, pandas
@@ -270,8 +265,8 @@ _UNUSED_CSS = {"sg_gallery-binder.css", "sg_gallery-dataframe.css", "sg_gallery-
 
 
 def _page_assets(app, pagename, templatename, context, doctree):
-    """Each page loads what it shows: KaTeX's CSS and fonts only with math, sphinx-design's
-    CSS only with its components; edit and report links."""
+    """Each page loads what it shows (sphinx-design's CSS only with its components; KaTeX's
+    is left out by autograd_site.sphinxext.math); edit and report links."""
     context.update(page_links(REPOSITORY, pagename, context.get("page_source_suffix"),
                               context.get("title") or project))
     if 'name="description"' not in context.get("metatags", ""):
@@ -291,21 +286,6 @@ def _page_assets(app, pagename, templatename, context, doctree):
     basic = context["pathto"]("_static/basic.css", 1)
     context["metatags"] = (context.get("metatags", "")
                            + f'<link rel="preload" href="{basic}" as="style">\n')
-    has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
-        pagename
-    )
-    if not has_math:
-        context["css_files"] = [
-            css for css in context.get("css_files", [])
-            if not css.filename.endswith(tuple(_KATEX_CSS))
-        ]
-        return
-    fonts = "".join(
-        f'<link rel="preload" href="{context["pathto"]("_static/katex/fonts/" + name, 1)}"'
-        ' as="font" type="font/woff2" crossorigin>\n'
-        for name in _KATEX_PRELOAD
-    )
-    context["metatags"] = context.get("metatags", "") + fonts
 
 
 # -- search: the page that teaches a topic is its first hit -------------------------

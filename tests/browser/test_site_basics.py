@@ -146,7 +146,7 @@ def test_mathjax_is_gone():
     assert not (SITE / "_static" / "mathjax").exists()
     assert (SITE / "_static" / "katex" / "katex.min.css").is_file()
     assert list((SITE / "_static" / "katex" / "fonts").glob("*.woff2"))
-    assert Path(SITE / "_static" / "katex-math.css").is_file()
+    assert Path(SITE / "_static" / "math.css").is_file()
 
 
 def test_gallery_figures_say_what_they_show():

@@ -1,0 +1,133 @@
+"""Math rendered at build time by KaTeX: readers' browsers run no math script.
+
+Every ``:math:`` role, ``.. math::`` block and ``$...$`` expression becomes KaTeX's
+HTML (with MathML for screen readers) while Sphinx writes the page. KaTeX is the npm
+package pinned in package-lock.json, staged by ``make katex`` in _build/katex/: the
+renderer ``render/katex.min.js`` runs in Node through ``katex_render.js`` beside this
+module, and ``static/katex/`` (the CSS and its woff2 fonts) is served by the site.
+
+One Node process per writing process: Sphinx forks its parallel writers, so each
+process starts its own renderer the first time it meets an expression, and no pipe
+is ever shared between processes. Node exits when its process closes the pipe.
+
+An expression KaTeX cannot parse fails the build, naming the file, the line and
+KaTeX's message. A page loads KaTeX's CSS and preloads its two main fonts only when it
+shows math.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.errors import ExtensionError
+from sphinx.locale import _
+from sphinx.util.math import get_node_equation_number
+
+RENDER_SCRIPT = Path(__file__).with_name("katex_render.js")
+CSS_FILES = ("katex/katex.min.css", "math.css")
+# The fonts almost every expression uses: fetched with the CSS rather than after it.
+PRELOADED_FONTS = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
+
+
+class KaTeXRenderer:
+    """KaTeX in a Node process owned by the process that started it."""
+
+    def __init__(self, katex_js: str):
+        node = shutil.which("node")
+        if node is None:
+            raise ExtensionError("math: Node is not installed, and KaTeX needs it to render "
+                                 "the site's math at build time (apt-get install nodejs).")
+        if not Path(katex_js).is_file():
+            raise ExtensionError(f"math: KaTeX is not staged at {katex_js}: run 'make katex' "
+                                 "(make html runs it).")
+        self.pid = os.getpid()
+        self.process = subprocess.Popen(
+            [node, str(RENDER_SCRIPT), katex_js], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
+
+    def render(self, latex: str, display: bool) -> dict:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps({"latex": latex, "display": display}) + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        if not answer:
+            raise ExtensionError(f"math: KaTeX's Node process stopped (exit code "
+                                 f"{self.process.wait()}) while rendering {latex!r}")
+        return json.loads(answer)
+
+
+_renderer: KaTeXRenderer | None = None
+
+
+def render(translator, node: nodes.Element, display: bool) -> str:
+    """KaTeX's HTML for the node's LaTeX; a build error if KaTeX cannot parse it."""
+    global _renderer
+    if _renderer is None or _renderer.pid != os.getpid():  # first use, or a forked writer
+        _renderer = KaTeXRenderer(translator.builder.config.katex_render_js)
+    latex = node.astext()
+    answer = _renderer.render(latex, display)
+    if "error" in answer:
+        builder = translator.builder
+        where = node.source or str(builder.env.doc2path(builder.current_docname))
+        where += f":{node.line}" if node.line else ""
+        raise ExtensionError(f"{where}: KaTeX cannot render {latex!r}: {answer['error']}")
+    return answer["html"]
+
+
+def visit_math(self, node):
+    self.body.append(self.starttag(node, "span", "", CLASS="math notranslate nohighlight"))
+    self.body.append(render(self, node, display=False))
+    self.body.append("</span>")
+    raise nodes.SkipNode
+
+
+def visit_displaymath(self, node):
+    self.body.append(self.starttag(node, "div", CLASS="math notranslate nohighlight"))
+    if node["number"]:
+        self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
+        self.add_permalink_ref(node, _("Link to this equation"))
+        self.body.append("</span>")
+    self.body.append(render(self, node, display=True))
+    self.body.append("</div>\n")
+    raise nodes.SkipNode
+
+
+def page_assets(app, pagename, templatename, context, doctree):
+    """KaTeX's CSS, and its two main fonts preloaded, on the pages that show math only."""
+    if app.builder.format != "html":
+        return
+    # The page's own expressions: the math domain's has_equations() also counts every
+    # page in the toctree below, which would load KaTeX on the home page.
+    shows_math = doctree is not None and any(
+        doctree.findall(lambda node: isinstance(node, (nodes.math, nodes.math_block))))
+    if shows_math:
+        fonts = "".join(
+            f'<link rel="preload" href="{context["pathto"]("_static/katex/fonts/" + name, 1)}"'
+            ' as="font" type="font/woff2" crossorigin>\n'
+            for name in PRELOADED_FONTS)
+        context["metatags"] = context.get("metatags", "") + fonts
+    else:
+        context["css_files"] = [css for css in context.get("css_files", [])
+                                if not str(css.filename).endswith(CSS_FILES)]
+
+
+def close_renderer(app, exception):
+    if _renderer is not None and _renderer.pid == os.getpid():
+        _renderer.process.stdin.close()
+        _renderer.process.wait(timeout=10)
+
+
+def setup(app):
+    app.add_config_value("katex_render_js", "", "env", types=[str])
+    app.add_html_math_renderer("katex_at_build", inline_renderers=(visit_math, None),
+                               block_renderers=(visit_displaymath, None))
+    for css in CSS_FILES:
+        app.add_css_file(css)
+    app.connect("html-page-context", page_assets)
+    app.connect("build-finished", close_renderer)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
