@@ -32,6 +32,8 @@ extensions = [
     "sphinx_design",
     # Notebook downloads, gradkit's wheel, and what computed the outputs
     "autograd_site.sphinxext.downloads",
+    # The theme's icon fonts cut down to the icons the site shows
+    "autograd_site.sphinxext.icons",
     "sphinxext.opengraph",
     "sphinx_sitemap",
     "notfound.extension",

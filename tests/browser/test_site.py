@@ -2,8 +2,9 @@
 
 For every page: it loads with no console error and no failed request, makes no
 request outside 127.0.0.1, every image has loaded, every math expression arrived
-rendered by KaTeX at build time (no raw TeX, no KaTeX error, no math script), nothing
-shifts while it loads, every output block is non-empty, and axe-core finds no serious
+rendered by KaTeX at build time (no raw TeX, no KaTeX error, no math script), every
+icon has its glyph in the site's cut-down icon fonts (the full ones are never fetched),
+nothing shifts while it loads, every output block is non-empty, and axe-core finds no serious
 or critical violation, in light and in dark mode.
 
 Across the site: search finds the leaf-tensor page for "retain_grad", every
@@ -16,6 +17,7 @@ Run with ``make test-browser`` (needs ``make html`` and chromium); skipped by
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.request
 from urllib.parse import urljoin, urlsplit
@@ -67,6 +69,15 @@ PAGE_FACTS = r"""() => {
         .map(el => el.className),
     outputCount: document.querySelectorAll(".sphx-glr-script-out pre, .cell_output").length,
     theme: document.documentElement.dataset.theme,
+    // every icon glyph the page can draw: [font family, weight, code point]
+    icons: [...document.querySelectorAll("*")].flatMap(el => [null, "::before", "::after"]
+        .map(pseudo => getComputedStyle(el, pseudo))
+        .filter(style => /Font Awesome/.test(style.fontFamily)
+                         && /^"[\ue000-\uf8ff]/.test(style.content))
+        .map(style => [style.fontFamily.replace(/"/g, ""), style.fontWeight,
+                       style.content.codePointAt(1)])),
+    fullIconFonts: performance.getEntriesByType("resource").map(entry => entry.name)
+        .filter(name => name.includes("/vendor/fontawesome/webfonts/")),
   };
 }"""
 
@@ -88,6 +99,29 @@ LAYOUT_SHIFT = """async () => {
 # Recorded per page in the summary, not asserted: sphinx-gallery's 2x figures have no width
 # and height, so a figure arriving late can shift the page (seen intermittently, 0.04-0.12
 # on plot_12b and plot_18); make test-lighthouse reports CLS until that is fixed.
+
+
+# The cut-down icon fonts written by autograd_site.sphinxext.icons, by family and weight
+ICON_FONTS = {("Font Awesome 7 Free", "900"): "fa-solid-900",
+              ("Font Awesome 7 Free", "400"): "fa-regular-400",
+              ("Font Awesome 7 Brands", "400"): "fa-brands-400"}
+
+
+@functools.cache
+def _icon_glyphs(stem):
+    from fontTools.ttLib import TTFont
+
+    return set(TTFont(SITE / "_static" / "icons" / f"{stem}.woff2").getBestCmap())
+
+
+def missing_icon_glyphs(icons):
+    """The [family, weight, code point] of icons whose cut-down font lacks the glyph."""
+    missing = []
+    for family, weight, codepoint in icons:
+        stem = ICON_FONTS.get((family.split(",")[0].strip(), str(weight)))
+        if stem is None or codepoint not in _icon_glyphs(stem):
+            missing.append([family, weight, hex(codepoint)])
+    return missing
 
 
 def _load(page, url):
@@ -143,6 +177,12 @@ def test_page(page_name, new_page, base_url, summary):
             raw = RAW_MATH.findall(facts["text"])
             if raw:
                 problems.append(f"raw TeX left in the text: {raw[:5]}")
+            missing = missing_icon_glyphs(facts["icons"])
+            if missing:
+                problems.append(f"icons without a glyph in _static/icons/: {missing[:5]}")
+            if facts["fullIconFonts"]:
+                problems.append(f"the theme's full icon fonts were fetched: "
+                                f"{facts['fullIconFonts']}")
             if facts["emptyOutputs"]:
                 problems.append(f"empty output blocks: {facts['emptyOutputs']}")
             record.update(images=facts["imageCount"], math=facts["katexCount"],
