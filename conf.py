@@ -27,6 +27,8 @@ extensions = [
     "autograd_site.sphinxext.math",
     "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
+    # Gallery figures with their width and height: nothing moves while they load
+    "autograd_site.sphinxext.figures",
     "myst_nb",
     "sphinx_copybutton",
     "sphinx_design",

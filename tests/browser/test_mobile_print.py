@@ -2,7 +2,7 @@
 
 - No page scrolls sideways at 320, 360 and 414 px; what is wider than the screen (a
   display equation, a code block, a table) scrolls inside its own block, and a display
-  equation that does shows its scroll shadows.
+  equation that does shows its scroll shadows and is never cut off at its block's edge.
 - The header's buttons are touch targets of at least 24 x 24 px, 8 px apart (WCAG 2.2 AA).
 - Printed, code blocks wrap instead of being cut at the page edge.
 
@@ -44,7 +44,13 @@ OVERFLOW = """() => {
     .filter(el => !(["auto", "scroll"].includes(getComputedStyle(el).overflowX)
                     && getComputedStyle(el).backgroundImage.includes("radial-gradient")))
     .map(el => el.textContent.slice(0, 60));
-  return {pageWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 8), uncued};
+  // an equation drawn outside its block is cut off (the block hides its overflow)
+  const cut = [...document.querySelectorAll("div.math > .katex-display")].filter(el => {
+    const inner = el.getBoundingClientRect(), outer = el.parentElement.getBoundingClientRect();
+    return inner.left < outer.left - 1 || inner.right > outer.right + 1;
+  }).map(el => el.textContent.slice(0, 60));
+  return {pageWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 8), uncued,
+          cut};
 }"""
 
 
@@ -72,6 +78,8 @@ def test_no_sideways_scroll(page_name, phone_pages, base_url):
             problems.append(f"{width}px: page {facts['pageWidth']}px wide; {facts['wide']}")
         if facts["uncued"]:
             problems.append(f"{width}px: equations scroll without a cue: {facts['uncued']}")
+        if facts["cut"]:
+            problems.append(f"{width}px: equations cut off at the edge: {facts['cut']}")
     assert not problems, f"{page_name}:\n  " + "\n  ".join(problems)
 
 

@@ -76,6 +76,16 @@ PAGE_FACTS = r"""() => {
                          && /^"[\ue000-\uf8ff]/.test(style.content))
         .map(style => [style.fontFamily.replace(/"/g, ""), style.fontWeight,
                        style.content.codePointAt(1)])),
+    // preloaded KaTeX fonts that no text on the page uses (wasted bytes on a phone)
+    unusedPreloads: [...document.querySelectorAll('link[rel="preload"][as="font"]')]
+        .map(link => link.href.split("/").pop().replace(".woff2", ""))
+        .filter(name => {
+          const [family, variant] = name.split("-");
+          const weight = variant.startsWith("Bold") ? "700" : "400";
+          const style = variant.endsWith("Italic") ? "italic" : "normal";
+          return ![...document.fonts].some(face => face.family.replace(/"/g, "") === family
+              && face.weight === weight && face.style === style && face.status === "loaded");
+        }),
     fullIconFonts: performance.getEntriesByType("resource").map(entry => entry.name)
         .filter(name => name.includes("/vendor/fontawesome/webfonts/")),
   };
@@ -133,6 +143,9 @@ def _load(page, url):
     return shift
 
 
+RENDER_ALL = ".bd-article section, .bd-article dl.py { content-visibility: visible !important; }"
+
+
 def _axe(page):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -180,6 +193,8 @@ def test_page(page_name, new_page, base_url, summary):
             missing = missing_icon_glyphs(facts["icons"])
             if missing:
                 problems.append(f"icons without a glyph in _static/icons/: {missing[:5]}")
+            if facts["unusedPreloads"]:
+                problems.append(f"fonts preloaded but not used: {facts['unusedPreloads']}")
             if facts["fullIconFonts"]:
                 problems.append(f"the theme's full icon fonts were fetched: "
                                 f"{facts['fullIconFonts']}")
@@ -191,6 +206,10 @@ def test_page(page_name, new_page, base_url, summary):
         # what the page itself did; axe's own work below is the test's, not the reader's
         # (axe re-fetches stylesheets and resolves their @imports against the page)
         console_errors, failed = list(rec.console_errors), list(rec.failed)
+        # axe judges colours from the rendered layout; sections far from the screen are not
+        # rendered until a reader scrolls to them (content-visibility in custom.css), so
+        # render them all first, as scrolling would
+        page.add_style_tag(content=RENDER_ALL)
         messages, violations = _axe(page)
         _record_axe(summary, page_name, mode, violations)
         serious = [m for m, v in zip(messages, violations, strict=True) if v["impact"] in SERIOUS]

@@ -12,13 +12,16 @@ is ever shared between processes. Node exits when its process closes the pipe.
 
 An expression KaTeX cannot parse fails the build, naming the file, the line and
 KaTeX's message. A page loads KaTeX's CSS and preloads its two main fonts only when it
-shows math.
+shows math, and preloads the font files that page's math uses (read from the classes of
+KaTeX's HTML against KaTeX's own CSS), so that no line re-wraps when they arrive.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,9 +32,51 @@ from sphinx.locale import _
 from sphinx.util.math import get_node_equation_number
 
 RENDER_SCRIPT = Path(__file__).with_name("katex_render.js")
-CSS_FILES = ("katex/katex.min.css", "math.css")
-# The fonts almost every expression uses: fetched with the CSS rather than after it.
-PRELOADED_FONTS = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
+KATEX_CSS = "katex/katex.min.css"
+CSS_FILES = (KATEX_CSS, "math.css")
+CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+CLASS_ATTRIBUTE = re.compile(r'class="([^"]*)"')
+
+
+def _descriptor(body: str, name: str, default: str) -> str:
+    found = re.search(name + r":\s*([^;]+)", body)
+    return found[1].strip().strip('"') if found else default
+
+
+@functools.cache
+def katex_fonts(stylesheet: str) -> tuple[dict, list]:
+    """From KaTeX's CSS: the woff2 file of each (family, weight, style), and for each rule
+    that sets a font family, the class sets its selectors need and the face it picks."""
+    files, rules = {}, []
+    for selectors, body in CSS_RULE.findall(stylesheet):
+        family = _descriptor(body, "font-family", "")
+        if not family.startswith(("KaTeX_", '"KaTeX_')):
+            continue
+        face = (family.strip('"'), _descriptor(body, "font-weight", "400"),
+                _descriptor(body, "font-style", "normal"))
+        if selectors.strip() == "@font-face":
+            woff2 = re.search(r"url\(([^)]+\.woff2)\)", body)
+            if woff2:
+                files[face] = woff2[1].removeprefix("fonts/")
+            continue
+        for selector in selectors.split(","):
+            compounds = [set(re.findall(r"\.([\w-]+)", part)) - {"katex"}
+                         for part in re.split(r"[\s>+~]+", selector.strip())]
+            rules.append(([c for c in compounds if c], face))
+    return files, rules
+
+
+def fonts_to_preload(body: str, stylesheet: str) -> list[str]:
+    """The KaTeX font files a page's math uses, read from its class names: fetched with
+    the CSS, they are there before the first layout, so no line re-wraps when they arrive.
+    (A face set by a rule this does not read is fetched when needed, as without it.)"""
+    files, rules = katex_fonts(stylesheet)
+    classes = {frozenset(value.split()) for value in CLASS_ATTRIBUTE.findall(body)}
+    faces = {("KaTeX_Main", "400", "normal")}  # .katex's own font
+    for compounds, face in rules:
+        if all(any(needed <= found for found in classes) for needed in compounds):
+            faces.add(face)
+    return sorted(files[face] for face in faces if face in files)
 
 
 class KaTeXRenderer:
@@ -106,14 +151,23 @@ def page_assets(app, pagename, templatename, context, doctree):
     shows_math = doctree is not None and any(
         doctree.findall(lambda node: isinstance(node, (nodes.math, nodes.math_block))))
     if shows_math:
+        stylesheet = _katex_stylesheet(app)
         fonts = "".join(
             f'<link rel="preload" href="{context["pathto"]("_static/katex/fonts/" + name, 1)}"'
             ' as="font" type="font/woff2" crossorigin>\n'
-            for name in PRELOADED_FONTS)
+            for name in fonts_to_preload(context.get("body", ""), stylesheet))
         context["metatags"] = context.get("metatags", "") + fonts
     else:
         context["css_files"] = [css for css in context.get("css_files", [])
                                 if not str(css.filename).endswith(CSS_FILES)]
+
+
+def _katex_stylesheet(app) -> str:
+    for folder in app.config.html_static_path:
+        path = Path(app.confdir, folder, KATEX_CSS)
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise ExtensionError(f"math: {KATEX_CSS} is in no html_static_path folder: run 'make katex'")
 
 
 def close_renderer(app, exception):
