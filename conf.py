@@ -269,9 +269,30 @@ _KATEX_PRELOAD = ("KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2")
 _UNUSED_CSS = {"sg_gallery-binder.css", "sg_gallery-dataframe.css", "sg_gallery-rendered-html.css"}
 
 
+# -- exercise solutions: a section each, collapsed in the browser --------------------
+# A solution is a section headed "Solution to exercise N" (a MyST-NB page with a single
+# exercise: "Solution to the exercise"), so the page, the .py and the .ipynb all read
+# cleanly and show it; docs/_static/solutions.js folds each such section into a
+# "Show the solution" disclosure. (The pattern is repeated there.)
+SOLUTION_TITLE = r"Solution to (exercise \d+|the exercise)"
+
+
+def has_solutions(doctree) -> bool:
+    """Whether a page has a section headed like an exercise's solution."""
+    import re
+
+    from docutils import nodes
+
+    return any(
+        isinstance(title.parent, nodes.section) and re.fullmatch(SOLUTION_TITLE, title.astext())
+        for title in doctree.findall(nodes.title)
+    )
+
+
 def _page_assets(app, pagename, templatename, context, doctree):
     """Each page loads what it shows: KaTeX's CSS and fonts only with math, sphinx-design's
-    CSS only with its components; edit and report links."""
+    CSS only with its components, the solutions' script only with exercise solutions; edit
+    and report links."""
     context.update(page_links(REPOSITORY, pagename, context.get("page_source_suffix"),
                               context.get("title") or project))
     if 'name="description"' not in context.get("metatags", ""):
@@ -291,6 +312,8 @@ def _page_assets(app, pagename, templatename, context, doctree):
     basic = context["pathto"]("_static/basic.css", 1)
     context["metatags"] = (context.get("metatags", "")
                            + f'<link rel="preload" href="{basic}" as="style">\n')
+    if doctree is not None and has_solutions(doctree):
+        app.add_js_file("solutions.js", loading_method="defer")
     has_math = context.get("has_maths_elements") or app.env.get_domain("math").has_equations(
         pagename
     )

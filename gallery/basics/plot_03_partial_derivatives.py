@@ -180,11 +180,10 @@ torch.testing.assert_close(dy_dz, 3 * points[:, 1].detach() ** 2)
 #    :math:`\partial y / \partial z = x + \cos z`.
 # 2. Freeze :math:`x` (no ``requires_grad``) and call ``backward()`` on the
 #    same :math:`y`: which ``.grad`` is filled?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0, requires_grad=True)
@@ -195,11 +194,8 @@ torch.testing.assert_close(dy_dx, z.detach())
 torch.testing.assert_close(dy_dz, x.detach() + torch.cos(z.detach()))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0)  # frozen
@@ -208,8 +204,3 @@ z = torch.tensor(0.0, requires_grad=True)
 print(f"x.grad = {x.grad}, z.grad = x + cos z = {z.grad}")
 assert x.grad is None
 torch.testing.assert_close(z.grad, x + torch.cos(z.detach()))
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -203,11 +203,10 @@ torch.testing.assert_close(x.grad, torch.sin(xd) + xd * torch.cos(xd))
 #    node? Check ``x.grad`` against :math:`2x + 1`.
 # 2. In :math:`y = \sum_i x_i x_i` both inputs of the product are ``x``.
 #    What does a hook on the product's node see, and what is ``x.grad``?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -222,11 +221,8 @@ print(f"x.grad = 2x + 1: {x.grad}")
 torch.testing.assert_close(x.grad, 2 * x.detach() + 1)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -241,8 +237,3 @@ print(f"x.grad = 2x: {x.grad}")
 torch.testing.assert_close(sent["mul"][0], x.detach())
 torch.testing.assert_close(sent["mul"][1], x.detach())
 torch.testing.assert_close(x.grad, 2 * x.detach())
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -172,11 +172,10 @@ fig.tight_layout()
 # 2. ``backward(create_graph=True)`` also records the derivative's graph, in
 #    ``x.grad``. Use it to get :math:`\frac{d^2}{dx^2} x^3 = 6x` at
 #    :math:`x = 2`. Why does PyTorch warn, and what does it recommend?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(0.5, requires_grad=True)
@@ -188,11 +187,8 @@ for k, expected in enumerate(closed, start=1):
     torch.testing.assert_close(d, expected.detach())
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # ``x.grad`` now refers to a graph that refers back to ``x``: a reference
 # cycle, which PyTorch warns may leak memory. It recommends
@@ -215,8 +211,3 @@ assert any("reference cycle" in str(w.message) for w in caught)
 assert any("autograd.grad" in str(w.message) for w in caught)
 torch.testing.assert_close(x.grad, 6 * x.detach())
 x.grad = None
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -253,11 +253,10 @@ fig.tight_layout()
 # 2. Catch the forgetful backward without gradcheck: differentiate with
 #    ``grad_outputs`` equal to 2 and compare ``StableSoftplus`` with
 #    ``ForgetfulSoftplus``.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 # %%
@@ -284,11 +283,8 @@ assert ok_cube
 torch.testing.assert_close(dc, 3 * xc.detach() ** 2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # With weights of 2 the right backward returns :math:`2\sigma(x)`, the
 # forgetful one still :math:`\sigma(x)`.
@@ -301,8 +297,3 @@ twos = torch.full((3,), 2.0)
 print(f"StableSoftplus:    {good}\nForgetfulSoftplus: {bad}")
 torch.testing.assert_close(good, 2 * torch.sigmoid(x2.detach()))
 assert not torch.allclose(bad, good)
-
-# %%
-# .. raw:: html
-#
-#    </details>

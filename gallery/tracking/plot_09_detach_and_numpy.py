@@ -141,11 +141,10 @@ fig.tight_layout()
 #    :math:`\frac{d}{dx}\, x^3`.
 # 2. The *straight-through* trick: ``x + (torch.round(x) - x).detach()`` has
 #    the value of ``round(x)`` but the derivative of ``x``. Check both.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 xd = x.detach()
@@ -157,11 +156,8 @@ torch.testing.assert_close(d_detached, xd**2)
 torch.testing.assert_close(d_cube, 3 * xd**2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 q = torch.tensor([0.2, 0.7, 1.4], requires_grad=True)
@@ -170,8 +166,3 @@ st.sum().backward()
 print(f"value: {st.detach()}, derivative: {q.grad}")
 torch.testing.assert_close(st.detach(), torch.round(q.detach()))
 torch.testing.assert_close(q.grad, torch.ones(3))
-
-# %%
-# .. raw:: html
-#
-#    </details>

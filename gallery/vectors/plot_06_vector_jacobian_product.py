@@ -257,11 +257,10 @@ fig.tight_layout()
 #    against the closed form :math:`(x_2,\; x_1 + 2 x_2)`.
 # 2. Rebuild the 3 by 2 Jacobian of :math:`\mathbf{g}` from one-hot
 #    vectors and compare it with :func:`torch.autograd.functional.jacobian`.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 # %%
@@ -279,11 +278,8 @@ x1, x2 = p.detach()
 torch.testing.assert_close(JTv_g, torch.stack([x2, x1 + 2 * x2]))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 J_g = torch.stack(
@@ -297,8 +293,3 @@ torch.testing.assert_close(J_g, jacobian(g, p.detach()))
 torch.testing.assert_close(
     J_g, torch.tensor([[x2, x1], [1.0, 1.0], [0.0, 2 * x2]])
 )
-
-# %%
-# .. raw:: html
-#
-#    </details>
