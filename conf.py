@@ -370,7 +370,10 @@ def _keyword_pages_outdated(app, env, added, changed, removed):
     return [docname for docname in SEARCH_KEYWORDS if docname in env.found_docs]
 
 
-# -- plain text for attributes: gallery tooltips and figure alt text ---------------
+# -- figure alt text: what each figure shows, in plain text ---------------------------
+# (Gallery card tooltips need nothing here: sphinx-gallery takes each one from its
+# script's first paragraph, which is plain text by rule; tests/site/test_gallery_scripts.py
+# checks the scripts, tests/browser/test_site_basics.py the built cards.)
 _TEX_WORDS = {
     r"\partial": "∂", r"\Delta": "Δ", r"\nabla": "∇", r"\theta": "θ", r"\lambda": "λ",
     r"\sigma": "σ", r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\cdot": "·",
@@ -382,7 +385,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789T+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ�
 
 
 def tex_to_text(text: str) -> str:
-    """LaTeX in a plain-text attribute (a tooltip, an alt text) as readable Unicode."""
+    """LaTeX in a plain-text attribute (a figure's alt text) as readable Unicode."""
     import re
 
     text = text.replace("``", "").replace("$", "")
@@ -457,26 +460,15 @@ FIGURE_ALT = {
 }
 
 
-def _plain_text_attributes(app, doctree, docname):
-    """No LaTeX in gallery card tooltips or in figure alt text.
+def _figure_alt_text(app, doctree, docname):
+    """Each figure's alt text says what it shows, in plain text.
 
-    sphinx-gallery copies both from the examples' text and figure titles; it has no
-    option for either, so the tooltip attribute of its card HTML is rewritten here
-    (the one place the site edits another tool's generated HTML).
+    sphinx-gallery takes a figure's alt text from its title, or else from the script's
+    file name; FIGURE_ALT gives the figures whose title does not say enough, and LaTeX
+    left in any other alt text is turned into Unicode. Both set the ``alt`` attribute of
+    the doctree's image nodes (docutils images, sphinx-gallery's ``image-sg`` figures)
+    before any HTML is written.
     """
-    import html
-    import re
-
-    from docutils import nodes
-
-    for raw in doctree.findall(nodes.raw):
-        if "tooltip=" in raw.astext():
-            new = re.sub(
-                r'tooltip="([^"]*)"',
-                lambda m: 'tooltip="' + html.escape(tex_to_text(html.unescape(m[1]))) + '"',
-                raw.astext(),
-            )
-            raw.children = [nodes.Text(new)]
     for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
         name = Path(image.get("uri", "")).stem
         if name in FIGURE_ALT:
@@ -486,7 +478,7 @@ def _plain_text_attributes(app, doctree, docname):
 
 
 def setup(app):
-    app.connect("doctree-resolved", _plain_text_attributes)
+    app.connect("doctree-resolved", _figure_alt_text)
     app.connect("doctree-read", _search_keywords)
     app.connect("env-get-outdated", _keyword_pages_outdated)
     app.connect("html-page-context", _page_assets)

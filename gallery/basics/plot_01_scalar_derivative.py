@@ -4,9 +4,11 @@ r"""
 The derivative of a scalar with respect to a scalar
 ===================================================
 
-The first thing autograd does: given :math:`y = 4x^2`, compute
-:math:`\frac{dy}{dx} = 8x` at :math:`x = 4`. We also meet the first error every
-newcomer sees, when the input was created without ``requires_grad=True``.
+The first thing autograd does: the derivative of a function of one variable
+at a point, here a parabola. We also meet the first error every newcomer
+sees, when the input was created without ``requires_grad=True``.
+
+For :math:`y = 4x^2` we compute :math:`\frac{dy}{dx} = 8x` at :math:`x = 4`.
 """
 
 # %%

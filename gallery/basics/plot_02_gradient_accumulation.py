@@ -5,8 +5,11 @@ Gradients accumulate across backward calls
 ==========================================
 
 ``backward()`` does not overwrite ``x.grad``: it adds to it. We differentiate
-:math:`y = 4x^2` and then :math:`t = 3x^3` at :math:`x = 4` and watch
-``x.grad`` go from 32 to 176, then reset it the two ways PyTorch offers.
+two functions in turn at the same point and watch ``x.grad`` go from 32 to
+176, then reset it the two ways PyTorch offers.
+
+The functions are :math:`y = 4x^2` and then :math:`t = 3x^3`, at
+:math:`x = 4`.
 """
 
 # %%

@@ -4,10 +4,12 @@ r"""
 Partial derivatives of a function of several variables
 ======================================================
 
-For :math:`y = 4x^2 + z^3`, one ``backward()`` call computes both partial
-derivatives, :math:`\partial y / \partial x = 8x` and
-:math:`\partial y / \partial z = 3z^2`, and stores each in the ``.grad`` of its
-own input. :func:`torch.autograd.grad` returns the same numbers as a tuple.
+For a function of two variables, one ``backward()`` call computes both
+partial derivatives and stores each in the ``.grad`` of its own input.
+:func:`torch.autograd.grad` returns the same numbers as a tuple.
+
+For :math:`y = 4x^2 + z^3` these are :math:`\partial y / \partial x = 8x` and
+:math:`\partial y / \partial z = 3z^2`.
 """
 
 # %%

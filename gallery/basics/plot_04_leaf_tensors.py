@@ -4,10 +4,12 @@ r"""
 Leaf tensors, non-leaf tensors and ``.grad``
 ============================================
 
-``backward()`` stores gradients only in *leaf* tensors that require grad. With
-:math:`z = 2x^2` and :math:`y = z^2 = 4x^4` at :math:`x = 3`, we see which
-tensors get a ``.grad``, what PyTorch says when you read the ``.grad`` of a
-non-leaf, and what ``retain_grad()`` and ``requires_grad_()`` change.
+``backward()`` stores gradients only in *leaf* tensors that require grad. On
+a chain of two operations we see which tensors get a ``.grad``, what PyTorch
+says when you read the ``.grad`` of a non-leaf, and what ``retain_grad()``
+and ``requires_grad_()`` change.
+
+The chain is :math:`z = 2x^2` and :math:`y = z^2 = 4x^4`, at :math:`x = 3`.
 """
 
 # %%

@@ -5,10 +5,12 @@ The graph autograd records
 ==========================
 
 Every operation on a tensor that requires grad adds a node to a graph, and
-``backward()`` walks that graph from the output back to the leaves. For
-:math:`y = \sum_i x_i \sin x_i` we list the nodes, draw the graph with each
-node once, and watch the two paths from :math:`y` to :math:`x` meet at one
-node, where their gradients are added:
+``backward()`` walks that graph from the output back to the leaves. For a
+function that uses its input twice we list the nodes, draw the graph with
+each node once, and watch the two paths from the output to the input meet at
+one node, where their gradients are added.
+
+The function is :math:`y = \sum_i x_i \sin x_i`, and the two paths give
 :math:`\frac{\partial y}{\partial x_i} = \sin x_i + x_i \cos x_i`.
 """
 

@@ -5,9 +5,11 @@ Higher-order derivatives with ``create_graph=True``
 ===================================================
 
 A derivative computed by autograd is itself a tensor; if its own graph is
-recorded, it can be differentiated again. For :math:`y = 4x^3` at :math:`x = 4`
-we take the first three derivatives with :func:`torch.autograd.grad`, see what
-fails without ``create_graph=True``, and plot all orders on an interval.
+recorded, it can be differentiated again. We take the first three derivatives
+of a cubic with :func:`torch.autograd.grad`, see what fails without
+``create_graph=True``, and plot all orders on an interval.
+
+The cubic is :math:`y = 4x^3`, differentiated at :math:`x = 4`.
 """
 
 # %%

@@ -4,8 +4,9 @@ r"""
 Non-differentiable points and NaN gradients
 ===========================================
 
-At a kink such as :math:`|x|` at :math:`x = 0` there is no derivative, yet
-autograd always returns a number: a value PyTorch chose for that operation.
+At a kink, such as the corner of the absolute value at 0, there is no
+derivative, yet autograd always returns a number: a value PyTorch chose for
+that operation.
 This page shows which values ``relu``, ``abs``, ``clamp`` and ``max`` pick,
 where ``sqrt`` and a norm give ``inf`` or ``nan``, why ``torch.where`` does
 not protect a gradient from ``nan``, and the "double where" that does.

@@ -5,12 +5,15 @@ A custom autograd Function: a softplus that does not overflow
 =============================================================
 
 Autograd differentiates the formula you wrote, overflow and kinks included:
-the textbook :math:`\operatorname{softplus}(x) = \log(1 + e^x)` gives a
-``nan`` gradient at :math:`x = 100` in float32, and its stable rewrite, which
-fixes that, gives 1 instead of :math:`\sigma(0) = 1/2` at :math:`x = 0`. We
-write a :class:`torch.autograd.Function` with the stable forward and a
-hand-written backward, verify it with :func:`torch.autograd.gradcheck`, and
-watch gradcheck catch a wrong backward.
+the textbook softplus gives a ``nan`` gradient for large inputs in float32,
+and its stable rewrite, which fixes that, gives the derivative 1 instead of
+1/2 at 0. We write a :class:`torch.autograd.Function` with the stable forward
+and a hand-written backward, verify it with :func:`torch.autograd.gradcheck`,
+and watch gradcheck catch a wrong backward.
+
+The textbook formula is :math:`\operatorname{softplus}(x) = \log(1 + e^x)`;
+it overflows at :math:`x = 100`, and the true derivative at :math:`x = 0` is
+:math:`\sigma(0) = 1/2`.
 """
 
 # %%

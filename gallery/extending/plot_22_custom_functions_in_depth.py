@@ -4,12 +4,15 @@ r"""
 Custom autograd Functions in depth
 ==================================
 
-:ref:`example-custom-function` wrote a :class:`torch.autograd.Function` with
-a forward and a backward. A complete Function does more: it skips gradients
-nobody asked for (``ctx.needs_input_grad``), marks integer outputs as
-non-differentiable, supports (or refuses) double backward, has a forward-mode
-rule ``jvp``, and works under :func:`torch.func.vmap`. We build them on
-:math:`f(x) = x^3`, with :math:`f' = 3x^2` and :math:`f'' = 6x`.
+The :ref:`softplus example <example-custom-function>` wrote a
+:class:`torch.autograd.Function` with a forward and a backward. A complete
+Function does more: it skips gradients nobody asked for (with
+``ctx.needs_input_grad``), marks integer outputs as non-differentiable,
+supports (or refuses) double backward, has a forward-mode rule ``jvp``, and
+works under :func:`torch.func.vmap`. We build them on the cube function.
+
+The function is :math:`f(x) = x^3`, with :math:`f' = 3x^2` and
+:math:`f'' = 6x`.
 """
 
 # %%

@@ -4,12 +4,15 @@ r"""
 Forward-mode AD: Jacobian-vector products
 =========================================
 
-Reverse mode (``backward()``) pulls a vector back from the outputs:
-:math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`. Forward mode pushes a tangent
-forward from the inputs: :math:`\mathbf{J}\mathbf{u}`, computed alongside the
-function itself. We compute it with :func:`torch.func.jvp` and with dual
-numbers, compare it with the VJP on a non-symmetric Jacobian, and build a
-Hessian-vector product from both modes.
+Reverse mode, ``backward()``, pulls a vector back from the outputs through
+the transposed Jacobian. Forward mode pushes a tangent forward from the
+inputs through the Jacobian itself, computed alongside the function. We
+compute it with :func:`torch.func.jvp` and with dual numbers, compare it with
+the VJP on a non-symmetric Jacobian, and build a Hessian-vector product from
+both modes.
+
+Reverse mode gives :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`, forward mode
+:math:`\mathbf{J}\mathbf{u}`.
 """
 
 # %%

@@ -4,9 +4,13 @@ r"""
 Complex autograd: Wirtinger derivatives and the conjugate convention
 ====================================================================
 
-A real loss :math:`L` of a complex parameter :math:`z = x + iy` has no
-complex derivative in general (:math:`|z|^2` is not holomorphic), but it has
-two real partials. PyTorch stores in ``z.grad``
+A real loss of a complex parameter has no complex derivative in general,
+but it has two real partial derivatives. PyTorch stores in ``z.grad`` the
+conjugate Wirtinger derivative, times 2: the direction of steepest ascent,
+so ``z -= lr * z.grad`` descends exactly as for real parameters.
+
+For a loss :math:`L` of :math:`z = x + iy` (:math:`|z|^2`, for one, is not
+holomorphic), ``z.grad`` holds
 
 .. math::
 
@@ -15,10 +19,7 @@ two real partials. PyTorch stores in ``z.grad``
    \qquad
    \frac{\partial}{\partial \bar z}
    = \frac12\Big(\frac{\partial}{\partial x} + i\frac{\partial}{\partial y}
-   \Big),
-
-the conjugate Wirtinger derivative, times 2: the direction of steepest
-ascent, so ``z -= lr * z.grad`` descends exactly as for real parameters.
+   \Big).
 """
 
 # %%

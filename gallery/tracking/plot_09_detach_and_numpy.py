@@ -7,8 +7,11 @@ Leaving the graph: detach(), NumPy and plotting
 A tensor that requires grad cannot be turned into a NumPy array, so it cannot
 be plotted either. :meth:`~torch.Tensor.detach` is the way out: it returns the
 same data outside the graph. A detached value is a constant for autograd, which
-changes derivatives: :math:`\frac{d}{dx}\left[x \cdot
-\operatorname{detach}(x)\right] = x`, not :math:`2x`.
+changes derivatives.
+
+For example,
+:math:`\frac{d}{dx}\left[x \cdot \operatorname{detach}(x)\right] = x`,
+not :math:`2x`.
 """
 
 # %%

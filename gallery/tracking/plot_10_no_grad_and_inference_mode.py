@@ -8,7 +8,9 @@ Recording a graph costs memory and time, and sometimes it is wrong: a
 hand-written parameter update must not become part of the next derivative. We
 meet :class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
 :class:`torch.set_grad_enabled` and :class:`torch.inference_mode`, and use them
-in gradient descent on :math:`f(w) = (w - 3)^2`.
+in gradient descent on a quadratic.
+
+The quadratic is :math:`f(w) = (w - 3)^2`.
 """
 
 # %%

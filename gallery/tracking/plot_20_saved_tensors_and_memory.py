@@ -4,12 +4,14 @@ r"""
 Memory and saved tensors
 ========================
 
-To run backward later, each node of the graph keeps some tensors from the
-forward pass: for :math:`y = \sin x` it keeps :math:`x`, because
-:math:`\frac{dy}{dx} = \cos x`. This page shows what a node saves, the
-version counter that catches an in-place change to a saved tensor,
+To run backward later, each node of the graph keeps the tensors from the
+forward pass that its derivative needs. This page shows what a node saves,
+the version counter that catches an in-place change to a saved tensor,
 :class:`torch.autograd.graph.saved_tensors_hooks` to see or compress what is
 saved, and ``torch.utils.checkpoint``, which trades recomputation for memory.
+
+For :math:`y = \sin x`, for instance, the node keeps :math:`x`, because
+:math:`\frac{dy}{dx} = \cos x`.
 """
 
 # %%

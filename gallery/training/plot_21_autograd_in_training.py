@@ -8,7 +8,9 @@ Four things a training loop does with gradients beyond ``loss.backward()``:
 freezing parameters, accumulating gradients over micro-batches with the
 right loss scaling, telling ``model.eval()`` from ``torch.no_grad()``, and
 mixed precision on CPU with ``torch.autocast`` and a gradient scaler. Each is
-checked against the closed-form gradient of a least-squares loss,
+checked against the closed-form gradient of a least-squares loss.
+
+The loss and its gradient are
 
 .. math::
 

@@ -6,15 +6,17 @@ Distributed data parallel: how gradients are synchronised
 
 ``torch.nn.parallel.DistributedDataParallel`` (DDP) runs one process
 per device, each on its own shard of the batch. During ``backward()`` it
-all-reduces the gradients and divides by the number of processes :math:`P`:
+all-reduces the gradients and divides by the number of processes, which, for
+a mean loss and equal shards, gives the full-batch gradient. We run two real
+CPU processes (the ``gloo`` backend) and compare what they compute with
+single-process gradients, with and without ``no_sync()``.
+
+With :math:`P` processes, each with the loss :math:`L_p` of its shard, the
+synchronised gradient is
 
 .. math::
 
-   g = \frac{1}{P}\sum_{p=1}^{P} \nabla_w L_p ,
-
-which, for a mean loss and equal shards, is the full-batch gradient. We run
-two real CPU processes (the ``gloo`` backend) and compare what they compute
-with single-process gradients, with and without ``no_sync()``.
+   g = \frac{1}{P}\sum_{p=1}^{P} \nabla_w L_p .
 """
 
 # %%

@@ -4,12 +4,15 @@ r"""
 The vector-Jacobian product behind backward()
 =============================================
 
-For a vector output :math:`\mathbf{y} = f(\mathbf{x})`, ``backward(v)`` and
-``torch.autograd.grad(y, x, grad_outputs=v)`` do not return the Jacobian
-:math:`\mathbf{J}`: they return the vector-Jacobian product
-:math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`. We compute it on a 2x2 example,
-rebuild the full Jacobian from it, and see why it is not :math:`\mathbf{J}
-\mathbf{v}`.
+For a vector output, ``backward(v)`` and
+``torch.autograd.grad(y, x, grad_outputs=v)`` do not return the Jacobian:
+they return the vector-Jacobian product. We compute it on a 2x2 example,
+rebuild the full Jacobian from it, and see why it is not the Jacobian-vector
+product.
+
+For :math:`\mathbf{y} = f(\mathbf{x})` with Jacobian :math:`\mathbf{J}`, both
+return :math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`, not
+:math:`\mathbf{J} \mathbf{v}`.
 """
 
 # %%

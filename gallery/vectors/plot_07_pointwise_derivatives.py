@@ -5,10 +5,13 @@ Pointwise derivatives of a batch of points
 ==========================================
 
 A physics-informed neural network (PINN) evaluates its output at many points
-:math:`x_1, \dots, x_N` at once and needs :math:`y'(x_i)` and :math:`y''(x_i)`
-at every point. Here :math:`y = \sin x`, so we know both answers: :math:`\cos
-x` and :math:`-\sin x`. We see why ``grad_outputs=torch.ones_like(y)`` is the
-right call.
+at once and needs its first and second derivatives at every point. On a
+function whose derivatives we know, we see why
+``grad_outputs=torch.ones_like(y)`` is the right call.
+
+At the points :math:`x_1, \dots, x_N` we need :math:`y'(x_i)` and
+:math:`y''(x_i)`. Here :math:`y = \sin x`, so we know both answers:
+:math:`\cos x` and :math:`-\sin x`.
 """
 
 # %%

@@ -4,10 +4,12 @@ r"""
 Derivatives with respect to the components of an input
 ======================================================
 
-PINN inputs are often points in the plane, a tensor of shape (N, 2). For
-:math:`f(x, y) = x^2 + y^3` evaluated at every point, one backward pass gives
-both partial derivatives at every point. We also see when that trick silently
-stops being a per-point derivative.
+PINN inputs are often points in the plane, a tensor of shape (N, 2). For a
+function of both coordinates evaluated at every point, one backward pass
+gives both partial derivatives at every point. We also see when that trick
+silently stops being a per-point derivative.
+
+The function here is :math:`f(x, y) = x^2 + y^3`.
 """
 
 # %%
