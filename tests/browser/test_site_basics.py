@@ -195,8 +195,8 @@ def test_mathjax_is_gone():
 def test_gallery_figures_say_what_they_show():
     """No gallery figure's alt text is sphinx-gallery's file-name fallback ("plot 07 ...").
 
-    (MyST-NB figures still use their image path: their alt text belongs in the pages'
-    cell metadata.)"""
+    (MyST-NB figures take theirs from their cells' metadata; tests/site/test_images.py
+    checks every image of the site.)"""
     fallback = []
     for page_name in PAGES:
         if not page_name.startswith("auto_examples/"):
