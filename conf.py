@@ -268,9 +268,30 @@ intersphinx_cache_limit = -1
 _UNUSED_CSS = {"sg_gallery-binder.css", "sg_gallery-dataframe.css", "sg_gallery-rendered-html.css"}
 
 
+# -- exercise solutions: a section each, collapsed in the browser --------------------
+# A solution is a section headed "Solution to exercise N" (a MyST-NB page with a single
+# exercise: "Solution to the exercise"), so the page, the .py and the .ipynb all read
+# cleanly and show it; docs/_static/solutions.js folds each such section into a
+# "Show the solution" disclosure. (The pattern is repeated there.)
+SOLUTION_TITLE = r"Solution to (exercise \d+|the exercise)"
+
+
+def has_solutions(doctree) -> bool:
+    """Whether a page has a section headed like an exercise's solution."""
+    import re
+
+    from docutils import nodes
+
+    return any(
+        isinstance(title.parent, nodes.section) and re.fullmatch(SOLUTION_TITLE, title.astext())
+        for title in doctree.findall(nodes.title)
+    )
+
+
 def _page_assets(app, pagename, templatename, context, doctree):
-    """Each page loads what it shows (sphinx-design's CSS only with its components; KaTeX's
-    is left out by autograd_site.sphinxext.math); edit and report links."""
+    """Each page loads what it shows (sphinx-design's CSS only with its components, the
+    solutions' script only with exercise solutions; KaTeX's CSS is left out by
+    autograd_site.sphinxext.math); edit and report links."""
     context.update(page_links(REPOSITORY, pagename, context.get("page_source_suffix"),
                               context.get("title") or project))
     if 'name="description"' not in context.get("metatags", ""):
@@ -290,6 +311,8 @@ def _page_assets(app, pagename, templatename, context, doctree):
     basic = context["pathto"]("_static/basic.css", 1)
     context["metatags"] = (context.get("metatags", "")
                            + f'<link rel="preload" href="{basic}" as="style">\n')
+    if doctree is not None and has_solutions(doctree):
+        app.add_js_file("solutions.js", loading_method="defer")
 
 
 # -- search: the page that teaches a topic is its first hit -------------------------
@@ -331,7 +354,10 @@ def _keyword_pages_outdated(app, env, added, changed, removed):
     return [docname for docname in SEARCH_KEYWORDS if docname in env.found_docs]
 
 
-# -- plain text for attributes: gallery tooltips and figure alt text ---------------
+# -- figure alt text: what each figure shows, in plain text ---------------------------
+# (Gallery card tooltips need nothing here: sphinx-gallery takes each one from its
+# script's first paragraph, which is plain text by rule; tests/site/test_gallery_scripts.py
+# checks the scripts, tests/browser/test_site_basics.py the built cards.)
 _TEX_WORDS = {
     r"\partial": "∂", r"\Delta": "Δ", r"\nabla": "∇", r"\theta": "θ", r"\lambda": "λ",
     r"\sigma": "σ", r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\cdot": "·",
@@ -343,7 +369,7 @@ _SUPERSCRIPTS = str.maketrans("0123456789T+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ�
 
 
 def tex_to_text(text: str) -> str:
-    """LaTeX in a plain-text attribute (a tooltip, an alt text) as readable Unicode."""
+    """LaTeX in a plain-text attribute (a figure's alt text) as readable Unicode."""
     import re
 
     text = text.replace("``", "").replace("$", "")
@@ -418,26 +444,15 @@ FIGURE_ALT = {
 }
 
 
-def _plain_text_attributes(app, doctree, docname):
-    """No LaTeX in gallery card tooltips or in figure alt text.
+def _figure_alt_text(app, doctree, docname):
+    """Each figure's alt text says what it shows, in plain text.
 
-    sphinx-gallery copies both from the examples' text and figure titles; it has no
-    option for either, so the tooltip attribute of its card HTML is rewritten here
-    (the one place the site edits another tool's generated HTML).
+    sphinx-gallery takes a figure's alt text from its title, or else from the script's
+    file name; FIGURE_ALT gives the figures whose title does not say enough, and LaTeX
+    left in any other alt text is turned into Unicode. Both set the ``alt`` attribute of
+    the doctree's image nodes (docutils images, sphinx-gallery's ``image-sg`` figures)
+    before any HTML is written.
     """
-    import html
-    import re
-
-    from docutils import nodes
-
-    for raw in doctree.findall(nodes.raw):
-        if "tooltip=" in raw.astext():
-            new = re.sub(
-                r'tooltip="([^"]*)"',
-                lambda m: 'tooltip="' + html.escape(tex_to_text(html.unescape(m[1]))) + '"',
-                raw.astext(),
-            )
-            raw.children = [nodes.Text(new)]
     for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
         name = Path(image.get("uri", "")).stem
         if name in FIGURE_ALT:
@@ -447,7 +462,7 @@ def _plain_text_attributes(app, doctree, docname):
 
 
 def setup(app):
-    app.connect("doctree-resolved", _plain_text_attributes)
+    app.connect("doctree-resolved", _figure_alt_text)
     app.connect("doctree-read", _search_keywords)
     app.connect("env-get-outdated", _keyword_pages_outdated)
     app.connect("html-page-context", _page_assets)

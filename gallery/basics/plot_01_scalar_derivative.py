@@ -4,9 +4,11 @@ r"""
 The derivative of a scalar with respect to a scalar
 ===================================================
 
-The first thing autograd does: given :math:`y = 4x^2`, compute
-:math:`\frac{dy}{dx} = 8x` at :math:`x = 4`. We also meet the first error every
-newcomer sees, when the input was created without ``requires_grad=True``.
+The first thing autograd does: the derivative of a function of one variable
+at a point, here a parabola. We also meet the first error every newcomer
+sees, when the input was created without ``requires_grad=True``.
+
+For :math:`y = 4x^2` we compute :math:`\frac{dy}{dx} = 8x` at :math:`x = 4`.
 """
 
 # %%
@@ -102,11 +104,10 @@ fig.tight_layout()
 #    ``backward()`` and check it against the closed form :math:`3x^2 - 2`.
 # 2. Only floating-point tensors can require grad. Show what PyTorch does
 #    with ``torch.tensor(4, requires_grad=True)`` (an integer) and fix it.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0, requires_grad=True)
@@ -115,11 +116,8 @@ print(f"d/dx (x^3 - 2x) at x = 2: {x.grad}")
 torch.testing.assert_close(x.grad, 3 * x.detach() ** 2 - 2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 try:
@@ -132,8 +130,3 @@ x = torch.tensor(4.0, requires_grad=True)  # 4.0: a float32 tensor
 (4.0 * x**2).backward()
 print(f"with a float: dy/dx at x = 4: {x.grad}")
 torch.testing.assert_close(x.grad, 8 * x.detach())
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -5,8 +5,11 @@ Gradients accumulate across backward calls
 ==========================================
 
 ``backward()`` does not overwrite ``x.grad``: it adds to it. We differentiate
-:math:`y = 4x^2` and then :math:`t = 3x^3` at :math:`x = 4` and watch
-``x.grad`` go from 32 to 176, then reset it the two ways PyTorch offers.
+two functions in turn at the same point and watch ``x.grad`` go from 32 to
+176, then reset it the two ways PyTorch offers.
+
+The functions are :math:`y = 4x^2` and then :math:`t = 3x^3`, at
+:math:`x = 4`.
 """
 
 # %%
@@ -298,11 +301,10 @@ assert xs.grad is None
 # 2. Accumulate the gradient of the least-squares loss above over
 #    :math:`K = 2` micro-batches of 4 and check it equals the full-batch
 #    gradient.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(5.0, requires_grad=True)
@@ -313,11 +315,8 @@ print(f"x.grad after three backward() calls of x^2 at x = 5: {x.grad}")
 torch.testing.assert_close(x.grad, 3 * (2 * x.detach()))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 w.grad = None
@@ -325,8 +324,3 @@ for xb, yb in zip(samples_x.chunk(2), samples_y.chunk(2), strict=True):
     (((w * xb - yb) ** 2).mean() / 2).backward()
 print(f"2 micro-batches of 4, loss / 2: {w.grad}")
 torch.testing.assert_close(w.grad, full_batch)
-
-# %%
-# .. raw:: html
-#
-#    </details>

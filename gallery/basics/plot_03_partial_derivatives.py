@@ -4,10 +4,12 @@ r"""
 Partial derivatives of a function of several variables
 ======================================================
 
-For :math:`y = 4x^2 + z^3`, one ``backward()`` call computes both partial
-derivatives, :math:`\partial y / \partial x = 8x` and
-:math:`\partial y / \partial z = 3z^2`, and stores each in the ``.grad`` of its
-own input. :func:`torch.autograd.grad` returns the same numbers as a tuple.
+For a function of two variables, one ``backward()`` call computes both
+partial derivatives and stores each in the ``.grad`` of its own input.
+:func:`torch.autograd.grad` returns the same numbers as a tuple.
+
+For :math:`y = 4x^2 + z^3` these are :math:`\partial y / \partial x = 8x` and
+:math:`\partial y / \partial z = 3z^2`.
 """
 
 # %%
@@ -180,11 +182,10 @@ torch.testing.assert_close(dy_dz, 3 * points[:, 1].detach() ** 2)
 #    :math:`\partial y / \partial z = x + \cos z`.
 # 2. Freeze :math:`x` (no ``requires_grad``) and call ``backward()`` on the
 #    same :math:`y`: which ``.grad`` is filled?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0, requires_grad=True)
@@ -195,11 +196,8 @@ torch.testing.assert_close(dy_dx, z.detach())
 torch.testing.assert_close(dy_dz, x.detach() + torch.cos(z.detach()))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0)  # frozen
@@ -208,8 +206,3 @@ z = torch.tensor(0.0, requires_grad=True)
 print(f"x.grad = {x.grad}, z.grad = x + cos z = {z.grad}")
 assert x.grad is None
 torch.testing.assert_close(z.grad, x + torch.cos(z.detach()))
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -4,10 +4,12 @@ r"""
 Leaf tensors, non-leaf tensors and ``.grad``
 ============================================
 
-``backward()`` stores gradients only in *leaf* tensors that require grad. With
-:math:`z = 2x^2` and :math:`y = z^2 = 4x^4` at :math:`x = 3`, we see which
-tensors get a ``.grad``, what PyTorch says when you read the ``.grad`` of a
-non-leaf, and what ``retain_grad()`` and ``requires_grad_()`` change.
+``backward()`` stores gradients only in *leaf* tensors that require grad. On
+a chain of two operations we see which tensors get a ``.grad``, what PyTorch
+says when you read the ``.grad`` of a non-leaf, and what ``retain_grad()``
+and ``requires_grad_()`` change.
+
+The chain is :math:`z = 2x^2` and :math:`y = z^2 = 4x^4`, at :math:`x = 3`.
 """
 
 # %%
@@ -212,11 +214,10 @@ assert xs.grad is None
 # 2. With :math:`u = 3x` and :math:`v = u^2` at :math:`x = 2`, get
 #    :math:`\frac{dv}{du} = 2u` from ``backward()`` (not from
 #    :func:`torch.autograd.grad`) and check it.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 a = torch.ones(2, requires_grad=True)
@@ -229,11 +230,8 @@ for name, t in [("a", a), ("b", b), ("c", c), ("d", d)]:
 assert [t.is_leaf for t in (a, b, c, d)] == [True, False, True, True]
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0, requires_grad=True)
@@ -243,8 +241,3 @@ v = u**2
 v.backward()
 print(f"u.grad = dv/du = 2u = {u.grad}")
 torch.testing.assert_close(u.grad, 2 * u.detach())
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -5,10 +5,12 @@ The graph autograd records
 ==========================
 
 Every operation on a tensor that requires grad adds a node to a graph, and
-``backward()`` walks that graph from the output back to the leaves. For
-:math:`y = \sum_i x_i \sin x_i` we list the nodes, draw the graph with each
-node once, and watch the two paths from :math:`y` to :math:`x` meet at one
-node, where their gradients are added:
+``backward()`` walks that graph from the output back to the leaves. For a
+function that uses its input twice we list the nodes, draw the graph with
+each node once, and watch the two paths from the output to the input meet at
+one node, where their gradients are added.
+
+The function is :math:`y = \sum_i x_i \sin x_i`, and the two paths give
 :math:`\frac{\partial y}{\partial x_i} = \sin x_i + x_i \cos x_i`.
 """
 
@@ -203,11 +205,10 @@ torch.testing.assert_close(x.grad, torch.sin(xd) + xd * torch.cos(xd))
 #    node? Check ``x.grad`` against :math:`2x + 1`.
 # 2. In :math:`y = \sum_i x_i x_i` both inputs of the product are ``x``.
 #    What does a hook on the product's node see, and what is ``x.grad``?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -222,11 +223,8 @@ print(f"x.grad = 2x + 1: {x.grad}")
 torch.testing.assert_close(x.grad, 2 * x.detach() + 1)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -241,8 +239,3 @@ print(f"x.grad = 2x: {x.grad}")
 torch.testing.assert_close(sent["mul"][0], x.detach())
 torch.testing.assert_close(sent["mul"][1], x.detach())
 torch.testing.assert_close(x.grad, 2 * x.detach())
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -5,9 +5,11 @@ Higher-order derivatives with ``create_graph=True``
 ===================================================
 
 A derivative computed by autograd is itself a tensor; if its own graph is
-recorded, it can be differentiated again. For :math:`y = 4x^3` at :math:`x = 4`
-we take the first three derivatives with :func:`torch.autograd.grad`, see what
-fails without ``create_graph=True``, and plot all orders on an interval.
+recorded, it can be differentiated again. We take the first three derivatives
+of a cubic with :func:`torch.autograd.grad`, see what fails without
+``create_graph=True``, and plot all orders on an interval.
+
+The cubic is :math:`y = 4x^3`, differentiated at :math:`x = 4`.
 """
 
 # %%
@@ -172,11 +174,10 @@ fig.tight_layout()
 # 2. ``backward(create_graph=True)`` also records the derivative's graph, in
 #    ``x.grad``. Use it to get :math:`\frac{d^2}{dx^2} x^3 = 6x` at
 #    :math:`x = 2`. Why does PyTorch warn, and what does it recommend?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(0.5, requires_grad=True)
@@ -188,11 +189,8 @@ for k, expected in enumerate(closed, start=1):
     torch.testing.assert_close(d, expected.detach())
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # ``x.grad`` now refers to a graph that refers back to ``x``: a reference
 # cycle, which PyTorch warns may leak memory. It recommends
@@ -215,8 +213,3 @@ assert any("reference cycle" in str(w.message) for w in caught)
 assert any("autograd.grad" in str(w.message) for w in caught)
 torch.testing.assert_close(x.grad, 6 * x.detach())
 x.grad = None
-
-# %%
-# .. raw:: html
-#
-#    </details>

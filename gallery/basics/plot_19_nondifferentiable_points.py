@@ -4,8 +4,9 @@ r"""
 Non-differentiable points and NaN gradients
 ===========================================
 
-At a kink such as :math:`|x|` at :math:`x = 0` there is no derivative, yet
-autograd always returns a number: a value PyTorch chose for that operation.
+At a kink, such as the corner of the absolute value at 0, there is no
+derivative, yet autograd always returns a number: a value PyTorch chose for
+that operation.
 This page shows which values ``relu``, ``abs``, ``clamp`` and ``max`` pick,
 where ``sqrt`` and a norm give ``inf`` or ``nan``, why ``torch.where`` does
 not protect a gradient from ``nan``, and the "double where" that does.
@@ -253,14 +254,20 @@ torch.testing.assert_close(g_custom, torch.tensor(0.5))
 #
 # Exercises
 # ---------
-# **1.** The distance :math:`\|a - b\|` must be differentiable at
-# :math:`a = b` in a loss. Write ``safe_distance(a, b)`` with the double where
-# so that the gradient is the subgradient 0 at :math:`a = b`, and
-# :math:`(a - b) / \|a - b\|` elsewhere.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. The distance :math:`\|a - b\|` must be differentiable at :math:`a = b` in
+#    a loss. Write ``safe_distance(a, b)`` with the double where so that the
+#    gradient is the subgradient 0 at :math:`a = b`, and
+#    :math:`(a - b) / \|a - b\|` elsewhere.
+# 2. What gradient does ``torch.abs`` give at 0 in forward mode
+#    (:func:`torch.func.jvp`)? Is it the same subgradient as reverse mode?
+# 3. ``x * torch.log(x)`` is 0 at :math:`x = 0` by continuity but gives ``nan``
+#    there. :func:`torch.xlogy` returns the right value; what gradient does it
+#    give at 0, and how do you get the derivative :math:`\log x + 1` for
+#    :math:`x > 0` without ``nan`` at 0?
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 def safe_distance(a, b):
@@ -280,16 +287,8 @@ expected = torch.where(norms > 0, diff / norms.clamp(min=1e-30), 0.0)
 torch.testing.assert_close(g_a, expected.float())
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **2.** What gradient does ``torch.abs`` give at 0 in forward mode
-# (:func:`torch.func.jvp`)? Is it the same subgradient as reverse mode?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 from torch.func import jvp
 
 _, tangent = jvp(torch.abs, (torch.tensor(0.0),), (torch.tensor(1.0),))
@@ -297,18 +296,8 @@ print(f"jvp of abs at 0 with tangent 1: {tangent}")
 torch.testing.assert_close(tangent, torch.tensor(0.0))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **3.** ``x * torch.log(x)`` is 0 at :math:`x = 0` by continuity but gives
-# ``nan`` there. :func:`torch.xlogy` returns the right value; what gradient
-# does it give at 0, and how do you get the derivative :math:`\log x + 1`
-# for :math:`x > 0` without ``nan`` at 0?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 3</summary>
+# Solution to exercise 3
+# ~~~~~~~~~~~~~~~~~~~~~~
 x = torch.tensor([0.0, 0.5, 2.0], requires_grad=True)
 (g_xlogy,) = torch.autograd.grad(torch.xlogy(x, x).sum(), x)
 print(f"xlogy(x, x) gradient at {x.detach().tolist()}: {g_xlogy}")
@@ -323,9 +312,5 @@ torch.testing.assert_close(g_fixed[1:], (torch.log(x64) + 1).float())
 torch.testing.assert_close(g_fixed[0], torch.tensor(0.0))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # (At 0 the true one-sided derivative is :math:`-\infty`; the double where
 # returns 0 there, a choice you make consciously rather than a ``nan``.)

@@ -5,12 +5,15 @@ A custom autograd Function: a softplus that does not overflow
 =============================================================
 
 Autograd differentiates the formula you wrote, overflow and kinks included:
-the textbook :math:`\operatorname{softplus}(x) = \log(1 + e^x)` gives a
-``nan`` gradient at :math:`x = 100` in float32, and its stable rewrite, which
-fixes that, gives 1 instead of :math:`\sigma(0) = 1/2` at :math:`x = 0`. We
-write a :class:`torch.autograd.Function` with the stable forward and a
-hand-written backward, verify it with :func:`torch.autograd.gradcheck`, and
-watch gradcheck catch a wrong backward.
+the textbook softplus gives a ``nan`` gradient for large inputs in float32,
+and its stable rewrite, which fixes that, gives the derivative 1 instead of
+1/2 at 0. We write a :class:`torch.autograd.Function` with the stable forward
+and a hand-written backward, verify it with :func:`torch.autograd.gradcheck`,
+and watch gradcheck catch a wrong backward.
+
+The textbook formula is :math:`\operatorname{softplus}(x) = \log(1 + e^x)`;
+it overflows at :math:`x = 100`, and the true derivative at :math:`x = 0` is
+:math:`\sigma(0) = 1/2`.
 """
 
 # %%
@@ -253,11 +256,10 @@ fig.tight_layout()
 # 2. Catch the forgetful backward without gradcheck: differentiate with
 #    ``grad_outputs`` equal to 2 and compare ``StableSoftplus`` with
 #    ``ForgetfulSoftplus``.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 # %%
@@ -284,11 +286,8 @@ assert ok_cube
 torch.testing.assert_close(dc, 3 * xc.detach() ** 2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # With weights of 2 the right backward returns :math:`2\sigma(x)`, the
 # forgetful one still :math:`\sigma(x)`.
@@ -301,8 +300,3 @@ twos = torch.full((3,), 2.0)
 print(f"StableSoftplus:    {good}\nForgetfulSoftplus: {bad}")
 torch.testing.assert_close(good, 2 * torch.sigmoid(x2.detach()))
 assert not torch.allclose(bad, good)
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -4,12 +4,15 @@ r"""
 Custom autograd Functions in depth
 ==================================
 
-:ref:`example-custom-function` wrote a :class:`torch.autograd.Function` with
-a forward and a backward. A complete Function does more: it skips gradients
-nobody asked for (``ctx.needs_input_grad``), marks integer outputs as
-non-differentiable, supports (or refuses) double backward, has a forward-mode
-rule ``jvp``, and works under :func:`torch.func.vmap`. We build them on
-:math:`f(x) = x^3`, with :math:`f' = 3x^2` and :math:`f'' = 6x`.
+The :ref:`softplus example <example-custom-function>` wrote a
+:class:`torch.autograd.Function` with a forward and a backward. A complete
+Function does more: it skips gradients nobody asked for (with
+``ctx.needs_input_grad``), marks integer outputs as non-differentiable,
+supports (or refuses) double backward, has a forward-mode rule ``jvp``, and
+works under :func:`torch.func.vmap`. We build them on the cube function.
+
+The function is :math:`f(x) = x^3`, with :math:`f' = 3x^2` and
+:math:`f'' = 6x`.
 """
 
 # %%
@@ -231,12 +234,17 @@ else:
 #
 # Exercises
 # ---------
-# **1.** Add a ``jvp`` to ``Mul`` in the ``setup_context`` style and check
-# :math:`\dot z = \dot x\, w + x\, \dot w` with :func:`torch.func.jvp`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. Add a ``jvp`` to ``Mul`` in the ``setup_context`` style and check
+#    :math:`\dot z = \dot x\, w + x\, \dot w` with :func:`torch.func.jvp`.
+# 2. Compute the per-example second derivative :math:`6x` of ``Cube`` with
+#    ``vmap`` and nested ``grad``.
+# 3. Write the backward of ``Cube`` with NumPy (``x.numpy()``) and without
+#    ``once_differentiable``. What second derivative of :math:`(x^3)^2` do you
+#    get? The true one is :math:`30x^4`.
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 class MulFwd(torch.autograd.Function):
@@ -262,33 +270,16 @@ print(f"jvp of x * w: {z_dot}")
 torch.testing.assert_close(z_dot, x_dot * w + x * w_dot)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **2.** Compute the per-example second derivative :math:`6x` of ``Cube``
-# with ``vmap`` and nested ``grad``.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 x = torch.tensor([-1.0, 0.5, 2.0])
 second = vmap(grad(grad(Cube.apply)))(x)
 print(f"vmap(grad(grad(cube))): {second}")
 torch.testing.assert_close(second, 6 * x)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **3.** Write the backward of ``Cube`` with NumPy (``x.numpy()``) and
-# without ``once_differentiable``. What second derivative of
-# :math:`(x^3)^2` do you get? The true one is :math:`30x^4`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 3</summary>
+# Solution to exercise 3
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 class CubeNumpy(torch.autograd.Function):
@@ -313,10 +304,6 @@ print(f"second derivative: {d2}; true 30x^4: {30 * x.detach() ** 4}")
 torch.testing.assert_close(d2, 18 * x.detach() ** 4)  # silently wrong
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # The first derivative is right; the second misses the :math:`3x^2` factor
 # computed in NumPy (no graph) and returns :math:`18x^4`, without any error.
 # ``once_differentiable`` turns this into the clear error shown above.

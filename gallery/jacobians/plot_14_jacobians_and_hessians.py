@@ -257,11 +257,10 @@ fig.tight_layout()
 # 2. ``jacrev(f)`` of a function :math:`\mathbb{R}^2 \to \mathbb{R}^2` and
 #    ``jacrev`` of ``lambda x: f(x).flip(-1)``, its outputs swapped: how
 #    are the two Jacobians related? Check it at :math:`(1, 2)`.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 # %%
@@ -278,11 +277,8 @@ torch.testing.assert_close(
 )
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # Flipping the outputs swaps the rows of the Jacobian (one row per output).
 
@@ -290,8 +286,3 @@ torch.testing.assert_close(
 J_flip = jacrev(lambda x: f(x).flip(-1))(x)
 print(f"Jacobian of the flipped outputs:\n{J_flip}")
 torch.testing.assert_close(J_flip, jacobian_f(x).flip(0))
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -4,12 +4,15 @@ r"""
 Forward-mode AD: Jacobian-vector products
 =========================================
 
-Reverse mode (``backward()``) pulls a vector back from the outputs:
-:math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`. Forward mode pushes a tangent
-forward from the inputs: :math:`\mathbf{J}\mathbf{u}`, computed alongside the
-function itself. We compute it with :func:`torch.func.jvp` and with dual
-numbers, compare it with the VJP on a non-symmetric Jacobian, and build a
-Hessian-vector product from both modes.
+Reverse mode, ``backward()``, pulls a vector back from the outputs through
+the transposed Jacobian. Forward mode pushes a tangent forward from the
+inputs through the Jacobian itself, computed alongside the function. We
+compute it with :func:`torch.func.jvp` and with dual numbers, compare it with
+the VJP on a non-symmetric Jacobian, and build a Hessian-vector product from
+both modes.
+
+Reverse mode gives :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`, forward mode
+:math:`\mathbf{J}\mathbf{u}`.
 """
 
 # %%
@@ -261,11 +264,10 @@ torch.testing.assert_close(
 #    :func:`torch.func.jacfwd` and :func:`torch.func.jacrev`, and check that
 #    the Hessian-vector product of :math:`g` with :math:`\mathbf{w} = (1, 0)`
 #    is the first column of :math:`\mathbf{H}`.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 t9 = torch.linspace(0.0, 2.0, 9)
@@ -274,11 +276,8 @@ print(f"d/dt e^t sin t at t = 0, 1, 2: {d9[[0, 4, 8]]}")
 torch.testing.assert_close(d9, torch.exp(t9) * (torch.sin(t9) + torch.cos(t9)))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 from torch.func import jacfwd, jacrev
@@ -289,8 +288,3 @@ torch.testing.assert_close(jacrev(f)(x), J)
 _, Hw0 = jvp(grad(g), (x,), (torch.tensor([1.0, 0.0]),))
 print(f"H (1, 0) = first column of H: {Hw0}")
 torch.testing.assert_close(Hw0, H[:, 0])
-
-# %%
-# .. raw:: html
-#
-#    </details>

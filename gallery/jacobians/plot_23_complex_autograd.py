@@ -4,9 +4,13 @@ r"""
 Complex autograd: Wirtinger derivatives and the conjugate convention
 ====================================================================
 
-A real loss :math:`L` of a complex parameter :math:`z = x + iy` has no
-complex derivative in general (:math:`|z|^2` is not holomorphic), but it has
-two real partials. PyTorch stores in ``z.grad``
+A real loss of a complex parameter has no complex derivative in general,
+but it has two real partial derivatives. PyTorch stores in ``z.grad`` the
+conjugate Wirtinger derivative, times 2: the direction of steepest ascent,
+so ``z -= lr * z.grad`` descends exactly as for real parameters.
+
+For a loss :math:`L` of :math:`z = x + iy` (:math:`|z|^2`, for one, is not
+holomorphic), ``z.grad`` holds
 
 .. math::
 
@@ -15,10 +19,7 @@ two real partials. PyTorch stores in ``z.grad``
    \qquad
    \frac{\partial}{\partial \bar z}
    = \frac12\Big(\frac{\partial}{\partial x} + i\frac{\partial}{\partial y}
-   \Big),
-
-the conjugate Wirtinger derivative, times 2: the direction of steepest
-ascent, so ``z -= lr * z.grad`` descends exactly as for real parameters.
+   \Big).
 """
 
 # %%
@@ -156,30 +157,27 @@ fig.tight_layout()
 #
 # Exercises
 # ---------
-# **1.** What is ``z.grad`` for :math:`L = |z|^4`? Derive it with Wirtinger
-# calculus (:math:`L = (z\bar z)^2`) and check.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. What is ``z.grad`` for :math:`L = |z|^4`? Derive it with Wirtinger
+#    calculus (:math:`L = (z\bar z)^2`) and check.
+# 2. Complex least squares :math:`L = \|Az - b\|^2`: check ``z.grad`` against
+#    :math:`2A^{\mathsf H}(Az - b)`.
+# 3. For the holomorphic :math:`f(z) = e^z` and weights :math:`v`, what does
+#    ``torch.autograd.grad(f(z), z, grad_outputs=v)`` return?
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 z = torch.tensor([1.0 + 2.0j, -0.5 + 0.5j], requires_grad=True)
 (g,) = torch.autograd.grad((z.abs() ** 4).sum(), z)
 print(f"grad of |z|^4 = 4|z|^2 z: {g}")
 torch.testing.assert_close(g, 4 * z.detach().abs() ** 2 * z.detach())
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # (:math:`\partial L/\partial\bar z = 2(z\bar z)\,z`, times 2.)
-#
-# **2.** Complex least squares :math:`L = \|Az - b\|^2`: check
-# ``z.grad`` against :math:`2A^{\mathsf H}(Az - b)`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+
+# %%
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 torch.manual_seed(0)
 A = torch.randn(4, 2, dtype=torch.complex128)
 rhs = torch.randn(4, dtype=torch.complex128)
@@ -189,23 +187,10 @@ print(f"grad of ||Az - b||^2: {g}")
 torch.testing.assert_close(g, 2 * A.conj().T @ (A @ z.detach() - rhs))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **3.** For the holomorphic :math:`f(z) = e^z` and weights :math:`v`, what
-# does ``torch.autograd.grad(f(z), z, grad_outputs=v)`` return?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 3</summary>
+# Solution to exercise 3
+# ~~~~~~~~~~~~~~~~~~~~~~
 z = torch.tensor([0.5 + 1.0j, -1.0 + 0.0j], requires_grad=True)
 v = torch.tensor([1.0 + 0.0j, 0.5 - 2.0j])
 (g,) = torch.autograd.grad(torch.exp(z), z, grad_outputs=v)
 print(f"v * conj(exp(z)): {g}")
 torch.testing.assert_close(g, v * torch.exp(z.detach()).conj())
-
-# %%
-# .. raw:: html
-#
-#    </details>

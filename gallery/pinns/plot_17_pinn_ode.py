@@ -4,11 +4,14 @@ r"""
 A physics-informed network for a second-order ODE
 =================================================
 
-A physics-informed neural network (PINN) learns :math:`u(x)` by penalising how far
-:math:`u_\theta'' - f` is from zero at sample points, so autograd must differentiate
-the network twice with respect to its *input*. We solve a boundary value problem
-whose exact solution we know, and check the derivatives before training and the
-solution after it.
+A physics-informed neural network (PINN) learns the solution of a
+differential equation by penalising how far the equation is from holding at
+sample points, so autograd must differentiate the network twice with respect
+to its *input*. We solve a boundary value problem whose exact solution we
+know, and check the derivatives before training and the solution after it.
+
+The network :math:`u_\theta` learns :math:`u(x)` by penalising how far
+:math:`u_\theta'' - f` is from zero.
 
 .. gradkit-install::
 """

@@ -4,11 +4,14 @@ r"""
 A physics-informed network for the 2-D Poisson equation
 =======================================================
 
-In two dimensions the PINN residual needs the Laplacian
-:math:`\Delta u = \partial_{xx} u + \partial_{yy} u` of the network with respect to
-its two inputs. We build it from raw autograd, check it on a function with a known
-Laplacian, swap in :func:`gradkit.laplacian`, and train a small network to solve a
-Poisson problem whose exact solution we know.
+In two dimensions the PINN residual needs the Laplacian of the network with
+respect to its two inputs. We build it from raw autograd, check it on a
+function with a known Laplacian, swap in :func:`gradkit.laplacian`, and
+train a small network to solve a Poisson problem whose exact solution we
+know.
+
+The Laplacian is :math:`\Delta u = \partial_{xx} u + \partial_{yy} u`, the
+sum of the second derivatives in x and in y.
 
 .. gradkit-install::
 """

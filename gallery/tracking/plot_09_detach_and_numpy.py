@@ -7,8 +7,11 @@ Leaving the graph: detach(), NumPy and plotting
 A tensor that requires grad cannot be turned into a NumPy array, so it cannot
 be plotted either. :meth:`~torch.Tensor.detach` is the way out: it returns the
 same data outside the graph. A detached value is a constant for autograd, which
-changes derivatives: :math:`\frac{d}{dx}\left[x \cdot
-\operatorname{detach}(x)\right] = x`, not :math:`2x`.
+changes derivatives.
+
+For example,
+:math:`\frac{d}{dx}\left[x \cdot \operatorname{detach}(x)\right] = x`,
+not :math:`2x`.
 """
 
 # %%
@@ -141,11 +144,10 @@ fig.tight_layout()
 #    :math:`\frac{d}{dx}\, x^3`.
 # 2. The *straight-through* trick: ``x + (torch.round(x) - x).detach()`` has
 #    the value of ``round(x)`` but the derivative of ``x``. Check both.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 xd = x.detach()
@@ -157,11 +159,8 @@ torch.testing.assert_close(d_detached, xd**2)
 torch.testing.assert_close(d_cube, 3 * xd**2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 q = torch.tensor([0.2, 0.7, 1.4], requires_grad=True)
@@ -170,8 +169,3 @@ st.sum().backward()
 print(f"value: {st.detach()}, derivative: {q.grad}")
 torch.testing.assert_close(st.detach(), torch.round(q.detach()))
 torch.testing.assert_close(q.grad, torch.ones(3))
-
-# %%
-# .. raw:: html
-#
-#    </details>

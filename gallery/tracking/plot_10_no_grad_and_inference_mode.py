@@ -8,7 +8,9 @@ Recording a graph costs memory and time, and sometimes it is wrong: a
 hand-written parameter update must not become part of the next derivative. We
 meet :class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
 :class:`torch.set_grad_enabled` and :class:`torch.inference_mode`, and use them
-in gradient descent on :math:`f(w) = (w - 3)^2`.
+in gradient descent on a quadratic.
+
+The quadratic is :math:`f(w) = (w - 3)^2`.
 """
 
 # %%
@@ -207,11 +209,10 @@ fig.tight_layout()
 # 2. ``c`` is the inference tensor from above. Which of ``x - c``, ``c / x``
 #    and ``x * c.clone()`` can be differentiated with respect to ``x``?
 #    Predict, then check the derivatives that exist.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor(2.0, requires_grad=True)
@@ -223,11 +224,8 @@ print(f"d/dx x^3 at x = 2 inside no_grad: {d_cube}")
 torch.testing.assert_close(d_cube, 3 * x.detach() ** 2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # ``x - c`` saves nothing and works; ``c / x`` must save ``c`` for its
 # derivative :math:`-c / x^2` and raises; the clone works.
@@ -243,8 +241,3 @@ else:
 (d_mul,) = torch.autograd.grad(x * c.clone(), x)
 print(f"d/dx (x c.clone()) = c = {d_mul}")
 torch.testing.assert_close(d_mul, c)
-
-# %%
-# .. raw:: html
-#
-#    </details>

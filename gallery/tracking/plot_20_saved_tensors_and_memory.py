@@ -4,12 +4,14 @@ r"""
 Memory and saved tensors
 ========================
 
-To run backward later, each node of the graph keeps some tensors from the
-forward pass: for :math:`y = \sin x` it keeps :math:`x`, because
-:math:`\frac{dy}{dx} = \cos x`. This page shows what a node saves, the
-version counter that catches an in-place change to a saved tensor,
+To run backward later, each node of the graph keeps the tensors from the
+forward pass that its derivative needs. This page shows what a node saves,
+the version counter that catches an in-place change to a saved tensor,
 :class:`torch.autograd.graph.saved_tensors_hooks` to see or compress what is
 saved, and ``torch.utils.checkpoint``, which trades recomputation for memory.
+
+For :math:`y = \sin x`, for instance, the node keeps :math:`x`, because
+:math:`\frac{dy}{dx} = \cos x`.
 """
 
 # %%
@@ -281,12 +283,16 @@ fig.tight_layout()
 #
 # Exercises
 # ---------
-# **1.** Which of ``sigmoid``, ``relu``, ``tanh`` and ``log`` save their input,
-# and which their output? Look for ``_saved_self`` and ``_saved_result``.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. Which of ``sigmoid``, ``relu``, ``tanh`` and ``log`` save their input, and
+#    which their output? Look for ``_saved_self`` and ``_saved_result``.
+# 2. How many tensors does autograd save for ``(x * w).sin().sum()``? Count
+#    them with a pack hook, and check the gradient :math:`w \cos(xw)`.
+# 3. Repair the failing code of "The version counter" so that it doubles
+#    :math:`h` after ``sin`` and still differentiates :math:`\sin 3x`.
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 x = torch.tensor([0.5, 2.0], requires_grad=True)
 found = {}
 for name in ("sigmoid", "relu", "tanh", "log"):
@@ -298,16 +304,8 @@ assert found == {
 }
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **2.** How many tensors does autograd save for ``(x * w).sin().sum()``?
-# Count them with a pack hook, and check the gradient :math:`w \cos(xw)`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 x = torch.tensor([0.5, 2.0], requires_grad=True)
 w = torch.tensor([3.0, -1.0], requires_grad=True)
 packed = []
@@ -321,16 +319,8 @@ assert len(packed) == 3
 torch.testing.assert_close(g_x, (w * torch.cos(x * w)).detach())
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **3.** Repair the failing code of "The version counter" so that it
-# doubles :math:`h` after ``sin`` and still differentiates :math:`\sin 3x`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 3</summary>
+# Solution to exercise 3
+# ~~~~~~~~~~~~~~~~~~~~~~
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 h = x * 3
 y = torch.sin(h)
@@ -338,8 +328,3 @@ h = h * 2  # out of place: a new tensor, the saved h is untouched
 (g,) = torch.autograd.grad(y.sum(), x)
 print(f"d/dx sin(3x): {g}")
 torch.testing.assert_close(g, 3 * torch.cos(3 * x.detach()))
-
-# %%
-# .. raw:: html
-#
-#    </details>

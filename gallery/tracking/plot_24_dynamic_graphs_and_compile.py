@@ -188,12 +188,15 @@ torch.testing.assert_close(g, closed)
 #
 # Exercises
 # ---------
-# **1.** What is the derivative of ``shrink`` at :math:`x = 5`? Check it,
-# and count how many ``DivBackward0`` nodes its graph has.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. What is the derivative of ``shrink`` at :math:`x = 5`? Check it, and count
+#    how many ``DivBackward0`` nodes its graph has.
+# 2. Rewrite ``branchy`` without a Python ``if``, with ``torch.where``, so that
+#    it compiles into a single graph, and check the gradient for both sign
+#    patterns.
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 x = torch.tensor(5.0, requires_grad=True)
 y = shrink(x)
 (g,) = torch.autograd.grad(y, x, retain_graph=True)
@@ -206,17 +209,8 @@ assert divisions == 3
 torch.testing.assert_close(g, torch.tensor(1 / 8))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **2.** Rewrite ``branchy`` without a Python ``if``, with
-# ``torch.where``, so that it compiles into a single graph, and check the
-# gradient for both sign patterns.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 def branchless(x):
@@ -234,10 +228,6 @@ print(f"graphs captured for both inputs: {len(graphs)}")
 assert len(graphs) == 1
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # Both branches are computed and ``where`` picks one, so one graph serves
 # every input (mind the NaN trap of :ref:`example-nondifferentiable-points`
 # if a branch can produce ``inf``).

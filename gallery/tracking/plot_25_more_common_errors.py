@@ -173,14 +173,17 @@ torch.testing.assert_close(per_example, 3 * ts**2)
 #
 # Exercises
 # ---------
-# **1.** A module's parameter is moved with ``.to(torch.float64)``. Does it
-# stay a leaf? (``Module.to`` converts parameters in place.) Check that its
-# gradient is filled, for :math:`\sum W x` with :math:`\partial/\partial W =
-# \mathbf{1} x^{\mathsf T}`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. A module's parameter is moved with ``.to(torch.float64)``. Does it stay a
+#    leaf? (``Module.to`` converts parameters in place.) Check that its
+#    gradient is filled, for :math:`\sum W x` with
+#    :math:`\partial/\partial W = \mathbf{1} x^{\mathsf T}`.
+# 2. Instead of detaching, pass ``retain_graph=True`` to every ``backward()``
+#    in the RNN loop. It no longer fails; what is the gradient of the second
+#    chunk now, and why is this not what truncation wants?
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 layer = torch.nn.Linear(2, 3, bias=False).to(torch.float64)
 x = torch.tensor([1.0, -2.0], dtype=torch.float64)
 layer(x).sum().backward()
@@ -189,17 +192,8 @@ assert layer.weight.is_leaf
 torch.testing.assert_close(layer.weight.grad, x.expand(3, 2))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **2.** Instead of detaching, pass ``retain_graph=True`` to every
-# ``backward()`` in the RNN loop. It no longer fails; what is the gradient of
-# the second chunk now, and why is this not what truncation wants?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 h = torch.tensor(0.0)
 for chunk in sequence.split(2):
     for x_t in chunk:
@@ -213,9 +207,5 @@ print(f"retain_graph, last chunk: d(h^2)/da = {g_full:.4f}")
 torch.testing.assert_close(g_full, 2 * h.detach() * dh4)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # The gradient now runs through the whole sequence, and memory and time grow
 # with its length: exactly what truncated BPTT avoids.

@@ -245,11 +245,10 @@ fig.tight_layout()
 #    form.
 # 2. Which tensor does the node of ``torch.exp(z)`` save: its input or its
 #    output? Look at its ``_saved_*`` attributes and check.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # Without the division by 3: :math:`\sigma(z_k) - y_k`.
 
@@ -264,11 +263,8 @@ torch.testing.assert_close(
 )
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # Its output: the derivative of :math:`e^z` is :math:`e^z` itself.
 
@@ -278,8 +274,3 @@ ez = torch.exp(zz)
 saved = [a for a in dir(ez.grad_fn) if a.startswith("_saved")]
 print(f"{ez.grad_fn.name()} saves {saved}")
 assert saved == ["_saved_result"] and ez.grad_fn._saved_result.equal(ez)
-
-# %%
-# .. raw:: html
-#
-#    </details>

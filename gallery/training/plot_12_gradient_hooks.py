@@ -213,11 +213,10 @@ torch.testing.assert_close(layer.bias.grad, grad_b)
 #    :math:`L = \sum_i (a x_i)^2 + a` and a scalar :math:`a`, check that a
 #    tensor hook on ``a`` and a post-accumulate hook both fire once, and see
 #    :math:`\partial L / \partial a = 2a \sum_i x_i^2 + 1`.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x = torch.tensor([-2.0, 0.25, 3.0], requires_grad=True)
@@ -228,11 +227,8 @@ print(f"x.grad with the clamping hook: {x.grad}")
 torch.testing.assert_close(x.grad, (2 * x.detach()).clamp(-1.0, 1.0))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 a = torch.tensor(0.5, requires_grad=True)
@@ -248,8 +244,3 @@ expected = 2 * a.detach() * (xs**2).sum() + 1
 assert len(tensor_hook) == 1 and len(post_hook) == 1
 torch.testing.assert_close(post_hook[0], expected)
 torch.testing.assert_close(a.grad, expected)
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -142,11 +142,10 @@ fig.tight_layout()
 #    does it return, and what happens to the gradients?
 # 2. Clip only the weight's gradient to norm 1, leaving the bias alone, and
 #    check both.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # It returns the total norm and leaves the gradients as they were: the
 # factor :math:`\mathtt{max\_norm} / (\|g\| + 10^{-6})` is clamped to 1.
@@ -160,11 +159,8 @@ torch.testing.assert_close(layer.weight.grad, grad_W)
 torch.testing.assert_close(layer.bias.grad, grad_b)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 run_backward()
@@ -177,8 +173,3 @@ torch.testing.assert_close(
     layer.weight.grad, grad_W / (grad_W.norm() + 1e-6), rtol=1e-5, atol=1e-7
 )
 torch.testing.assert_close(layer.bias.grad, grad_b)
-
-# %%
-# .. raw:: html
-#
-#    </details>

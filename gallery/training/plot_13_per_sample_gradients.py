@@ -206,11 +206,10 @@ fig.tight_layout()
 # 2. Change the per-sample loss to :math:`\ell_i = r_i^4 / 4` and get the
 #    per-sample gradients with ``vmap(grad(...))``. Check them against
 #    :math:`\partial \ell_i / \partial \mathbf{w} = r_i^3 \mathbf{x}_i`.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 model.zero_grad()
@@ -219,11 +218,8 @@ print(f"mean loss, batch dL/db: {model.bias.grad[0]:.4f}")
 torch.testing.assert_close(model.bias.grad[0], per_sample["bias"].mean())
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 # %%
@@ -237,8 +233,3 @@ quartic = vmap(grad(quartic_loss), in_dims=(None, 0, 0))(params, X, Y)
 print(f"per-sample d(r^4/4)/dw:\n{quartic['weight'][:, 0]}")
 torch.testing.assert_close(quartic["weight"][:, 0], r.unsqueeze(1) ** 3 * X)
 torch.testing.assert_close(quartic["bias"][:, 0], r**3)
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -8,7 +8,9 @@ Four things a training loop does with gradients beyond ``loss.backward()``:
 freezing parameters, accumulating gradients over micro-batches with the
 right loss scaling, telling ``model.eval()`` from ``torch.no_grad()``, and
 mixed precision on CPU with ``torch.autocast`` and a gradient scaler. Each is
-checked against the closed-form gradient of a least-squares loss,
+checked against the closed-form gradient of a least-squares loss.
+
+The loss and its gradient are
 
 .. math::
 
@@ -239,13 +241,18 @@ torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 #
 # Exercises
 # ---------
-# **1.** Micro-batches of unequal size (3 and 5 samples): with what weight
-# must each micro-batch's mean loss be multiplied so that the accumulated
-# gradient equals the full-batch one?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. Micro-batches of unequal size (3 and 5 samples): with what weight must
+#    each micro-batch's mean loss be multiplied so that the accumulated
+#    gradient equals the full-batch one?
+# 2. Leave ``requires_grad=True`` on the bias but do not give it to the
+#    optimizer. Is its gradient computed? Does it change at ``step()``?
+# 3. With ``y`` fixed, what is the gradient of the loss with respect to the
+#    *input* ``X`` of the linear model? Check it against
+#    :math:`\frac{2}{N} r w^{\mathsf T}`.
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 model.zero_grad(set_to_none=True)
 n = X.shape[0]
 for X_part, y_part in zip(X.split([3, 5]), y.split([3, 5]), strict=True):
@@ -256,16 +263,8 @@ gw, gb = closed_form(model, X, y)
 torch.testing.assert_close((model.weight.grad, model.bias.grad), (gw, gb))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
-# **2.** Leave ``requires_grad=True`` on the bias but do not give it to the
-# optimizer. Is its gradient computed? Does it change at ``step()``?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 model.zero_grad(set_to_none=True)
 opt = torch.optim.SGD([model.weight], lr=0.1)
 bias_before = model.bias.detach().clone()
@@ -276,20 +275,12 @@ opt.step()
 assert torch.equal(model.bias.detach(), bias_before)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # The gradient is computed (time and memory spent) but never used: freezing
 # with ``requires_grad_(False)`` saves both.
-#
-# **3.** With ``y`` fixed, what is the gradient of the loss with respect to the
-# *input* ``X`` of the linear model? Check it against :math:`\frac{2}{N} r
-# w^{\mathsf T}`.
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 3</summary>
+
+# %%
+# Solution to exercise 3
+# ~~~~~~~~~~~~~~~~~~~~~~
 Xg = X.clone().requires_grad_()
 (g_X,) = torch.autograd.grad(
     torch.nn.functional.mse_loss(model(Xg), y), Xg
@@ -298,8 +289,3 @@ r = (model(X) - y).detach()
 print(f"dL/dX, first row: {g_X[0]}")
 expected_X = 2 / X.shape[0] * r.double() @ model.weight.detach().double()
 torch.testing.assert_close(g_X.double(), expected_X, rtol=1e-5, atol=0.0)
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -6,15 +6,17 @@ Distributed data parallel: how gradients are synchronised
 
 ``torch.nn.parallel.DistributedDataParallel`` (DDP) runs one process
 per device, each on its own shard of the batch. During ``backward()`` it
-all-reduces the gradients and divides by the number of processes :math:`P`:
+all-reduces the gradients and divides by the number of processes, which, for
+a mean loss and equal shards, gives the full-batch gradient. We run two real
+CPU processes (the ``gloo`` backend) and compare what they compute with
+single-process gradients, with and without ``no_sync()``.
+
+With :math:`P` processes, each with the loss :math:`L_p` of its shard, the
+synchronised gradient is
 
 .. math::
 
-   g = \frac{1}{P}\sum_{p=1}^{P} \nabla_w L_p ,
-
-which, for a mean loss and equal shards, is the full-batch gradient. We run
-two real CPU processes (the ``gloo`` backend) and compare what they compute
-with single-process gradients, with and without ``no_sync()``.
+   g = \frac{1}{P}\sum_{p=1}^{P} \nabla_w L_p .
 """
 
 # %%
@@ -220,33 +222,28 @@ fig.tight_layout()
 #
 # Exercises
 # ---------
-# **1.** Each process uses ``reduction="sum"`` on its shard. What does DDP
-# return, compared with the single-process gradient of the summed loss?
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 1</summary>
+# 1. Each process uses ``reduction="sum"`` on its shard. What does DDP return,
+#    compared with the single-process gradient of the summed loss?
+# 2. Shards of 3 and 5 samples with a mean loss each. Show, in one process,
+#    that the plain average of the two shard gradients is not the full-batch
+#    gradient, and find the weights that fix it (the worker used them:
+#    compare).
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 full_sum = weight_grad(X, y, reduction="sum")
 print(f"DDP with summed losses: {ranks[0]['sum']}")
 print(f"single process, sum:    {full_sum}")
 torch.testing.assert_close(ranks[0]["sum"], full_sum / 2)
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#
 # The average over :math:`P = 2` processes halves the summed gradient: the
 # learning rate then depends on the number of processes.
-#
-# **2.** Shards of 3 and 5 samples with a mean loss each. Show, in one
-# process, that the plain average of the two shard gradients is not the
-# full-batch gradient, and find the weights that fix it (the worker used
-# them: compare).
-#
-# .. raw:: html
-#
-#    <details class="solution"><summary>Solution 2</summary>
+
+# %%
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 g3 = weight_grad(X[:3], y[:3])
 g5 = weight_grad(X[3:], y[3:])
 plain = (g3 + g5) / 2
@@ -255,8 +252,3 @@ print(f"plain average {plain}\nweighted      {weighted}")
 assert not torch.allclose(plain, full)
 torch.testing.assert_close(weighted, full)
 torch.testing.assert_close(ranks[1]["uneven"], full)
-
-# %%
-# .. raw:: html
-#
-#    </details>

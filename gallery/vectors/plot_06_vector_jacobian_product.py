@@ -4,12 +4,15 @@ r"""
 The vector-Jacobian product behind backward()
 =============================================
 
-For a vector output :math:`\mathbf{y} = f(\mathbf{x})`, ``backward(v)`` and
-``torch.autograd.grad(y, x, grad_outputs=v)`` do not return the Jacobian
-:math:`\mathbf{J}`: they return the vector-Jacobian product
-:math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`. We compute it on a 2x2 example,
-rebuild the full Jacobian from it, and see why it is not :math:`\mathbf{J}
-\mathbf{v}`.
+For a vector output, ``backward(v)`` and
+``torch.autograd.grad(y, x, grad_outputs=v)`` do not return the Jacobian:
+they return the vector-Jacobian product. We compute it on a 2x2 example,
+rebuild the full Jacobian from it, and see why it is not the Jacobian-vector
+product.
+
+For :math:`\mathbf{y} = f(\mathbf{x})` with Jacobian :math:`\mathbf{J}`, both
+return :math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`, not
+:math:`\mathbf{J} \mathbf{v}`.
 """
 
 # %%
@@ -257,11 +260,10 @@ fig.tight_layout()
 #    against the closed form :math:`(x_2,\; x_1 + 2 x_2)`.
 # 2. Rebuild the 3 by 2 Jacobian of :math:`\mathbf{g}` from one-hot
 #    vectors and compare it with :func:`torch.autograd.functional.jacobian`.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 
 # %%
@@ -279,11 +281,8 @@ x1, x2 = p.detach()
 torch.testing.assert_close(JTv_g, torch.stack([x2, x1 + 2 * x2]))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 J_g = torch.stack(
@@ -297,8 +296,3 @@ torch.testing.assert_close(J_g, jacobian(g, p.detach()))
 torch.testing.assert_close(
     J_g, torch.tensor([[x2, x1], [1.0, 1.0], [0.0, 2 * x2]])
 )
-
-# %%
-# .. raw:: html
-#
-#    </details>

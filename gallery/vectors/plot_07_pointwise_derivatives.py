@@ -5,10 +5,13 @@ Pointwise derivatives of a batch of points
 ==========================================
 
 A physics-informed neural network (PINN) evaluates its output at many points
-:math:`x_1, \dots, x_N` at once and needs :math:`y'(x_i)` and :math:`y''(x_i)`
-at every point. Here :math:`y = \sin x`, so we know both answers: :math:`\cos
-x` and :math:`-\sin x`. We see why ``grad_outputs=torch.ones_like(y)`` is the
-right call.
+at once and needs its first and second derivatives at every point. On a
+function whose derivatives we know, we see why
+``grad_outputs=torch.ones_like(y)`` is the right call.
+
+At the points :math:`x_1, \dots, x_N` we need :math:`y'(x_i)` and
+:math:`y''(x_i)`. Here :math:`y = \sin x`, so we know both answers:
+:math:`\cos x` and :math:`-\sin x`.
 """
 
 # %%
@@ -134,11 +137,10 @@ fig.tight_layout()
 #    :math:`-2x e^{-x^2}`.
 # 2. Get the same :math:`y'` with ``backward()`` instead of
 #    :func:`torch.autograd.grad`. What must you call it on?
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 x7 = torch.linspace(-1.5, 1.5, 7, requires_grad=True)
@@ -150,11 +152,8 @@ x7d = x7.detach()
 torch.testing.assert_close(dy7, -2 * x7d * torch.exp(-(x7d**2)))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # On the sum: ``y.backward()`` of a vector raises, ``y.sum().backward()``
 # is the same vector-Jacobian product with :math:`\mathbf{v} = \mathbf{1}`.
@@ -162,8 +161,3 @@ y7 = torch.exp(-(x7**2))
 y7.sum().backward()
 print(f"x.grad after y.sum().backward(): {x7.grad}")
 torch.testing.assert_close(x7.grad, dy7)
-
-# %%
-# .. raw:: html
-#
-#    </details>

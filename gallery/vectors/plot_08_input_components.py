@@ -4,10 +4,12 @@ r"""
 Derivatives with respect to the components of an input
 ======================================================
 
-PINN inputs are often points in the plane, a tensor of shape (N, 2). For
-:math:`f(x, y) = x^2 + y^3` evaluated at every point, one backward pass gives
-both partial derivatives at every point. We also see when that trick silently
-stops being a per-point derivative.
+PINN inputs are often points in the plane, a tensor of shape (N, 2). For a
+function of both coordinates evaluated at every point, one backward pass
+gives both partial derivatives at every point. We also see when that trick
+silently stops being a per-point derivative.
+
+The function here is :math:`f(x, y) = x^2 + y^3`.
 """
 
 # %%
@@ -148,11 +150,10 @@ torch.testing.assert_close(
 # 2. Let :math:`k_i = f_i + f_{i+1}` (indices wrapping around, with
 #    ``torch.roll``), which mixes neighbouring rows of ``p``. Compare the sum
 #    trick with the per-point derivative from the Jacobian's diagonal.
-#
-# .. raw:: html
-#
-#    <details class="exercise-solution"><summary>Solution to exercise 1
-#    </summary>
+
+# %%
+# Solution to exercise 1
+# ~~~~~~~~~~~~~~~~~~~~~~
 
 # %%
 h = xy[:, 0] * xy[:, 1] + xy[:, 1] ** 2
@@ -162,11 +163,8 @@ X0, X1 = xy.detach()[:, 0], xy.detach()[:, 1]
 torch.testing.assert_close(grad_h, torch.stack([X1, X0 + 2 * X1], dim=1))
 
 # %%
-# .. raw:: html
-#
-#    </details>
-#    <details class="exercise-solution"><summary>Solution to exercise 2
-#    </summary>
+# Solution to exercise 2
+# ~~~~~~~~~~~~~~~~~~~~~~
 #
 # Each :math:`f_j` appears in two of the :math:`k_i`, so the sum trick
 # counts every gradient twice, while :math:`\partial k_i / \partial
@@ -184,8 +182,3 @@ print(f"sum trick:\n{trick}\nper-point derivative:\n{diag}")
 grad_f = torch.stack([2 * pd[:, 0], 3 * pd[:, 1] ** 2], 1)
 torch.testing.assert_close(trick, 2 * grad_f)
 torch.testing.assert_close(diag, grad_f)
-
-# %%
-# .. raw:: html
-#
-#    </details>

@@ -1,5 +1,5 @@
 """What every page carries besides its content: head tags, links to the repository,
-the 404 page, the sitemap, and plain-text attributes (tooltips, alt text).
+the 404 page, the sitemap, and plain-text attributes (gallery card tooltips, alt text).
 
 These read the built HTML (``make html``) and the configuration; ``make test-browser``
 runs them with the browser tests.
@@ -7,6 +7,7 @@ runs them with the browser tests.
 
 from __future__ import annotations
 
+import html
 import re
 import runpy
 from html.parser import HTMLParser
@@ -16,6 +17,9 @@ import pytest
 from browser_support import ROOT, SITE, site_pages
 
 PAGES = site_pages()
+# What a gallery card's tooltip must not hold: TeX (backslashes, $, ^, _{), reST left over
+# (backticks, :role:, |substitution|) or a link target's label.
+TOOLTIP_MARKUP = r"[\\$^`|]|_\{|:[a-z]+:|\bexample-[a-z-]+"
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +70,49 @@ def test_head_and_attributes(page_name, conf):
     icons = [link for link in head.links if "icon" in (link.get("rel") or "")]
     if not icons:
         problems.append("no favicon link")
-    for text in head.tooltips + [img.get("alt") or "" for img in head.images]:
+    for text in [img.get("alt") or "" for img in head.images]:
         if re.search(r"\\[A-Za-z]+|\$|\^\{", text):
-            problems.append(f"LaTeX in a tooltip or alt text: {text[:80]!r}")
+            problems.append(f"LaTeX in an alt text: {text[:80]!r}")
+    for text in head.tooltips:
+        # straight from sphinx-gallery: the script's first paragraph, roles and literals
+        # removed; math it held would show as its LaTeX source (x^2, \frac, ...)
+        if re.search(TOOLTIP_MARKUP, text):
+            problems.append(f"math or reST markup in a gallery card tooltip: {text[:120]!r} "
+                            "(keep math out of the script's first paragraph)")
     assert not problems, f"{page_name}: " + "; ".join(problems)
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text, reST markup aside (role names, link targets, ~ prefixes)."""
+    text = re.sub(r"\s*<[^<>`]*>`", "`", text)  # :ref:`title <target>` -> title
+    text = re.sub(r"`~[\w.]*\.(\w+)", r"`\1", text)  # :meth:`~a.b.c` -> c
+    text = re.sub(r":[a-z]+(?::[a-z]+)*:`", "`", text)  # the role's name
+    return re.findall(r"[A-Za-z0-9]+", text)
+
+
+def test_gallery_card_tooltips_are_the_scripts_first_paragraphs():
+    """Each card's tooltip is sphinx-gallery's, untouched: its script's first paragraph after
+    the title, word for word (markup aside). TOOLTIP_MARKUP above checks it is plain text."""
+    from autograd_site.project import gallery_intro, gallery_scripts
+
+    index = SITE / "auto_examples" / "index.html"
+    if not index.is_file():
+        pytest.skip("no built site")
+    cards = dict(
+        (href, html.unescape(tooltip))
+        for tooltip, href in re.findall(
+            r'class="sphx-glr-thumbcontainer"[^>]* tooltip="([^"]*)">.*?'
+            r'<a class="reference internal" href="([^"#]+)\.html',
+            index.read_text(encoding="utf-8"),
+            flags=re.DOTALL,
+        )
+    )
+    scripts = gallery_scripts()
+    assert scripts
+    for script in scripts:
+        key = script.relative_to(ROOT / "gallery").with_suffix("").as_posix()
+        assert key in cards, f"no card for {key} on auto_examples/index.html"
+        assert _words(cards[key]) == _words(gallery_intro(script)), (key, cards[key])
 
 
 def test_favicon_and_logo_exist():
@@ -152,8 +195,8 @@ def test_mathjax_is_gone():
 def test_gallery_figures_say_what_they_show():
     """No gallery figure's alt text is sphinx-gallery's file-name fallback ("plot 07 ...").
 
-    (MyST-NB figures still use their image path: their alt text belongs in the pages'
-    cell metadata.)"""
+    (MyST-NB figures take theirs from their cells' metadata; tests/site/test_images.py
+    checks every image of the site.)"""
     fallback = []
     for page_name in PAGES:
         if not page_name.startswith("auto_examples/"):

@@ -9,6 +9,7 @@ script.py`` in a fresh process): its own checks must then raise AssertionError.
 
 import ast
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from autograd_site.project import gallery_scripts, page_id
+from autograd_site.project import gallery_intro, gallery_scripts, page_id
 
 SCRIPTS = gallery_scripts()
 IDS = [page_id(p) for p in SCRIPTS]
@@ -124,3 +125,29 @@ def test_errors_shown_on_purpose_must_keep_raising(script):
                     "Exception",
                     "BaseException",
                 }, f"{script.name}:{handler.lineno}: catches {caught}; catch the specific error"
+
+
+# What a script's first paragraph (its gallery card's tooltip, plain text) must not hold.
+# sphinx-gallery strips a role's or a literal's markup only where it starts a word.
+INTRO_MARKUP = {
+    r":math:|\.\. math::|\\|\$": "math (a :math: role, a backslash or a $)",
+    r":ref:`[^`<]*`": "a :ref: without a title of its own (the tooltip would show the label)",
+    r"\|[^|\s][^|]*\||\]_": "a substitution or a footnote",
+}
+INLINE = re.compile(r"(?::[a-z]+(?::[a-z]+)*:)?(?:``[^`]+``|`[^`]+`)")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_first_paragraph_is_plain_text(script):
+    """The first paragraph after the title is plain text: sphinx-gallery shows it, unrendered,
+    as the gallery card's tooltip."""
+    intro = " ".join(gallery_intro(script).split())
+    assert intro, f"{script.name}: no paragraph after the title"
+    found = [what for pattern, what in INTRO_MARKUP.items() if re.search(pattern, intro)]
+    if any(m.start() > 0 and not intro[m.start() - 1].isspace() for m in INLINE.finditer(intro)):
+        found.append("reST markup that does not start a word, e.g. (``x``)")
+    assert not found, (
+        f"{script.relative_to(script.parents[1])}: its first paragraph becomes the gallery "
+        f"card's tooltip, as plain text, and it holds {'; '.join(found)}. Keep math and "
+        f"such markup out of the first paragraph: put them in the next one.\n  {intro}"
+    )

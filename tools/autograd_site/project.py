@@ -51,6 +51,22 @@ def gallery_scripts(root: Path = ROOT) -> list[Path]:
     return sorted((root / "gallery").rglob("plot_*.py"))
 
 
+def gallery_intro(script: Path) -> str:
+    """A gallery script's first paragraph after its title: its gallery card's tooltip.
+
+    sphinx-gallery picks it this way (the module docstring's paragraphs, those that
+    start with ``.. `` left out, the title first) and strips the markup of roles, literals
+    and emphasis, nothing else: the tooltip shows the paragraph's own text.
+    """
+    import ast
+
+    docstring = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")), clean=False)
+    paragraphs = [
+        p for p in (docstring or "").lstrip().split("\n\n") if p and not p.startswith(".. ")
+    ]
+    return paragraphs[1] if len(paragraphs) > 1 else ""
+
+
 def is_myst_nb_source(text: str) -> bool:
     """Whether a Markdown source is a MyST-NB text notebook (executed at build)."""
     head = text.split("\n---", 1)[0] if text.startswith("---") else ""
