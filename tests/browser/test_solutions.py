@@ -35,7 +35,12 @@ STATE = """() => ({
 
 
 def _visible(page, text):
-    return page.get_by_text(text, exact=False).first.is_visible()
+    """Whether the text shows once scrolled to, as a reader would: sections far from the
+    screen are not rendered until then (content-visibility in custom.css)."""
+    found = page.get_by_text(text, exact=False).first
+    found.evaluate("el => el.scrollIntoView()")
+    page.wait_for_timeout(100)
+    return found.is_visible()
 
 
 def test_solutions_are_closed_and_open_on_click(new_page, base_url):
