@@ -79,6 +79,7 @@ PAGE_FACTS = r"""() => {
     // preloaded KaTeX fonts that no text on the page uses (wasted bytes on a phone)
     unusedPreloads: [...document.querySelectorAll('link[rel="preload"][as="font"]')]
         .map(link => link.href.split("/").pop().replace(".woff2", ""))
+        .filter(name => name.startsWith("KaTeX_"))  // (the icons' font: checked by `icons`)
         .filter(name => {
           const [family, variant] = name.split("-");
           const weight = variant.startsWith("Bold") ? "700" : "400";
@@ -143,9 +144,6 @@ def _load(page, url):
     return shift
 
 
-RENDER_ALL = ".bd-article section, .bd-article dl.py { content-visibility: visible !important; }"
-
-
 def _axe(page):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -206,10 +204,6 @@ def test_page(page_name, new_page, base_url, summary):
         # what the page itself did; axe's own work below is the test's, not the reader's
         # (axe re-fetches stylesheets and resolves their @imports against the page)
         console_errors, failed = list(rec.console_errors), list(rec.failed)
-        # axe judges colours from the rendered layout; sections far from the screen are not
-        # rendered until a reader scrolls to them (content-visibility in custom.css), so
-        # render them all first, as scrolling would
-        page.add_style_tag(content=RENDER_ALL)
         messages, violations = _axe(page)
         _record_axe(summary, page_name, mode, violations)
         serious = [m for m, v in zip(messages, violations, strict=True) if v["impact"] in SERIOUS]

@@ -35,8 +35,7 @@ STATE = """() => ({
 
 
 def _visible(page, text):
-    """Whether the text shows once scrolled to, as a reader would: sections far from the
-    screen are not rendered until then (content-visibility in custom.css)."""
+    """Whether the text shows once scrolled to, as a reader would."""
     found = page.get_by_text(text, exact=False).first
     found.evaluate("el => el.scrollIntoView()")
     page.wait_for_timeout(100)
