@@ -50,12 +50,12 @@ def test_invalid_latex_fails_naming_the_page_and_the_reason(translator):
 
 def _render_in_child(translator, queue):
     html = site_math.render(translator, nodes.math(text="x^2"), display=False)
-    queue.put((os.getpid(), site_math._renderer.pid, site_math._renderer.process.pid, html))
+    queue.put((os.getpid(), site_math.renderer.pid, site_math.renderer.process.pid, html))
 
 
 def test_a_forked_writer_starts_its_own_renderer(translator):
     site_math.render(translator, nodes.math(text="x"), display=False)
-    parent_node = site_math._renderer.process.pid
+    parent_node = site_math.renderer.process.pid
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     child = context.Process(target=_render_in_child, args=(translator, queue))

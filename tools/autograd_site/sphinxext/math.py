@@ -106,16 +106,17 @@ class KaTeXRenderer:
         return json.loads(answer)
 
 
-_renderer: KaTeXRenderer | None = None
+# The renderer of the process that uses it (a forked writer starts its own)
+renderer: KaTeXRenderer | None = None
 
 
 def render(translator, node: nodes.Element, display: bool) -> str:
     """KaTeX's HTML for the node's LaTeX; a build error if KaTeX cannot parse it."""
-    global _renderer
-    if _renderer is None or _renderer.pid != os.getpid():  # first use, or a forked writer
-        _renderer = KaTeXRenderer(translator.builder.config.katex_render_js)
+    global renderer
+    if renderer is None or renderer.pid != os.getpid():  # first use, or a forked writer
+        renderer = KaTeXRenderer(translator.builder.config.katex_render_js)
     latex = node.astext()
-    answer = _renderer.render(latex, display)
+    answer = renderer.render(latex, display)
     if "error" in answer:
         builder = translator.builder
         where = node.source or str(builder.env.doc2path(builder.current_docname))
@@ -171,9 +172,9 @@ def _katex_stylesheet(app) -> str:
 
 
 def close_renderer(app, exception):
-    if _renderer is not None and _renderer.pid == os.getpid():
-        _renderer.process.stdin.close()
-        _renderer.process.wait(timeout=10)
+    if renderer is not None and renderer.pid == os.getpid():
+        renderer.process.stdin.close()
+        renderer.process.wait(timeout=10)
 
 
 def setup(app):
