@@ -23,6 +23,7 @@ import urllib.request
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+from autograd_site.sphinxext.icons import STYLESHEET, font_faces
 from browser_support import ARTIFACTS, ROOT, SITE, site_pages
 
 PAGES = site_pages()
@@ -112,10 +113,10 @@ LAYOUT_SHIFT = """async () => {
 # on plot_12b and plot_18); make test-lighthouse reports CLS until that is fixed.
 
 
-# The cut-down icon fonts written by autograd_site.sphinxext.icons, by family and weight
-ICON_FONTS = {("Font Awesome 7 Free", "900"): "fa-solid-900",
-              ("Font Awesome 7 Free", "400"): "fa-regular-400",
-              ("Font Awesome 7 Brands", "400"): "fa-brands-400"}
+# The cut-down icon fonts written by autograd_site.sphinxext.icons, by family and weight,
+# as docs/_static/icons.css declares them
+ICON_FONTS = {(family, weight): stem for family, weight, stem in font_faces(
+    (ROOT / "docs" / "_static" / STYLESHEET).read_text(encoding="utf-8"))}
 
 
 @functools.cache

@@ -44,11 +44,12 @@ def _descriptor(body: str, name: str, default: str) -> str:
 
 
 @functools.cache
-def katex_fonts(stylesheet: str) -> tuple[dict, list]:
-    """From KaTeX's CSS: the woff2 file of each (family, weight, style), and for each rule
-    that sets a font family, the class sets its selectors need and the face it picks."""
+def katex_fonts(stylesheet: Path) -> tuple[dict, list]:
+    """From KaTeX's CSS (read and parsed once per process): the woff2 file of each
+    (family, weight, style), and for each rule that sets a font family, the class sets its
+    selectors need and the face it picks."""
     files, rules = {}, []
-    for selectors, body in CSS_RULE.findall(stylesheet):
+    for selectors, body in CSS_RULE.findall(stylesheet.read_text(encoding="utf-8")):
         family = _descriptor(body, "font-family", "")
         if not family.startswith(("KaTeX_", '"KaTeX_')):
             continue
@@ -66,7 +67,7 @@ def katex_fonts(stylesheet: str) -> tuple[dict, list]:
     return files, rules
 
 
-def fonts_to_preload(body: str, stylesheet: str) -> list[str]:
+def fonts_to_preload(body: str, stylesheet: Path) -> list[str]:
     """The KaTeX font files a page's math uses, read from its class names: fetched with
     the CSS, they are there before the first layout, so no line re-wraps when they arrive.
     (A face set by a rule this does not read is fetched when needed, as without it.)"""
@@ -144,7 +145,8 @@ def visit_displaymath(self, node):
 
 
 def page_assets(app, pagename, templatename, context, doctree):
-    """KaTeX's CSS, and its two main fonts preloaded, on the pages that show math only."""
+    """KaTeX's CSS, and the font files the page's math uses preloaded, on the pages that
+    show math only."""
     if app.builder.format != "html":
         return
     # The page's own expressions: the math domain's has_equations() also counts every
@@ -152,7 +154,7 @@ def page_assets(app, pagename, templatename, context, doctree):
     shows_math = doctree is not None and any(
         doctree.findall(lambda node: isinstance(node, (nodes.math, nodes.math_block))))
     if shows_math:
-        stylesheet = _katex_stylesheet(app)
+        stylesheet = katex_stylesheet(app)
         fonts = "".join(
             f'<link rel="preload" href="{context["pathto"]("_static/katex/fonts/" + name, 1)}"'
             ' as="font" type="font/woff2" crossorigin>\n'
@@ -163,11 +165,11 @@ def page_assets(app, pagename, templatename, context, doctree):
                                 if not str(css.filename).endswith(CSS_FILES)]
 
 
-def _katex_stylesheet(app) -> str:
+def katex_stylesheet(app) -> Path:
     for folder in app.config.html_static_path:
         path = Path(app.confdir, folder, KATEX_CSS)
         if path.is_file():
-            return path.read_text(encoding="utf-8")
+            return path
     raise ExtensionError(f"math: {KATEX_CSS} is in no html_static_path folder: run 'make katex'")
 
 
