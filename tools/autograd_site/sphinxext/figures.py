@@ -6,7 +6,10 @@ arrives the browser reserves no room for it, and the text below jumps down when 
 does (layout shift). This module replaces that node's HTML visitor, through Sphinx's
 public ``add_node(..., override=True)``, with one that writes the same ``src`` and
 ``srcset`` plus the 1x image's ``width`` and ``height`` (CSS scales it down, keeping
-the ratio), and loads every figure but the page's first lazily.
+the ratio), and loads every figure lazily: a tutorial's figures follow its opening text
+and code, below the first screen, so fetching them up front only competes with the
+stylesheets and fonts the first screen needs (``tests/browser`` fails on a lazy figure
+that a reader sees without scrolling).
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ def visit_gallery_figure(self, node):
         candidates.append(f"{url} {descriptor}".strip())
     with Image.open(srcdir / node["uri"].lstrip("/")) as image:
         width, height = image.size
-    first = next(self.document.findall(imgsgnode), None) is node
     attributes = {
         "src": posixpath.join(self.builder.imgpath, Path(node["uri"]).name),
         "srcset": ", ".join(candidates),
@@ -51,7 +53,8 @@ def visit_gallery_figure(self, node):
         "class": " ".join(node["class"] or []),
         "width": str(width),
         "height": str(height),
-        **({} if first else {"loading": "lazy", "decoding": "async"}),
+        "loading": "lazy",
+        "decoding": "async",
     }
     self.body.append("<img " + " ".join(f'{key}="{html.escape(value)}"'
                                         for key, value in attributes.items() if value) + " />")
