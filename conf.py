@@ -25,6 +25,8 @@ extensions = [
     "sphinx.ext.napoleon",
     # Math rendered at build time by KaTeX (tools/autograd_site/sphinxext/math.py)
     "autograd_site.sphinxext.math",
+    # KaTeX's fonts cut down to the characters the site's math shows
+    "autograd_site.sphinxext.math_fonts",
     "sphinx.ext.intersphinx",
     "sphinx_gallery.gen_gallery",
     # Gallery figures with their width and height: nothing moves while they load

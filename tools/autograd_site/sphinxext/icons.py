@@ -10,9 +10,10 @@ font families with those files: the later ``@font-face`` rule wins, so browsers 
 fetch the full fonts. The theme's files are read, never changed.
 
 The glyphs kept: every ``fa-*`` icon class in the built pages and in the site's and
-the theme's own scripts (Font Awesome's ``fontawesome.js`` is left out: it draws its
-icons as SVG), and every icon character the theme's stylesheets name themselves
-(admonition marks, links). The browser tests check every icon drawn on every page
+the theme's own scripts (Font Awesome's ``fontawesome.js`` is left out: it only draws
+"fa-custom" icons, as SVG, and the pages do not load it; see docs/_templates/layout.html),
+and every icon character the theme's stylesheets name themselves (admonition marks,
+links). The browser tests check every icon drawn on every page
 has its glyph in these files.
 """
 

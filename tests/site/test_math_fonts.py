@@ -1,0 +1,61 @@
+"""KaTeX's fonts cut down to the site's math (autograd_site.sphinxext.math_fonts).
+
+What is read from a page (only the text of KaTeX's output), what a cut keeps and drops,
+and, on the built site, that every character of every page's math which a full KaTeX
+font has is still in the site's copy of that font.
+"""
+
+from __future__ import annotations
+
+import pytest
+from autograd_site.project import ROOT
+from autograd_site.sphinxext.math_fonts import (
+    ALWAYS_KEPT,
+    FONT_DIR,
+    cut_font,
+    math_characters,
+    site_math_characters,
+)
+from fontTools.ttLib import TTFont
+
+STAGED_FONTS = ROOT / "_build" / "katex" / "static" / FONT_DIR
+
+
+@pytest.fixture
+def staged_fonts():
+    if not (STAGED_FONTS / "KaTeX_Main-Regular.woff2").is_file():
+        pytest.fail("KaTeX is not staged: run 'make katex' (make html and make test do)")
+    return STAGED_FONTS
+
+
+def cmap(path) -> set[int]:
+    return set(TTFont(path).getBestCmap())
+
+
+def test_only_the_text_of_katex_output_is_read():
+    page = ('<p>prose ∂ outside</p><span class="katex"><span class="katex-html">'
+            '<span class="mord">α</span><br><span>≤</span></span></span><p>after ∇</p>')
+    assert math_characters(page) == {ord("α"), ord("≤")}
+
+
+def test_a_cut_font_keeps_what_is_asked_and_drops_the_rest(staged_fonts, tmp_path):
+    source = staged_fonts / "KaTeX_Main-Regular.woff2"
+    target = tmp_path / source.name
+    keep = {ord("x"), ord("∂")}
+    cut_font(source, target, keep)
+    assert cmap(target) == keep & cmap(source)
+    assert target.stat().st_size < source.stat().st_size / 2
+
+
+def test_every_character_of_the_site_math_is_in_the_served_fonts(built_site, staged_fonts):
+    used = site_math_characters(built_site)
+    assert {ord("∂"), ord("=")} <= used, "no math found in the built pages"
+    missing, cut = {}, 0
+    for full in sorted(staged_fonts.glob("*.woff2")):
+        served = built_site / "_static" / FONT_DIR / full.name
+        lost = (used | ALWAYS_KEPT) & cmap(full) - cmap(served)
+        if lost:
+            missing[full.name] = "".join(sorted(map(chr, lost)))
+        cut += full.stat().st_size - served.stat().st_size
+    assert not missing, f"characters of the site's math missing from its fonts: {missing}"
+    assert cut > 50_000, f"the served KaTeX fonts are only {cut} bytes smaller than KaTeX's"

@@ -1,0 +1,100 @@
+"""KaTeX's fonts, cut down to the characters the site's math shows.
+
+A page with math preloads the KaTeX fonts its expressions use (``math.py``), and on a
+phone's connection those bytes arrive with the stylesheets, before the page's first
+paragraph can be drawn: 50 KB on a page with simple math, 117 KB on the corrected
+notebook (AMS, bold, four delimiter sizes). KaTeX's woff2 files carry every glyph KaTeX
+can typeset; the site's math uses some 130 characters. At the end of each build this
+extension writes over the copies in ``_static/katex/fonts/`` each font with only the
+characters found in the text of the built pages' KaTeX output (public
+``fontTools.subset``), plus printable ASCII. It always starts from the staged full fonts
+(``make katex``), never from an earlier cut, so a new symbol on any page is kept by the
+next build. KaTeX draws every glyph from a character in its HTML (a font class picks
+the font, a wider delimiter picks a Size font), so the characters of the text are all
+it needs; ``tests/site/test_math.py`` checks, on the built site, that every character
+of every page's math that a full font has is in the cut-down one.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.ttLib import TTFont
+
+from autograd_site.sphinxext.math import KATEX_CSS, katex_stylesheet
+
+FONT_DIR = Path(KATEX_CSS).parent / "fonts"  # in _static, beside katex.min.css
+ALWAYS_KEPT = frozenset(range(0x20, 0x7F)) | {0x00A0, 0x200B}  # ASCII; spaces KaTeX writes
+
+
+class _KatexText(HTMLParser):
+    """Collects the characters inside elements of class ``katex``."""
+
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+                      "meta", "source", "track", "wbr"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside: list[bool] = []
+        self.characters: set[int] = set()
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.inside.append(bool(self.inside and self.inside[-1]) or "katex" in classes)
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.inside:
+            self.inside.pop()
+
+    def handle_data(self, data):
+        if self.inside and self.inside[-1]:
+            self.characters.update(map(ord, data))
+
+
+def math_characters(html: str) -> set[int]:
+    """The code points in the text of the KaTeX output (``class="katex"``) of a page."""
+    parser = _KatexText()
+    parser.feed(html)
+    parser.close()
+    return parser.characters
+
+
+def site_math_characters(html_dir: Path) -> set[int]:
+    characters: set[int] = set()
+    for page in html_dir.rglob("*.html"):
+        characters |= math_characters(page.read_text(encoding="utf-8"))
+    return characters
+
+
+def cut_font(source: Path, target: Path, keep: set[int]) -> None:
+    """Write ``source`` (woff2) to ``target`` with only the glyphs of ``keep``."""
+    font = TTFont(source)
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=sorted(keep & set(font.getBestCmap())))
+    subsetter.subset(font)
+    font.flavor = "woff2"
+    font.save(target)
+
+
+def write_math_fonts(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    full_fonts = katex_stylesheet(app).parent / "fonts"
+    out = Path(app.outdir) / "_static" / FONT_DIR
+    keep = site_math_characters(Path(app.outdir)) | ALWAYS_KEPT
+    for source in sorted(full_fonts.glob("*.woff2")):
+        cut_font(source, out / source.name, keep)
+
+
+def setup(app):
+    app.setup_extension("autograd_site.sphinxext.math")
+    app.connect("build-finished", write_math_fonts)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
