@@ -465,7 +465,7 @@ def _figure_alt_text(app, doctree, docname):
 
 # The theme's head script sets data-theme to "auto" and its main script, run after the page
 # is parsed, turns that into "light" or "dark": every element of the page is styled twice
-# (up to 0.3 s of blocking time on a phone for the longest pages). This inline script,
+# (up to 0.8 s of blocking time on Lighthouse's phone for the longest pages). This inline script,
 # placed after the stylesheets in <head>, settles it before the first paint with the
 # theme's own rule (the stored mode, else the reader's colour scheme); the theme's script
 # then finds nothing to change. ``data-cfasync="false"`` like the theme's own switch:
