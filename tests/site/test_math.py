@@ -13,12 +13,12 @@ import os
 from types import SimpleNamespace
 
 import pytest
-from autograd_site.project import ROOT
+from autograd_site.project import KATEX_STAGE, ROOT
 from autograd_site.sphinxext import math as site_math
 from docutils import nodes
 from sphinx.errors import ExtensionError
 
-KATEX_JS = ROOT / "_build" / "katex" / "render" / "katex.min.js"
+KATEX_JS = KATEX_STAGE / "render" / "katex.min.js"
 
 
 @pytest.fixture

@@ -8,17 +8,17 @@ font has is still in the site's copy of that font.
 from __future__ import annotations
 
 import pytest
-from autograd_site.project import ROOT
+from autograd_site.fonts import cut_font
+from autograd_site.project import KATEX_STAGE
 from autograd_site.sphinxext.math_fonts import (
     ALWAYS_KEPT,
     FONT_DIR,
-    cut_font,
     math_characters,
     site_math_characters,
 )
 from fontTools.ttLib import TTFont
 
-STAGED_FONTS = ROOT / "_build" / "katex" / "static" / FONT_DIR
+STAGED_FONTS = KATEX_STAGE / "static" / FONT_DIR
 
 
 @pytest.fixture

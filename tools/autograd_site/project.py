@@ -18,6 +18,7 @@ DOCS = ROOT / "docs"
 GALLERY = ROOT / "gallery"
 BUILD = ROOT / "_build"
 HTML = BUILD / "html"
+KATEX_STAGE = BUILD / "katex"  # `make katex`: the math renderer (render/) and its CSS (static/)
 
 # What sphinx-gallery and myst-nb write under docs/ (and what `make clean` removes).
 GENERATED = ("auto_examples", "gen_modules", "jupyter_execute", "sg_execution_times.rst")
@@ -124,6 +125,6 @@ def build_command() -> list[str]:
 
 def stage_static_assets(dest: Path, root: Path = ROOT) -> None:
     """Copy into a scratch copy the assets ``make html`` stages under ``_build`` before building."""
-    staged = root / "_build" / "katex"  # `make katex`: the math renderer and its CSS
-    if staged.exists():
-        shutil.copytree(staged, dest / "_build" / "katex", dirs_exist_ok=True)
+    stage = KATEX_STAGE.relative_to(ROOT)
+    if (root / stage).exists():
+        shutil.copytree(root / stage, dest / stage, dirs_exist_ok=True)

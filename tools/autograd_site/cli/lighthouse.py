@@ -80,9 +80,9 @@ def pick_pages(site: Path) -> list[tuple[str, str]]:
 class _HeadScripts(HTMLParser):
     """The render-blocking scripts of a page's <head>: classic scripts, neither deferred nor
     async, and scripts preloaded there. Inline light/dark scripts marked
-    ``data-cfasync="false"`` are allowed (the
-    theme's, which reads the stored mode, and conf.py's COLOR_SCHEME_JS, which settles
-    "auto"): they must run before the first paint and fetch nothing."""
+    ``data-cfasync="false"`` are allowed (the theme's, which reads the stored mode, and
+    conf.py's COLOR_SCHEME_JS, which settles "auto"): they must run before the first paint
+    and fetch nothing."""
 
     def __init__(self):
         super().__init__()

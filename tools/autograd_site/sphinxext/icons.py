@@ -4,7 +4,7 @@ pydata-sphinx-theme draws its icons (menu, search, light/dark switch, chevrons,
 admonition marks) with Font Awesome's web fonts: 115 KB for the solid one, fetched
 by every page before the header's icons can be drawn, for some twenty glyphs. At the
 end of each build this extension writes, in ``_static/icons/``, each of the theme's
-Font Awesome fonts with only the glyphs the site uses (public ``fontTools.subset``),
+Font Awesome fonts with only the glyphs the site uses (``autograd_site.fonts.cut_font``),
 and ``docs/_static/icons.css``, loaded after the theme's stylesheet, declares the same
 font families with those files: the later ``@font-face`` rule wins, so browsers never
 fetch the full fonts. The theme's files are read, never changed.
@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
 from sphinx.errors import ExtensionError
+
+from autograd_site.fonts import cut_font
 
 STYLESHEET = "icons.css"  # docs/_static/icons.css: the @font-face rules for the files below
 FONTS = ("fa-solid-900", "fa-regular-400", "fa-brands-400")
@@ -107,16 +107,7 @@ def write_icon_fonts(app, exception):
             raise ExtensionError(
                 f"icons: the theme no longer ships {THEME_FONT_DIR / source.name}; update "
                 f"FONTS in {__file__} and docs/_static/{STYLESHEET} to its icon fonts")
-        font = TTFont(source)
-        keep = codepoints & set(font.getBestCmap())
-        options = subset.Options()
-        options.flavor = "woff2"
-        options.layout_features = ["*"]
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=sorted(keep))
-        subsetter.subset(font)
-        font.flavor = "woff2"
-        font.save(static / OUT_DIR / f"{name}.woff2")
+        cut_font(source, static / OUT_DIR / f"{name}.woff2", codepoints)
 
 
 def preload_solid_icons(app, pagename, templatename, context, doctree):

@@ -6,12 +6,12 @@ paragraph can be drawn: 50 KB on a page with simple math, 117 KB on the correcte
 notebook (AMS, bold, four delimiter sizes). KaTeX's woff2 files carry every glyph KaTeX
 can typeset; the site's math uses some 130 characters. At the end of each build this
 extension writes over the copies in ``_static/katex/fonts/`` each font with only the
-characters found in the text of the built pages' KaTeX output (public
-``fontTools.subset``), plus printable ASCII. It always starts from the staged full fonts
+characters found in the text of the built pages' KaTeX output, plus printable ASCII
+(``autograd_site.fonts.cut_font``). It always starts from the staged full fonts
 (``make katex``), never from an earlier cut, so a new symbol on any page is kept by the
 next build. KaTeX draws every glyph from a character in its HTML (a font class picks
 the font, a wider delimiter picks a Size font), so the characters of the text are all
-it needs; ``tests/site/test_math.py`` checks, on the built site, that every character
+it needs; ``tests/site/test_math_fonts.py`` checks, on the built site, that every character
 of every page's math that a full font has is in the cut-down one.
 """
 
@@ -20,9 +20,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-from fontTools import subset
-from fontTools.ttLib import TTFont
-
+from autograd_site.fonts import cut_font
 from autograd_site.sphinxext.math import KATEX_CSS, katex_stylesheet
 
 FONT_DIR = Path(KATEX_CSS).parent / "fonts"  # in _static, beside katex.min.css
@@ -68,20 +66,6 @@ def site_math_characters(html_dir: Path) -> set[int]:
     for page in html_dir.rglob("*.html"):
         characters |= math_characters(page.read_text(encoding="utf-8"))
     return characters
-
-
-def cut_font(source: Path, target: Path, keep: set[int]) -> None:
-    """Write ``source`` (woff2) to ``target`` with only the glyphs of ``keep``."""
-    font = TTFont(source)
-    options = subset.Options()
-    options.flavor = "woff2"
-    options.layout_features = ["*"]
-    options.notdef_outline = True
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(keep & set(font.getBestCmap())))
-    subsetter.subset(font)
-    font.flavor = "woff2"
-    font.save(target)
 
 
 def write_math_fonts(app, exception):
