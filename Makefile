@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CONSTRAINTS := requirements/constraints.txt
+PROJECT_LOCK := requirements/project.lock
 SPHINXOPTS ?= -W --keep-going -j auto
 # The one build command: make html, the checks that build the site, CI and Read the Docs.
 SPHINXBUILD ?= $(BIN)/sphinx-build
@@ -19,7 +19,7 @@ export OMP_NUM_THREADS ?= 1
 # Fixed build date (2026-11-27) for reproducible pages; Sphinx also takes the copyright year from it.
 export SOURCE_DATE_EPOCH ?= 1795737600
 
-.PHONY: help install html test lint clean bench bench-quick bench-build lock mutation-docs record-values check-reproducible check-links check-portable test-downloads
+.PHONY: help install html test lint clean bench bench-quick bench-build lock check-lock audit mutation-docs record-values check-reproducible check-links check-portable test-downloads check-torch-versions
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
@@ -37,6 +37,7 @@ help:
 	@echo "make check-reproducible  two clean builds must give identical page text"
 	@echo "make check-portable  every page prints the same under other CPU kernels and thread counts"
 	@echo "make test-downloads   every .py/.ipynb/zip download runs in a reader's fresh venv and prints its page's values"
+	@echo "make check-torch-versions  the downloads and gradkit's tests under every supported torch and Python"
 	@echo "make test-browser every page in headless Chromium: no console error, no outside request, axe"
 	@echo "make test-lighthouse  Lighthouse (mobile) scores, layout shift and weight of key pages; fails on a missed target"
 	@echo "make serve        serve $(BUILDDIR)/html on http://127.0.0.1:8000"
@@ -44,24 +45,31 @@ help:
 	@echo "make check-publishing  validate .readthedocs.yaml and the GitHub workflow against their schemas"
 	@echo "make mutation-gradkit  mutmut over src/gradkit; report killed/survived"
 	@echo "make inventories  regenerate the committed intersphinx inventories from the installed packages"
-	@echo "make lock         re-resolve $(CONSTRAINTS) (needs the registries)"
+	@echo "make install      set up $(VENV) from requirements/project.lock (hash-checked; make html does it)"
+	@echo "make lock         re-resolve every lock of requirements/ with hashes (needs PyPI); shows the diff"
+	@echo "make check-lock   offline: the locks agree with pyproject.toml and environments.toml"
+	@echo "make audit        pip-audit over every locked environment (needs PyPI)"
 	@echo "make clean        remove the build and generated pages (keeps $(VENV))"
 
 install: $(STAMP)
 
-# The project's tooling: PEP 735 dependency groups of pyproject.toml (pip >= 25.1).
-GROUPS := docs test dev lint dist
-
-$(STAMP): pyproject.toml $(CONSTRAINTS)
+# Every install is hash-checked against a lock of requirements/ and comes from PyPI alone:
+# tools/autograd_site/locks.py runs pip with --require-hashes and sets the machine's pip
+# configuration aside (extra indexes, find-links, constraint files). See environments.toml.
+LOCKED_INSTALL = $(PYTHON) tools/autograd_site/locks.py install
+# The project's tooling: pyproject.toml's dependency groups, locked in requirements/project.lock;
+# gradkit and the site's tooling then install in editable mode, with nothing more to fetch.
+$(STAMP): pyproject.toml $(PROJECT_LOCK) tools/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . -e tools $(GROUPS:%=--group %)
+	$(LOCKED_INSTALL) $(BIN)/python project
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --no-index -e . -e tools
 	touch $@
 
-# neurodiffeq and DeepXDE, the baselines of `make bench`, only when benchmarking.
+# neurodiffeq and DeepXDE, the baselines of `make bench`, only when benchmarking
+# (requirements/bench.lock: the project's lock plus them, resolved together).
 BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e . --group bench
+$(BENCH_STAMP): $(STAMP) requirements/bench.lock
+	$(LOCKED_INSTALL) $(BIN)/python bench
 	touch $@
 
 html: $(STAMP) katex
@@ -103,12 +111,23 @@ bench-quick: $(BENCH_STAMP)
 bench-build: $(STAMP) katex
 	BUILD_SITE="$(BUILD_SITE)" $(BIN)/python benchmarks/bench_build.py
 
-lock:
-	rm -rf /tmp/gradkit-lock && $(PYTHON) -m venv /tmp/gradkit-lock
-	/tmp/gradkit-lock/bin/python -m pip install --quiet --upgrade pip
-	/tmp/gradkit-lock/bin/python -m pip install --quiet -e . $(GROUPS:%=--group %) --group bench
-	/tmp/gradkit-lock/bin/python -m pip freeze --all --exclude-editable | grep -v "^pip==" \
-	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/' > $(CONSTRAINTS)
+# Re-resolve every lock of requirements/ (needs PyPI) with uv, itself installed from its lock.
+LOCK_VENV := $(BUILDDIR)/lock-venv
+$(LOCK_VENV)/.installed: requirements/tools.lock
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCKED_INSTALL) $(LOCK_VENV)/bin/python tools
+	touch $@
+lock: $(STAMP) $(LOCK_VENV)/.installed
+	$(BIN)/python -m autograd_site.cli.lock --uv $(LOCK_VENV)/bin/uv
+
+# Offline: every lock made from today's pyproject.toml and environments.toml, every file hashed.
+check-lock: $(STAMP)
+	$(BIN)/python -m autograd_site.cli.lock --check
+
+# Known vulnerabilities in every locked environment (pip-audit asks PyPI's advisory data,
+# so it needs the registry; no install happens: it reads the locks).
+audit: $(LOCK_VENV)/.installed
+	$(BIN)/python -m autograd_site.cli.audit --pip-audit $(LOCK_VENV)/bin/pip-audit
 
 clean: $(STAMP)
 	$(BIN)/python -m autograd_site.cli.clean
@@ -140,6 +159,14 @@ check-portable: $(STAMP) katex
 test-downloads: $(STAMP)
 	@test -f $(BUILDDIR)/html/index.html || { echo "test-downloads: run 'make html' first" >&2; exit 1; }
 	$(BIN)/python -m autograd_site.cli.test_downloads
+
+# Every download under every supported torch release and Python (requirements/environments.toml),
+# as a reader runs it, and gradkit's tests under each; writes docs/reference/torch_versions.json,
+# the table of reference/torch_versions. Each cell installs its torch (about 3 GB on Linux).
+# TORCH= and PYTHONS= run a subset (the other cells of the file are kept).
+check-torch-versions: $(STAMP)
+	@test -f $(BUILDDIR)/html/index.html || { echo "check-torch-versions: run 'make html' first" >&2; exit 1; }
+	$(BIN)/python -m autograd_site.cli.check_torch_versions $(if $(TORCH),--torch $(TORCH)) $(if $(PYTHONS),--python $(PYTHONS))
 
 record-values: html
 	-$(BIN)/python -m pytest -q tests/site/test_recorded_values.py --force-regen
@@ -230,14 +257,15 @@ check-dist: dist
 	$(BIN)/check-wheel-contents $(DIST)/*.whl
 	$(BIN)/python tests/gradkit/check_sdist.py $(DIST)/*.tar.gz
 
-# Install the wheel into a fresh venv (torch from the constraints: the local CPU build),
+# Install the wheel into a fresh venv (torch and the rest from requirements/wheel-test.lock),
 # then run gradkit's own tests from a copy of tests/gradkit, with only torch and pytest
 # (and matplotlib through the [plot] extra).
 WHEEL_VENV := $(BUILDDIR)/wheel-venv
 test-wheel: dist
 	rm -rf $(WHEEL_VENV) $(BUILDDIR)/wheel-tests
 	$(PYTHON) -m venv $(WHEEL_VENV)
-	$(WHEEL_VENV)/bin/python -m pip install --quiet -c $(CONSTRAINTS) "$$(ls $(DIST)/*.whl)[plot]" pytest
+	$(LOCKED_INSTALL) $(WHEEL_VENV)/bin/python wheel-test
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --no-deps --no-index "$$(ls $(DIST)/*.whl)"
 	cp -R tests/gradkit $(BUILDDIR)/wheel-tests
 	cd $(BUILDDIR)/wheel-tests && OMP_NUM_THREADS=1 ../wheel-venv/bin/python -m pytest -q \
 	  -p no:cacheprovider -c pytest.ini .
@@ -246,13 +274,13 @@ test-wheel: dist
 
 # -- the Laplacian benchmark against jet-for-pytorch (appended) ---------------------------
 # jet needs Python >= 3.12, so this benchmark has its own venv, outside the site's .venv:
-# gradkit (from src/, on the path), jet and torch 2.13.0 in one process, interleaved.
+# gradkit (from src/, on the path), jet and the site's torch in one process, interleaved.
 .PHONY: bench-venv bench-laplacian bench-laplacian-quick
 BENCH_VENV ?= .venv-bench
 BENCH_PYTHON ?= $(shell command -v python3.12)
-$(BENCH_VENV)/.installed: requirements/bench-jet.txt
+$(BENCH_VENV)/.installed: requirements/bench-jet.lock
 	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements/bench-jet.txt
+	$(LOCKED_INSTALL) $(BENCH_VENV)/bin/python bench-jet
 	touch $@
 bench-venv: $(BENCH_VENV)/.installed
 

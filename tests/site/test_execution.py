@@ -76,7 +76,7 @@ def build(project: Path, *options: str, **popen) -> subprocess.CompletedProcess:
     [
         "src/gradkit/__init__.py",
         "conf.py",
-        "requirements/constraints.txt",
+        "requirements/project.lock",
     ],
 )
 def test_a_change_to_an_input_changes_the_fingerprint(scratch, edit):

@@ -19,9 +19,11 @@ Usage: ``python -m autograd_site.cli.test_downloads [--venv DIR]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import hashlib
 import http.server
+import itertools
 import re
 import subprocess
 import sys
@@ -31,17 +33,17 @@ import time
 import urllib.request
 import zipfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import numpy as np
 
-from autograd_site.pages import shown_on_page
-from autograd_site.project import HTML, RECORDED_RTOL, ROOT
+from autograd_site.locks import install, pip_environment, reader_lock, site_torch
+from autograd_site.pages import Shown, last_line, numbers_in, shown_on_page
+from autograd_site.project import HTML, RECORDED_RTOL
 from autograd_site.readers import reader_env, run_download
 
-CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
-READER_PACKAGES = ("torch", "matplotlib", "numpy", "nbclient", "ipykernel")
 DOWNLOAD = re.compile(r'href="([^"#?]+\.(?:py|ipynb|zip|whl))"')
 
 
@@ -79,24 +81,120 @@ def fetch(url: str, folder: Path) -> Path:
     return target
 
 
-def make_venv(folder: Path) -> str:
-    """A venv with only the reader's packages, at the pinned versions; returns its python."""
-    python = folder / "bin" / "python"
+def make_venv(folder: Path, torch: str | None = None, python: str = sys.executable) -> str:
+    """A venv with only the reader's packages, from their lock at ``torch`` (default: the
+    site's torch), made with the interpreter ``python``; returns the venv's python."""
+    lock = reader_lock(torch or site_torch())
+    venv_python = folder / "bin" / "python"
     marker = folder / ".reader-packages"
-    wanted = CONSTRAINTS.read_text()
-    if python.exists() and marker.exists() and marker.read_text() == wanted:
+    wanted = f"{python}\n{lock.path.read_text()}"
+    if venv_python.exists() and marker.exists() and marker.read_text() == wanted:
         subprocess.run(
-            [str(python), "-m", "pip", "uninstall", "-q", "-y", "gradkit"], capture_output=True
+            [str(venv_python), "-m", "pip", "uninstall", "-q", "-y", "gradkit"],
+            capture_output=True,
         )
-        return str(python)
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-c", str(CONSTRAINTS), *READER_PACKAGES],
-        check=True,
-    )
+        return str(venv_python)
+    subprocess.run([python, "-m", "venv", "--clear", str(folder)], check=True)
+    install(str(venv_python), lock.name)
     marker.write_text(wanted)
-    return str(python)
+    return str(venv_python)
+
+
+@dataclass
+class Outcome:
+    """One download run in one reader's venv, judged against its page."""
+
+    url: str
+    page: str  # the first page (relative HTML path) that links it
+    name: str
+    gradkit: bool
+    status: str  # "same": ran and printed the page's numbers; "differs"; "fails"
+    detail: str  # for "differs": the first line that differs; for "fails": the error
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (from {self.page}{', gradkit' if self.gradkit else ''})"
+
+
+@contextlib.contextmanager
+def site_downloads():
+    """Serve the built site and fetch every download it links.
+
+    Yields (links: URL -> pages linking it, files: URL -> fetched path)."""
+    server, base = serve(HTML)
+    try:
+        found = links(base, HTML)
+        with tempfile.TemporaryDirectory(prefix="downloads-") as tmp:
+            yield found, {url: fetch(url, Path(tmp)) for url in sorted(found)}
+    finally:
+        server.shutdown()
+
+
+def first_difference(page: Shown, run: Shown) -> str:
+    """The first printed line where a run and its page disagree, both sides quoted."""
+    page_lines, run_lines = page.text.splitlines(), run.text.splitlines()
+    for page_line, run_line in itertools.zip_longest(page_lines, run_lines, fillvalue=""):
+        if numbers_in(page_line) != numbers_in(run_line):
+            return f"page: {page_line.strip()!r}; run: {run_line.strip()!r}"
+    return f"{len(page.numbers)} numbers on the page, {len(run.numbers)} printed"
+
+
+def run_downloads(found, files, python: str, log=print) -> list[Outcome]:
+    """Run every linked .py and .ipynb in the reader's venv of ``python``, as a reader does:
+    first the pages that do not need gradkit, then, with the site's wheel installed, those
+    that do (gradkit's pages say so with the install box)."""
+    wheels = [path for path in files.values() if path.suffix == ".whl"]
+    if len(wheels) != 1:
+        raise SystemExit(f"test-downloads: expected one gradkit wheel on the site, found {wheels}")
+
+    def needs_gradkit(url):
+        return any("gradkit-install" in (HTML / p).read_text(encoding="utf-8") for p in found[url])
+
+    runnable = [u for u in sorted(files) if files[u].suffix in (".py", ".ipynb")]
+    env = reader_env()
+    outcomes = []
+    for with_gradkit in (False, True):
+        if with_gradkit:
+            subprocess.run(
+                [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheels[0])],
+                check=True,
+                env=pip_environment(),
+            )
+        for url in runnable:
+            if needs_gradkit(url) != with_gradkit:
+                continue
+            path = files[url]
+            run = run_download(path, python, env=env)
+            page = sorted(found[url])[0]
+            expected = shown_on_page(HTML / page)
+            if run.returncode != 0:
+                status, detail = "fails", last_line(run.stderr) or f"exit {run.returncode}"
+            elif len(run.shown.numbers) != len(expected.numbers) or not np.allclose(
+                run.shown.numbers, expected.numbers, rtol=RECORDED_RTOL, atol=0.0
+            ):
+                status, detail = "differs", first_difference(expected, run.shown)
+            else:
+                status, detail = "same", ""
+            outcome = Outcome(url, page, path.name, with_gradkit, status, detail, run.seconds)
+            outcomes.append(outcome)
+            log(f"  {status:7} {run.seconds:5.1f} s  {outcome.label}")
+    return outcomes
+
+
+def zip_problems(files, ran: dict[str, bytes]) -> tuple[int, list[str]]:
+    """Each zip's members must be byte-identical to the files that ran; (zips, problems)."""
+    zips = [path for path in files.values() if path.suffix == ".zip"]
+    problems = []
+    for path in zips:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.namelist() if not m.endswith("/")]
+            bad = [m for m in members if ran.get(Path(m).name) != archive.read(m)]
+        if bad or not members:
+            problems.append(
+                f"{path.name}: members not identical to the tested files: {bad or 'empty archive'}"
+            )
+    return len(zips), problems
 
 
 def main(argv=None) -> int:
@@ -105,90 +203,34 @@ def main(argv=None) -> int:
         "--venv",
         type=Path,
         default=Path(tempfile.gettempdir()) / "autograd-by-example-reader-venv",
-        help="the reader's venv (made, or reused when its pins are current)",
+        help="the reader's venv (made, or reused when its lock is unchanged)",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    server, base = serve(HTML)
-    failures: list[str] = []
+    with site_downloads() as (found, files):
+        print(
+            f"test-downloads: {len(files)} files linked from the site "
+            f"({time.perf_counter() - start:.0f} s); making the reader's venv"
+        )
+        python = make_venv(args.venv)
+        print(f"test-downloads: reader venv ready ({time.perf_counter() - start:.0f} s)")
+        outcomes = run_downloads(found, files, python)
+        ran = {o.name: files[o.url].read_bytes() for o in outcomes}
+        zips, failures = zip_problems(files, ran)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    try:
-        found = links(base, HTML)
-        with tempfile.TemporaryDirectory(prefix="downloads-") as tmp:
-            files = {url: fetch(url, Path(tmp)) for url in sorted(found)}
-            wheels = [path for path in files.values() if path.suffix == ".whl"]
-            print(
-                f"test-downloads: {len(files)} files linked from the site "
-                f"({time.perf_counter() - start:.0f} s); making the reader's venv"
-            )
-            python = make_venv(args.venv)
-            print(f"test-downloads: reader venv ready ({time.perf_counter() - start:.0f} s)")
-
-            def needs_gradkit(url):
-                return any(
-                    "gradkit-install" in (HTML / p).read_text(encoding="utf-8") for p in found[url]
-                )
-
-            runnable = [u for u in sorted(files) if files[u].suffix in (".py", ".ipynb")]
-            ran: dict[str, bytes] = {}
-            env = reader_env()
-            for with_gradkit in (False, True):
-                if with_gradkit:
-                    if len(wheels) != 1:
-                        failures.append(f"expected one gradkit wheel on the site, found {wheels}")
-                        break
-                    subprocess.run(
-                        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheels[0])],
-                        check=True,
-                    )
-                for url in runnable:
-                    if needs_gradkit(url) != with_gradkit:
-                        continue
-                    path = files[url]
-                    kind = path.suffix
-                    counts[kind][1] += 1
-                    run = run_download(path, python, env=env)
-                    ran[path.name] = path.read_bytes()
-                    page = sorted(found[url])[0]
-                    expected = shown_on_page(HTML / page).numbers
-                    label = f"{path.name} (from {page}{', gradkit' if with_gradkit else ''})"
-                    if run.returncode != 0:
-                        failures.append(f"{label} failed:\n{run.stderr[-2000:]}")
-                    elif len(run.shown.numbers) != len(expected) or not np.allclose(
-                        run.shown.numbers, expected, rtol=RECORDED_RTOL, atol=0.0
-                    ):
-                        failures.append(
-                            f"{label} printed other numbers than its page:\n"
-                            f"  page: {expected}\n  run:  {run.shown.numbers}"
-                        )
-                    else:
-                        counts[kind][0] += 1
-                    print(
-                        f"  {'ok ' if run.returncode == 0 else 'FAIL'} {run.seconds:5.1f} s  "
-                        f"{label}"
-                    )
-            for path in files.values():
-                if path.suffix != ".zip":
-                    continue
-                counts[".zip"][1] += 1
-                with zipfile.ZipFile(path) as archive:
-                    members = [m for m in archive.namelist() if not m.endswith("/")]
-                    bad = [m for m in members if ran.get(Path(m).name) != archive.read(m)]
-                if bad or not members:
-                    failures.append(
-                        f"{path.name}: members not identical to the tested files: "
-                        f"{bad or 'empty archive'}"
-                    )
-                else:
-                    counts[".zip"][0] += 1
-    finally:
-        server.shutdown()
+    counts[".zip"] = [zips - len(failures), zips]
+    for outcome in outcomes:
+        kind = Path(outcome.name).suffix
+        counts[kind][1] += 1
+        counts[kind][0] += outcome.status == "same"
+        if outcome.status != "same":
+            failures.append(f"{outcome.label} {outcome.status}: {outcome.detail}")
     for kind, (passed, total) in sorted(counts.items()):
         print(f"test-downloads: {kind:7} {passed}/{total} passed")
     print(f"test-downloads: {time.perf_counter() - start:.0f} s in all")
     for failure in failures:
         print(f"test-downloads: {failure}", file=sys.stderr)
-    return 1 if failures or not counts else 0
+    return 1 if failures or not outcomes else 0
 
 
 if __name__ == "__main__":

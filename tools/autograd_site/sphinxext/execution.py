@@ -86,7 +86,7 @@ def inputs_fingerprint(confdir: str | os.PathLike, reset_files=RESET_FILES) -> s
     """Digest of what pages depend on besides their own source (NOTE: [Other inputs of a page])."""
     root = Path(confdir)
     files = sorted((root / "src" / "gradkit").rglob("*.py"))
-    files += [root / "conf.py", root / "requirements" / "constraints.txt", *reset_files]
+    files += [root / "conf.py", root / "requirements" / "project.lock", *reset_files]
     digest = hashlib.sha256()
     for path in files:
         if path.exists():
