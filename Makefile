@@ -31,7 +31,7 @@ help:
 	@echo "make check-dist   build gradkit's sdist and wheel; twine check, check-wheel-contents, sdist members"
 	@echo "make test-wheel   install the wheel into a fresh venv and run gradkit's tests there"
 	@echo "make bench-quick  a ~2 minute smoke run of the same benchmark"
-	@echo "make mutation-docs  corrupt each derivative and check on every page; report caught/tried"
+	@echo "make mutation-docs  corrupt each derivative and check on every page (PAGE=name: one page); report caught/tried"
 	@echo "make record-values  re-record the printed values the tests compare against (review the diff)"
 	@echo "make check-links  every internal link and anchor of the built site resolves (offline)"
 	@echo "make check-reproducible  two clean builds must give identical page text"
@@ -132,8 +132,9 @@ audit: $(LOCK_VENV)/.installed
 clean: $(STAMP)
 	$(BIN)/python -m autograd_site.cli.clean
 
+# PAGE=plot_19 (any part of a page's name) mutates one page.
 mutation-docs: $(STAMP)
-	$(BIN)/python -m autograd_site.cli.mutation_docs
+	$(BIN)/python -m autograd_site.cli.mutation_docs $(PAGE)
 
 # Every internal link and #anchor of the built site resolves (lychee, offline).
 # _static/ holds the theme's Jinja macro templates, which are not pages. The 404 page links
@@ -168,9 +169,14 @@ check-torch-versions: $(STAMP)
 	@test -f $(BUILDDIR)/html/index.html || { echo "check-torch-versions: run 'make html' first" >&2; exit 1; }
 	$(BIN)/python -m autograd_site.cli.check_torch_versions $(if $(TORCH),--torch $(TORCH)) $(if $(PYTHONS),--python $(PYTHONS))
 
+# --regen-all rewrites every recording and lets the tests pass; git then says what changed.
+RECORDINGS := tests/site/test_recorded_values
 record-values: html
-	-$(BIN)/python -m pytest -q tests/site/test_recorded_values.py --force-regen
-	@echo "Recorded values regenerated under tests/site/test_recorded_values/: review 'git diff' before committing."
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/site/test_recorded_values.py --regen-all
+	@changed=$$(git status --short -- $(RECORDINGS)); \
+	if [ -z "$$changed" ]; then echo "record-values: every recording under $(RECORDINGS)/ is unchanged"; \
+	else echo "record-values: created (??) or changed (M) under $(RECORDINGS)/, review 'git diff' before committing:"; \
+	  echo "$$changed"; fi
 
 # -- the reader's site: offline assets, browser tests, publishing -------------
 # (see tools/autograd_site/cli/make_inventories.py, tests/browser/, .readthedocs.yaml)
