@@ -8,6 +8,7 @@ from importlib.metadata import version as _version
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from autograd_site.sphinxext.torch_versions import supported_range
 from sphinx_gallery.sorting import ExplicitOrder
 
 ROOT = Path(__file__).resolve().parent
@@ -36,6 +37,8 @@ extensions = [
     "sphinx_design",
     # Notebook downloads, gradkit's wheel, and what computed the outputs
     "autograd_site.sphinxext.downloads",
+    # The table of `make check-torch-versions` (reference/torch_versions)
+    "autograd_site.sphinxext.torch_versions",
     # The theme's icon fonts cut down to the icons the site shows
     "autograd_site.sphinxext.icons",
     "sphinxext.opengraph",
@@ -95,7 +98,11 @@ sphinx_gallery_conf = {
 # -- myst-nb -----------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist", "substitution"]
 # The torch release that computed the outputs, read from the build environment.
-myst_substitutions = {"torch_version": _version("torch").split("+")[0]}
+# The supported range: the releases under which `make check-torch-versions` ran every download.
+myst_substitutions = {
+    "torch_version": _version("torch").split("+")[0],
+    "torch_range": supported_range(),
+}
 myst_heading_anchors = 3
 # Each page in a fresh kernel of its own, whenever Sphinx reads it; a failing
 # page is reported with its cell and traceback, and fails the build (NOTE: [A

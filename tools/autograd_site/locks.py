@@ -165,8 +165,10 @@ def install_commands(python: str, lock_file: Path, folder: Path | None = None) -
     folder = str(folder or wheelhouse())
     return [
         [python, "-m", "pip", "download", "--quiet", "--dest", folder, *locked],
-        [python, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", folder,
-         *locked],
+        # no byte-compiling of every module at install (torch has thousands): Python
+        # compiles what a program imports, when it first imports it
+        [python, "-m", "pip", "install", "--quiet", "--no-compile", "--no-index",
+         "--find-links", folder, *locked],
     ]  # fmt: skip
 
 
