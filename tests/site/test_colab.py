@@ -140,3 +140,21 @@ def test_the_home_page_gives_the_build_date(built_site):
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:  # under make (make test); a bare pytest does not know the build's value
         assert dates[0] == datetime.fromtimestamp(int(epoch), tz=UTC).date().isoformat()
+
+
+def test_the_build_date_is_the_commit_date():
+    """make dates the build by the last commit (a fixed date outside a git checkout)."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "MAKEFLAGS")}
+
+    def make_sets(cwd):
+        listing = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "-pn", "help"],
+                                 cwd=cwd, env=env, capture_output=True, text=True).stdout
+        return re.search(r"^SOURCE_DATE_EPOCH := (\d+)$", listing, re.MULTILINE)[1]
+
+    commit = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT,
+                            capture_output=True, text=True)
+    if commit.returncode == 0:
+        assert make_sets(ROOT) == commit.stdout.strip()
+    assert make_sets("/") == "1795737600"
