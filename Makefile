@@ -16,8 +16,13 @@ export PYTHONHASHSEED := 0
 # two OpenMP threads spin against each other). No printed value depends on it:
 # `make check-portable` builds with 1 and 2 threads and several CPU kernel sets.
 export OMP_NUM_THREADS ?= 1
-# Fixed build date (2026-11-27) for reproducible pages; Sphinx also takes the copyright year from it.
-export SOURCE_DATE_EPOCH ?= 1795737600
+# The build's date, for reproducible pages: the date of the commit built (a fixed date outside
+# a git checkout). Every executed page says its outputs were computed then; Sphinx also takes
+# the copyright year from it.
+ifndef SOURCE_DATE_EPOCH
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 1795737600)
+endif
+export SOURCE_DATE_EPOCH
 
 .PHONY: help install html test lint clean bench bench-quick bench-build lock check-lock audit mutation-docs record-values check-reproducible check-links check-portable test-downloads check-torch-versions
 

@@ -8,6 +8,7 @@ from importlib.metadata import version as _version
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from autograd_site.project import GALLERY_SECTIONS
 from autograd_site.sphinxext.torch_versions import supported_range
 from sphinx_gallery.sorting import ExplicitOrder
 
@@ -39,6 +40,10 @@ extensions = [
     "autograd_site.sphinxext.downloads",
     # The table of `make check-torch-versions` (reference/torch_versions)
     "autograd_site.sphinxext.torch_versions",
+    # The notebooks in clean Markdown, with what Colab lacks; the Colab links
+    "autograd_site.sphinxext.notebooks",
+    # What each tutorial teaches, the pages before it, and the next one
+    "autograd_site.sphinxext.reading_path",
     # The theme's icon fonts cut down to the icons the site shows
     "autograd_site.sphinxext.icons",
     "sphinxext.opengraph",
@@ -63,17 +68,8 @@ sphinx_gallery_conf = {
     "examples_dirs": ["../gallery"],
     "gallery_dirs": ["auto_examples"],
     "filename_pattern": r"/plot_",
-    "subsection_order": ExplicitOrder(
-        [
-            "../gallery/basics",
-            "../gallery/vectors",
-            "../gallery/tracking",
-            "../gallery/training",
-            "../gallery/jacobians",
-            "../gallery/extending",
-            "../gallery/pinns",
-        ]
-    ),
+    # the reading order (autograd_site.project.GALLERY_SECTIONS): the reading path follows it
+    "subsection_order": ExplicitOrder([f"../gallery/{name}" for name in GALLERY_SECTIONS]),
     "within_subsection_order": "FileNameSortKey",
     # Fresh matplotlib state, and torch's global switches back to defaults,
     # before every example (NOTE: [One way to run a page] in execution.py).
@@ -166,7 +162,7 @@ html_theme_options = {
     "navbar_start": ["navbar-logo"],  # html_title carries the version
     "navbar_end": ["theme-switcher", "navbar-icon-links"],
     "navbar_persistent": ["search-button"],
-    # which torch and Python computed an executed page's outputs
+    # when, with which torch and Python an executed page's outputs were computed; Colab
     "article_header_end": ["computed-with"],
     "secondary_sidebar_items": ["page-toc", "page-links"],
     "footer_start": ["copyright"],
@@ -203,6 +199,8 @@ def repository_url(pyproject: Path) -> str | None:
 
 REPOSITORY = repository_url(ROOT / "pyproject.toml")
 REPOSITORY_BRANCH = "main"
+# The "Run this page in Google Colab" links (autograd_site.sphinxext.notebooks) too.
+autograd_site_repository = REPOSITORY
 
 
 def page_source(pagename: str, source_suffix: str | None) -> str | None:

@@ -9,6 +9,12 @@ at a point, here a parabola. We also meet the first error every newcomer
 sees, when the input was created without ``requires_grad=True``.
 
 For :math:`y = 4x^2` we compute :math:`\frac{dy}{dx} = 8x` at :math:`x = 4`.
+
+.. reading-path::
+   :learn: how ``backward()`` computes the derivative of a function of one
+      variable, where it stores it (``x.grad``), and what happens without
+      ``requires_grad=True``
+   :after: none
 """
 
 # %%

@@ -10,6 +10,11 @@ two functions in turn at the same point and watch ``x.grad`` go from 32 to
 
 The functions are :math:`y = 4x^2` and then :math:`t = 3x^3`, at
 :math:`x = 4`.
+
+.. reading-path::
+   :learn: that ``backward()`` adds to ``x.grad`` instead of overwriting it,
+      and the two ways to reset it
+   :after: example-scalar-derivative
 """
 
 # %%

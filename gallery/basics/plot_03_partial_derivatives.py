@@ -10,6 +10,12 @@ partial derivatives and stores each in the ``.grad`` of its own input.
 
 For :math:`y = 4x^2 + z^3` these are :math:`\partial y / \partial x = 8x` and
 :math:`\partial y / \partial z = 3z^2`.
+
+.. reading-path::
+   :learn: how one ``backward()`` call gives every partial derivative of a
+      function of several variables, and how ``torch.autograd.grad`` returns
+      them instead
+   :after: example-scalar-derivative, example-gradient-accumulation
 """
 
 # %%

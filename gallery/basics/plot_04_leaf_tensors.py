@@ -10,6 +10,12 @@ says when you read the ``.grad`` of a non-leaf, and what ``retain_grad()``
 and ``requires_grad_()`` change.
 
 The chain is :math:`z = 2x^2` and :math:`y = z^2 = 4x^4`, at :math:`x = 3`.
+
+.. reading-path::
+   :learn: which tensors get a ``.grad``, what PyTorch says when you read the
+      ``.grad`` of a non-leaf, and what ``retain_grad()`` and
+      ``requires_grad_()`` change
+   :after: example-partial-derivatives
 """
 
 # %%

@@ -12,6 +12,11 @@ one node, where their gradients are added.
 
 The function is :math:`y = \sum_i x_i \sin x_i`, and the two paths give
 :math:`\frac{\partial y}{\partial x_i} = \sin x_i + x_i \cos x_i`.
+
+.. reading-path::
+   :learn: what graph autograd records while a function runs, how to list and
+      draw its nodes, and how gradients are added where two paths meet
+   :after: example-leaf-tensors
 """
 
 # %%

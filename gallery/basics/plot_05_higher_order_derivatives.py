@@ -10,6 +10,11 @@ of a cubic with :func:`torch.autograd.grad`, see what fails without
 ``create_graph=True``, and plot all orders on an interval.
 
 The cubic is :math:`y = 4x^3`, differentiated at :math:`x = 4`.
+
+.. reading-path::
+   :learn: how to differentiate a derivative again with ``create_graph=True``,
+      what fails without it, and how to get derivatives of any order
+   :after: example-partial-derivatives, example-computational-graph
 """
 
 # %%

@@ -10,6 +10,12 @@ that operation.
 This page shows which values ``relu``, ``abs``, ``clamp`` and ``max`` pick,
 where ``sqrt`` and a norm give ``inf`` or ``nan``, why ``torch.where`` does
 not protect a gradient from ``nan``, and the "double where" that does.
+
+.. reading-path::
+   :learn: which value autograd returns at a kink (``relu``, ``abs``,
+      ``clamp``, ``max``), where ``nan`` and ``inf`` gradients come from, and
+      the double ``torch.where`` that keeps them out
+   :after: example-scalar-derivative, example-computational-graph
 """
 
 # %%

@@ -14,6 +14,12 @@ and watch gradcheck catch a wrong backward.
 The textbook formula is :math:`\operatorname{softplus}(x) = \log(1 + e^x)`;
 it overflows at :math:`x = 100`, and the true derivative at :math:`x = 0` is
 :math:`\sigma(0) = 1/2`.
+
+.. reading-path::
+   :learn: how to write a ``torch.autograd.Function`` with its own forward and
+      backward, check it with ``gradcheck``, and see ``gradcheck`` catch a
+      wrong backward
+   :after: example-computational-graph, example-nondifferentiable-points
 """
 
 # %%

@@ -13,6 +13,12 @@ works under :func:`torch.func.vmap`. We build them on the cube function.
 
 The function is :math:`f(x) = x^3`, with :math:`f' = 3x^2` and
 :math:`f'' = 6x`.
+
+.. reading-path::
+   :learn: what a complete ``torch.autograd.Function`` also does: skip
+      gradients nobody asked for, mark outputs as non-differentiable, support
+      double backward, forward mode (``jvp``) and ``vmap``
+   :after: example-custom-function, example-forward-mode
 """
 
 # %%

@@ -9,6 +9,12 @@ Jacobian of a vector function, or the Hessian of a scalar one, PyTorch has
 :mod:`torch.autograd.functional` and the composable transforms of
 :mod:`torch.func`. We compute both matrices each way, for one point and for a
 batch, and check every entry against the analytic matrix.
+
+.. reading-path::
+   :learn: how to compute whole Jacobians and Hessians with
+      ``torch.autograd.functional`` and with ``torch.func``, for one point and
+      for a batch
+   :after: example-vector-jacobian-product, example-higher-order
 """
 
 # %%

@@ -13,6 +13,12 @@ both modes.
 
 Reverse mode gives :math:`\mathbf{J}^{\mathrm{T}}\mathbf{v}`, forward mode
 :math:`\mathbf{J}\mathbf{u}`.
+
+.. reading-path::
+   :learn: what forward mode computes (a Jacobian-vector product), how to get
+      it with ``torch.func.jvp`` and with dual numbers, and how to build a
+      Hessian-vector product from both modes
+   :after: example-vector-jacobian-product, example-jacobians-hessians
 """
 
 # %%

@@ -20,6 +20,12 @@ holomorphic), ``z.grad`` holds
    \frac{\partial}{\partial \bar z}
    = \frac12\Big(\frac{\partial}{\partial x} + i\frac{\partial}{\partial y}
    \Big).
+
+.. reading-path::
+   :learn: what PyTorch stores in ``z.grad`` for a complex parameter (twice the
+      conjugate Wirtinger derivative), and why gradient descent then works as
+      it does for real parameters
+   :after: example-partial-derivatives, example-no-grad
 """
 
 # %%

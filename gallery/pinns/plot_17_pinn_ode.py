@@ -13,6 +13,13 @@ know, and check the derivatives before training and the solution after it.
 The network :math:`u_\theta` learns :math:`u(x)` by penalising how far
 :math:`u_\theta'' - f` is from zero.
 
+.. reading-path::
+   :learn: how a physics-informed network differentiates itself twice with
+      respect to its input, how to check those derivatives before training, and
+      how to train it
+   :after: example-pointwise-derivatives, example-higher-order,
+      example-training-step
+
 .. gradkit-install::
 """
 

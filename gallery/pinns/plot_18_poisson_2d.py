@@ -13,6 +13,12 @@ know.
 The Laplacian is :math:`\Delta u = \partial_{xx} u + \partial_{yy} u`, the
 sum of the second derivatives in x and in y.
 
+.. reading-path::
+   :learn: how to build the Laplacian of a network from raw autograd, check it
+      on a function with a known Laplacian, replace it with
+      ``gradkit.laplacian``, and solve a Poisson problem with it
+   :after: example-pinn-ode, example-input-components
+
 .. gradkit-install::
 """
 

@@ -12,6 +12,11 @@ changes derivatives.
 For example,
 :math:`\frac{d}{dx}\left[x \cdot \operatorname{detach}(x)\right] = x`,
 not :math:`2x`.
+
+.. reading-path::
+   :learn: how ``detach()`` takes a tensor out of the graph (for NumPy and for
+      plots), and how a detached value changes a derivative
+   :after: example-leaf-tensors, example-computational-graph
 """
 
 # %%

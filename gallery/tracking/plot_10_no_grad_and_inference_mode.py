@@ -11,6 +11,13 @@ meet :class:`torch.no_grad`, its relatives :class:`torch.enable_grad`,
 in gradient descent on a quadratic.
 
 The quadratic is :math:`f(w) = (w - 3)^2`.
+
+.. reading-path::
+   :learn: how ``torch.no_grad()`` and ``torch.inference_mode()`` switch
+      recording off, how ``torch.enable_grad()`` and
+      ``torch.set_grad_enabled()`` switch it back, and why a hand-written
+      parameter update needs them
+   :after: example-gradient-accumulation, example-detach-numpy
 """
 
 # %%

@@ -12,6 +12,12 @@ saved, and ``torch.utils.checkpoint``, which trades recomputation for memory.
 
 For :math:`y = \sin x`, for instance, the node keeps :math:`x`, because
 :math:`\frac{dy}{dx} = \cos x`.
+
+.. reading-path::
+   :learn: what a node of the graph saves for backward, how the version counter
+      catches an in-place change to a saved tensor, how hooks see or compress
+      saved tensors, and how checkpointing trades recomputation for memory
+   :after: example-computational-graph, example-no-grad
 """
 
 # %%

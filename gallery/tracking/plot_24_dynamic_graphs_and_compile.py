@@ -10,6 +10,12 @@ builds a new graph. :func:`torch.compile` captures Python into graphs ahead
 of time; we check that its gradients equal eager ones, see where data-dependent
 control flow splits the capture (a *graph break*), and what tensor hooks do
 around it. Every claim below is checked for this PyTorch version.
+
+.. reading-path::
+   :learn: how autograd differentiates Python control flow as it ran, and how
+      the gradients, graph breaks and hooks of ``torch.compile`` compare with
+      eager mode
+   :after: example-computational-graph, example-no-grad
 """
 
 # %%

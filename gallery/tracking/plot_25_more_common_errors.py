@@ -9,6 +9,13 @@ its real error or symptom, then fixed, with the fixed gradient checked
 against a closed form: an integer tensor that should require grad, a
 ``.to()`` that turns a leaf into a non-leaf, a recurrent hidden state that
 drags the whole history into backward, and ``.item()`` under ``vmap``.
+
+.. reading-path::
+   :learn: four mistakes learners meet again and again (an integer tensor that
+      should require grad, a ``.to()`` that makes a non-leaf, a hidden state
+      that drags its history into backward, ``.item()`` under ``vmap``), each
+      with its error and its fix
+   :after: example-leaf-tensors, example-detach-numpy
 """
 
 # %%

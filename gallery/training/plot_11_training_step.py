@@ -9,6 +9,12 @@ checked against the closed form of a binary cross-entropy loss. We then see why
 a training loop calls ``optimizer.zero_grad()``, and why ``backward()`` cannot
 run twice on one graph unless it was told to keep it with
 ``retain_graph=True``.
+
+.. reading-path::
+   :learn: the gradients of a one-layer network's loss, why a training loop
+      calls ``optimizer.zero_grad()``, and why ``backward()`` runs only once on
+      a graph unless told ``retain_graph=True``
+   :after: example-gradient-accumulation, example-no-grad
 """
 
 # %%

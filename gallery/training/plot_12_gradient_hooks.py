@@ -9,6 +9,12 @@ on an intermediate result, on a module, or on a parameter once its ``.grad`` is
 final. We check each gradient they see against a closed form, and remove the
 hooks. The :ref:`next example <example-gradient-clipping>` rescales the
 gradients once ``backward()`` is done.
+
+.. reading-path::
+   :learn: how hooks read or rewrite a gradient while ``backward()`` runs: on a
+      tensor, on an intermediate result, on a module, or on a parameter once
+      its ``.grad`` is final
+   :after: example-leaf-tensors, example-training-step
 """
 
 # %%

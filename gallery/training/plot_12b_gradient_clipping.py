@@ -9,6 +9,11 @@ the gradients: :func:`~torch.nn.utils.clip_grad_norm_` rescales them all
 together so their total norm is at most ``max_norm``;
 :func:`~torch.nn.utils.clip_grad_value_` clamps every entry. On a linear
 layer with exact integer gradients we check both against closed forms.
+
+.. reading-path::
+   :learn: how ``clip_grad_norm_`` and ``clip_grad_value_`` bound the gradients
+      between ``backward()`` and ``optimizer.step()``
+   :after: example-training-step, example-hooks
 """
 
 # %%

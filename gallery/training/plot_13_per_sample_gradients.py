@@ -10,6 +10,12 @@ Some methods need the gradient of every sample separately. We get them with a
 loop, then in one call with ``torch.func.vmap(torch.func.grad(...))``, and
 check both against the closed form for a linear model and against the batch
 gradient.
+
+.. reading-path::
+   :learn: how to get one gradient per sample, with a loop and with
+      ``torch.func.vmap(torch.func.grad(...))``, and how they relate to the
+      batch gradient
+   :after: example-training-step
 """
 
 # %%

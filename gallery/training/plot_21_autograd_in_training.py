@@ -20,6 +20,13 @@ The loss and its gradient are
    \frac{\partial L}{\partial b} = \frac{2}{N}\sum_i r_i,
 
 where :math:`r = Xw + b - y` is the residual.
+
+.. reading-path::
+   :learn: how to freeze parameters, accumulate gradients over micro-batches
+      with the right loss scaling, tell ``model.eval()`` from
+      ``torch.no_grad()``, and train in mixed precision with a gradient scaler
+   :after: example-gradient-accumulation, example-no-grad,
+      example-training-step
 """
 
 # %%

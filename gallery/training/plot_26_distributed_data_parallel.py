@@ -17,6 +17,11 @@ synchronised gradient is
 .. math::
 
    g = \frac{1}{P}\sum_{p=1}^{P} \nabla_w L_p .
+
+.. reading-path::
+   :learn: how ``DistributedDataParallel`` averages the gradients of its
+      processes during ``backward()``, and what ``no_sync()`` changes
+   :after: example-training-step, example-autograd-in-training
 """
 
 # %%

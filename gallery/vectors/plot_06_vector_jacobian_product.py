@@ -13,6 +13,12 @@ product.
 For :math:`\mathbf{y} = f(\mathbf{x})` with Jacobian :math:`\mathbf{J}`, both
 return :math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`, not
 :math:`\mathbf{J} \mathbf{v}`.
+
+.. reading-path::
+   :learn: what ``backward(v)`` computes for a vector output (the
+      vector-Jacobian product, not the Jacobian), and how to rebuild the
+      Jacobian from it
+   :after: example-partial-derivatives, example-computational-graph
 """
 
 # %%

@@ -12,6 +12,12 @@ function whose derivatives we know, we see why
 At the points :math:`x_1, \dots, x_N` we need :math:`y'(x_i)` and
 :math:`y''(x_i)`. Here :math:`y = \sin x`, so we know both answers:
 :math:`\cos x` and :math:`-\sin x`.
+
+.. reading-path::
+   :learn: how to get the first and second derivatives at every point of a
+      batch with ``grad_outputs=torch.ones_like(y)``, and why that call is
+      right
+   :after: example-vector-jacobian-product, example-higher-order
 """
 
 # %%

@@ -10,6 +10,12 @@ gives both partial derivatives at every point. We also see when that trick
 silently stops being a per-point derivative.
 
 The function here is :math:`f(x, y) = x^2 + y^3`.
+
+.. reading-path::
+   :learn: how one backward pass gives both partial derivatives at every point
+      of a batch of points in the plane, and when that trick stops giving
+      per-point derivatives
+   :after: example-pointwise-derivatives
 """
 
 # %%

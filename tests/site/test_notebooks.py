@@ -1,17 +1,21 @@
-"""The notebooks a reader downloads read as Markdown and code, not as reST.
+"""The notebooks a reader downloads read as Markdown and code, not as reST or MyST.
 
 sphinx-gallery converts each script's text cells to Markdown (``rst2md``) but copies a
 ``.. raw:: html`` block into the notebook verbatim, where it shows as a block of code.
 Exercise solutions are therefore plain sections ("Solution to exercise N"), folded on
-the HTML pages by ``docs/_static/solutions.js``, never raw HTML.
+the HTML pages by ``docs/_static/solutions.js``, never raw HTML. Roles and the site's
+own directives are turned into Markdown by the build (``autograd_site.notebook_markdown``);
+no downloaded notebook, alone or in a zip, may show one.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zipfile
 
 import pytest
+from autograd_site.notebook_markdown import leftover_markup
 from autograd_site.project import DOCS, GALLERY, HTML, ROOT, gallery_scripts, page_id
 
 RAW = re.compile(r"^\s*\.\. raw::", re.MULTILINE)
@@ -35,6 +39,41 @@ def test_no_raw_directive_in_a_notebooks_markdown(built_site):
             if cell["cell_type"] == "markdown" and RAW.search(source):
                 leaks.append(f"{notebook.relative_to(ROOT)}, cell {index}")
     assert not leaks, "'.. raw::' in a notebook's Markdown cell:\n" + "\n".join(leaks)
+
+
+def downloaded_notebooks(html=HTML):
+    """Every notebook the built site offers, as (name, parsed notebook): each ``.ipynb``
+    under the site, and each ``.ipynb`` inside its zips (named ``archive.zip:member``)."""
+    found = [(path.relative_to(html).as_posix(), json.loads(path.read_text(encoding="utf-8")))
+             for path in sorted(html.rglob("*.ipynb"))]
+    for archive in sorted(html.rglob("*.zip")):
+        with zipfile.ZipFile(archive) as opened:
+            found += [(f"{archive.relative_to(html).as_posix()}:{member}",
+                       json.loads(opened.read(member)))
+                      for member in opened.namelist() if member.endswith(".ipynb")]
+    return found
+
+
+def markup_in_markdown(notebooks) -> list[str]:
+    """Each role or directive left in a notebook's Markdown, as 'name, cell N: markup'."""
+    leaks = []
+    for name, notebook in notebooks:
+        for index, cell in enumerate(notebook["cells"]):
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) \
+                else cell["source"]
+            if cell["cell_type"] == "markdown":
+                leaks += [f"{name}, cell {index}: {found}" for found in leftover_markup(source)]
+    return leaks
+
+
+def test_no_role_or_directive_in_a_downloaded_notebook(built_site):
+    """No Sphinx role or directive in the Markdown of any notebook a reader downloads."""
+    notebooks = downloaded_notebooks()
+    gallery = [name for name, _ in notebooks if name.startswith("_downloads/")]
+    zipped = [name for name, _ in notebooks if ".zip:" in name]
+    assert len(gallery) >= len(SCRIPTS) and len(zipped) >= len(SCRIPTS), (gallery, zipped)
+    leaks = markup_in_markdown(notebooks)
+    assert not leaks, f"{len(leaks)} roles or directives in notebooks:\n" + "\n".join(leaks)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[page_id(p) for p in SCRIPTS])

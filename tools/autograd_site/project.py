@@ -52,6 +52,28 @@ def gallery_scripts(root: Path = ROOT) -> list[Path]:
     return sorted((root / "gallery").rglob("plot_*.py"))
 
 
+# The gallery's sections in reading order. The gallery index shows them in this order
+# (conf.py), and the reading path follows it: section by section, each section's scripts
+# in file-name order, as the gallery lists them.
+GALLERY_SECTIONS = ("basics", "vectors", "tracking", "training", "jacobians", "extending",
+                    "pinns")
+
+
+def reading_path(root: Path = ROOT) -> list[Path]:
+    """The tutorials in the order a newcomer reads them (each page links the next)."""
+    return [
+        script
+        for section in GALLERY_SECTIONS
+        for script in sorted((root / "gallery" / section).glob("plot_*.py"),
+                             key=lambda path: path.name)
+    ]
+
+
+def gallery_docname(script: Path, root: Path = ROOT) -> str:
+    """The Sphinx document a gallery script becomes (``auto_examples/<section>/<stem>``)."""
+    return "auto_examples/" + script.relative_to(root / "gallery").with_suffix("").as_posix()
+
+
 def gallery_intro(script: Path) -> str:
     """A gallery script's first paragraph after its title: its gallery card's tooltip.
 

@@ -1,25 +1,30 @@
 """What a reader takes home: notebook downloads, gradkit's wheel, and what computed the outputs.
 
 - Every MyST-NB page is offered as a Jupyter notebook: converted with myst-nb's
-  reader (:func:`myst_nb.core.read.read_myst_markdown_notebook`) and written
-  with :func:`nbformat.write` beside the page as ``<page>.ipynb``; a "Run this
-  page yourself" box after the title links to it. (sphinx-gallery offers its
-  scripts as ``.py``, ``.ipynb`` and zip itself.)
+  reader (:func:`myst_nb.core.read.read_myst_markdown_notebook`) by :func:`convert`
+  and written beside the page as ``<page>.ipynb`` (``autograd_site.sphinxext.notebooks``
+  writes it, in clean Markdown); a "Run this page yourself" box after the title links
+  to it. (sphinx-gallery offers its scripts as ``.py``, ``.ipynb`` and zip itself.)
 - gradkit's wheel, built from ``src/`` by ``pip wheel`` at build time, is served
   at ``_downloads/gradkit/``. The ``gradkit-install`` directive puts, at the top
   of each page that uses gradkit, the link and the exact ``pip install``
-  command; every other page runs with torch, matplotlib and numpy alone.
-- Every executed page and the home page say which torch and Python computed
-  their outputs, and on which device (the ``computed-with.html`` template),
-  read from the build's environment.
+  command (the wheel's published address, :func:`install_command`: the notebooks'
+  install cell runs the same command); every other page runs with torch,
+  matplotlib and numpy alone.
+- Every executed page and the home page say when, with which torch and Python
+  their outputs were computed, and on which device (the ``computed-with.html``
+  template), read from the build's environment: the date is ``SOURCE_DATE_EPOCH``,
+  the date of the commit built (the Makefile sets it; Sphinx dates the copyright by it).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import posixpath
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -41,6 +46,16 @@ def wheel_name(release: str) -> str:
     return f"gradkit-{release}-py3-none-any.whl"
 
 
+def wheel_url(baseurl: str, release: str) -> str:
+    """Where the published site serves gradkit's wheel."""
+    return f"{baseurl.rstrip('/')}/{WHEEL_FOLDER}/{wheel_name(release)}"
+
+
+def install_command(baseurl: str, release: str) -> str:
+    """The command a gradkit page shows, and its notebook's install cell runs."""
+    return f"pip install {wheel_url(baseurl, release)}"
+
+
 def _relative(docname: str, target: str) -> str:
     """``target`` (relative to the site's root) as a link from the page ``docname``."""
     return posixpath.relpath(target, posixpath.dirname(docname) or ".")
@@ -49,7 +64,7 @@ def _relative(docname: str, target: str) -> str:
 # -- notebooks of the MyST-NB pages -------------------------------------------------
 
 
-def _is_notebook_page(env, docname: str) -> bool:
+def is_notebook_page(env, docname: str) -> bool:
     path = Path(env.doc2path(docname))
     return path.suffix == ".md" and is_myst_nb_source(path.read_text(encoding="utf-8"))
 
@@ -68,7 +83,7 @@ def convert(source: Path) -> nbformat.NotebookNode:
 def _add_notebook_box(app, doctree):
     """A "Run this page yourself" box after the title of every MyST-NB page."""
     docname = app.env.docname
-    if not _is_notebook_page(app.env, docname):
+    if not is_notebook_page(app.env, docname):
         return
     name = posixpath.basename(docname) + ".ipynb"
     link = nodes.reference("", "", nodes.Text(f"{name} (Jupyter notebook)"), refuri=name)
@@ -93,17 +108,6 @@ def _insert_after_title(doctree, node):
         section.insert(1, node)
 
 
-def _write_notebooks(app, exception):
-    if exception is not None or app.builder.format != "html":
-        return
-    outdir = Path(app.outdir)
-    for docname in sorted(app.env.found_docs):
-        if _is_notebook_page(app.env, docname):
-            target = outdir / (docname + ".ipynb")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(convert(Path(app.env.doc2path(docname))), str(target))
-
-
 # -- gradkit's wheel ------------------------------------------------------------------
 
 
@@ -122,12 +126,14 @@ class GradkitInstall(Directive):
             "",
             nodes.Text(
                 "This page uses gradkit, the site's own library of gradient "
-                "utilities (it is not on PyPI). Download "
+                "utilities (it is not on PyPI). Install the wheel this site serves "
+                "next to torch (or download "
             ),
             link,
-            nodes.Text(" and install it next to torch:"),
+            nodes.Text(" and install the file):"),
         )
-        command = nodes.literal_block("", f"pip install {wheel}")
+        command = nodes.literal_block("", install_command(env.config.html_baseurl,
+                                                          env.config.release))
         command["language"] = "console"
         box = nodes.admonition("", nodes.title("", "Needs gradkit"), intro, command)
         box["classes"] += ["important", "gradkit-install"]
@@ -194,6 +200,12 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def computed_on() -> date | None:
+    """The day the outputs are dated by: ``SOURCE_DATE_EPOCH`` (the commit's date), if set."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return datetime.fromtimestamp(int(epoch), tz=UTC).date() if epoch else None
+
+
 def computed_with() -> str:
     """One sentence: which torch and Python computed the outputs, and on what."""
     return (
@@ -202,29 +214,40 @@ def computed_with() -> str:
     )
 
 
-def _executed(app, pagename: str) -> bool:
+def is_executed(app, pagename: str) -> bool:
     if pagename == app.config.root_doc:
         return True
-    if pagename in app.env.found_docs and _is_notebook_page(app.env, pagename):
+    if pagename in app.env.found_docs and is_notebook_page(app.env, pagename):
         return True
     parts = pagename.split("/")
     return parts[0] == "auto_examples" and parts[-1].startswith("plot_")
 
 
 def _add_computed_with(app, pagename, templatename, context, doctree):
-    if app.builder.format == "html" and _executed(app, pagename):
+    if app.builder.format == "html" and is_executed(app, pagename):
         context["computed_with"] = app.env.autograd_site_computed_with
+        if app.config.autograd_site_computed_on:
+            day = date.fromisoformat(app.config.autograd_site_computed_on)
+            context["computed_on"] = {"iso": day.isoformat(), "text": f"{day.day} {day:%B %Y}"}
 
 
 def _remember_computed_with(app):
     app.env.autograd_site_computed_with = computed_with()
 
 
+def _set_computed_on(app, config):
+    # A configuration value of the "html" kind: a new date rewrites every page (without
+    # reading or running any again), so no page keeps an older build's date.
+    day = computed_on()
+    config.autograd_site_computed_on = day.isoformat() if day else ""
+
+
 def setup(app):
     app.add_directive("gradkit-install", GradkitInstall)
+    app.add_config_value("autograd_site_computed_on", "", "html", types=(str,))
+    app.connect("config-inited", _set_computed_on)
     app.connect("builder-inited", _remember_computed_with)
     app.connect("doctree-read", _add_notebook_box)
     app.connect("html-page-context", _add_computed_with)
-    app.connect("build-finished", _write_notebooks)
     app.connect("build-finished", _serve_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
