@@ -15,8 +15,9 @@ around it. Every claim below is checked for this PyTorch version.
 # %%
 # A loop whose length depends on the data
 # ---------------------------------------
-# Halve :math:`x` while it is greater than 1, so the loop stops at a value in
-# :math:`(\tfrac12, 1]`. For :math:`x \in (2^{k-1}, 2^k]` it runs :math:`k`
+# Halve :math:`x` while it is greater than 1: an input above 1 ends at a
+# value in :math:`(\tfrac12, 1]`, an input of at most 1 is returned as it is.
+# For :math:`x \in (2^{k-1}, 2^k]` the loop runs :math:`k`
 # times and returns :math:`x / 2^k`, so the derivative is :math:`2^{-k}`: a
 # different graph, and a different derivative, for each range of inputs. At
 # :math:`x = 2` one halving gives exactly 1 and the loop stops, so
