@@ -44,7 +44,8 @@ print(f"|x| at 0: left {one_sided(torch.abs, 0.0)[0]:+.3f}, "
 TORCH_VERSION = tuple(int(part) for part in torch.__version__.split(".")[:2])
 CLAMP_AT_BOUND = 1.0 if TORCH_VERSION < (2, 14) else 0.0
 print(f"torch {TORCH_VERSION[0]}.{TORCH_VERSION[1]}: clamp's gradient at its "
-      f"bound is expected to be {CLAMP_AT_BOUND} (1.0 up to 2.13, 0.0 since 2.14)")
+      f"bound is expected to be {CLAMP_AT_BOUND} "
+      f"(1.0 up to 2.13, 0.0 since 2.14)")
 
 KINKS = {
     "relu": torch.relu,
@@ -74,19 +75,19 @@ torch.testing.assert_close(g_relu, torch.zeros(4))
 torch.testing.assert_close(g_clamp, torch.full((4,), CLAMP_AT_BOUND))
 
 # %%
-# Where the difference shows: a hidden unit whose pre-activation is exactly 0
-# for every input (its incoming weights are 0) while its outgoing weight is
-# not. Through ``relu`` its incoming weights get gradient 0; through ``clamp``
-# they get a gradient up to torch 2.13 and 0 since 2.14. With an all-zero
-# initialisation (outgoing weights 0 too) no weight gets a gradient with
-# either activation: the zero outgoing weights send nothing back to the first
-# layer, and the zero hidden outputs give the outgoing weights nothing.
+# Where the difference shows: hidden units whose pre-activations are exactly 0
+# for every input (their incoming weights ``W1`` are 0) while their outgoing
+# weights ``W2`` are not. Through ``relu``, ``W1`` gets gradient 0; through
+# ``clamp`` it gets a gradient up to torch 2.13 and 0 since 2.14. With an
+# all-zero initialisation (``W2 = 0`` too) neither weight gets a gradient with
+# either activation: the zero ``W2`` sends nothing back to ``W1``, and the
+# zero hidden outputs give ``W2`` nothing.
 inputs = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]])
 targets = torch.tensor([[1.0], [2.0]])
 
 
 def weight_grads(activation, w2_init):
-    """dL/dW1 and dL/dW2 of a 3-4-1 network without biases, W1 = 0, MSE loss."""
+    """dL/dW1 and dL/dW2 of a 3-4-1 network, no biases, W1 = 0, MSE loss."""
     w1 = torch.zeros(3, 4, requires_grad=True)
     w2 = w2_init.clone().requires_grad_()
     hidden = activation(inputs @ w1)  # every pre-activation is exactly 0
@@ -94,7 +95,8 @@ def weight_grads(activation, w2_init):
     return torch.autograd.grad(loss, (w1, w2))
 
 
-for w2_name, w2_init in [("W2 = 1", torch.ones(4, 1)), ("W2 = 0", torch.zeros(4, 1))]:
+W2_INITS = {"W2 = 1": torch.ones(4, 1), "W2 = 0": torch.zeros(4, 1)}
+for w2_name, w2_init in W2_INITS.items():
     for name in ("relu", "clamp(min=0)"):
         g_w1, g_w2 = weight_grads(KINKS[name], w2_init)
         print(f"{w2_name}, {name:>12}: max |dL/dW1| = {g_w1.abs().max():.1f}, "
@@ -296,8 +298,9 @@ torch.testing.assert_close(g_custom, torch.tensor(0.5))
 # At a kink autograd returns the operation's convention (``relu`` and ``abs``
 # 0, ``clamp`` at its bound 1 up to torch 2.13 and 0 since 2.14, ties split
 # evenly by ``maximum``), a subgradient you can check against one-sided
-# differences; a convention can change between releases, so check it on yours. Infinite slopes give ``inf``, and
-# :math:`0 \cdot \infty` gives ``nan``, which ``torch.where`` does not stop.
+# differences; a convention can change between releases, so check it on
+# yours. Infinite slopes give ``inf``, and :math:`0 \cdot \infty` gives
+# ``nan``, which ``torch.where`` does not stop.
 # Guard the input of the dangerous operation, and find the culprit with
 # ``detect_anomaly``.
 #

@@ -7,8 +7,9 @@ A custom autograd Function: a softplus that does not overflow
 Autograd differentiates the formula you wrote, overflow and kinks included:
 the textbook softplus gives a ``nan`` gradient for large inputs in float32,
 and its stable rewrite, which fixes that, gives a wrong derivative at 0 (1 or
-0, depending on the torch version, instead of 1/2). We write a :class:`torch.autograd.Function` with the stable forward
-and a hand-written backward, verify it with :func:`torch.autograd.gradcheck`,
+0, depending on the torch version, instead of 1/2). We write a
+:class:`torch.autograd.Function` with the stable forward and a hand-written
+backward, verify it with :func:`torch.autograd.gradcheck`,
 and watch gradcheck catch a wrong backward.
 
 The textbook formula is :math:`\operatorname{softplus}(x) = \log(1 + e^x)`;

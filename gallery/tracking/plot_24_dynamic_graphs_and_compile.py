@@ -168,7 +168,7 @@ except RuntimeError as err:
     print(f"{type(err).__name__}: {first}\n{explanation}")
     assert "side effect" in first
 else:
-    raise AssertionError("fullgraph=True must refuse a hook with a side effect")
+    raise AssertionError("fullgraph=True must refuse a side-effecting hook")
 
 # %%
 # A hook without side effects, one that only returns a new gradient, is
@@ -234,8 +234,8 @@ torch.testing.assert_close(g, torch.sin(x0) + 2 * x0 * torch.cos(x0))
 # ``aot_eager`` gives the same gradients; data-dependent control flow splits
 # the capture into several graphs (``fullgraph=True`` makes that an error),
 # and so does a tensor hook with a Python side effect; a hook that only
-# returns a new gradient stays in the graph, and all the hooks above run. Check such behaviour on your
-# PyTorch version, as this page does.
+# returns a new gradient stays in the graph, and all the hooks above run.
+# Check such behaviour on your PyTorch version, as this page does.
 #
 # Exercises
 # ---------
