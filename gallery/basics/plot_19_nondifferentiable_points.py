@@ -41,15 +41,24 @@ print(f"|x| at 0: left {one_sided(torch.abs, 0.0)[0]:+.3f}, "
 # %%
 # What autograd returns at the kink
 # ---------------------------------
-# Each operation has a fixed convention. ``relu`` and ``abs`` return 0,
-# ``clamp(min=0)`` returns 1: the same function as ``relu``, another value.
-# Each answer lies between the one-sided derivatives, so it is a subgradient.
+# Each operation has a convention, and a release can change it. ``relu`` and
+# ``abs`` return 0. ``clamp(min=0)``, the same function as ``relu``, returned
+# 1 at its bound up to torch 2.13 and returns 0 since torch 2.14.0 (PyTorch
+# issue #184572). The page expects the value of the torch it runs on, and
+# fails if a later release changes it again. Each answer lies between the
+# one-sided derivatives, so it is a subgradient.
+TORCH_VERSION = tuple(int(part) for part in torch.__version__.split(".")[:2])
+CLAMP_AT_BOUND = 1.0 if TORCH_VERSION < (2, 14) else 0.0
+print(f"torch {TORCH_VERSION[0]}.{TORCH_VERSION[1]}: clamp's gradient at its "
+      f"bound is expected to be {CLAMP_AT_BOUND} "
+      f"(1.0 up to 2.13, 0.0 since 2.14)")
+
 KINKS = {
     "relu": torch.relu,
     "abs": torch.abs,
     "clamp(min=0)": lambda t: t.clamp(min=0),
 }
-EXPECTED = {"relu": 0.0, "abs": 0.0, "clamp(min=0)": 1.0}
+EXPECTED = {"relu": 0.0, "abs": 0.0, "clamp(min=0)": CLAMP_AT_BOUND}
 for name, f in KINKS.items():
     x = torch.tensor(0.0, requires_grad=True)
     (g,) = torch.autograd.grad(f(x), x)
@@ -60,16 +69,49 @@ for name, f in KINKS.items():
     assert min(left, right) - 1e-6 <= g.item() <= max(left, right) + 1e-6
 
 # %%
-# So ``relu(x)`` and ``x.clamp(min=0)`` are equal as functions but not as
-# programs: a network whose pre-activations sit exactly at 0 (after a zero
-# initialisation, say) learns with one and not with the other.
+# So ``relu(x)`` and ``x.clamp(min=0)`` are equal as functions; as programs
+# their gradients at 0 differ up to torch 2.13 and agree since 2.14.
 x = torch.zeros(4, requires_grad=True)
 (g_relu,) = torch.autograd.grad(torch.relu(x).sum(), x)
 (g_clamp,) = torch.autograd.grad(x.clamp(min=0).sum(), x)
 print(f"relu grad at zeros:  {g_relu}")
 print(f"clamp grad at zeros: {g_clamp}")
+print(f"equal on this torch: {torch.equal(g_relu, g_clamp)}")
 torch.testing.assert_close(g_relu, torch.zeros(4))
-torch.testing.assert_close(g_clamp, torch.ones(4))
+torch.testing.assert_close(g_clamp, torch.full((4,), CLAMP_AT_BOUND))
+
+# %%
+# Where the difference shows: hidden units whose pre-activations are exactly 0
+# for every input (their incoming weights ``W1`` are 0) while their outgoing
+# weights ``W2`` are not. Through ``relu``, ``W1`` gets gradient 0; through
+# ``clamp`` it gets a gradient up to torch 2.13 and 0 since 2.14. With an
+# all-zero initialisation (``W2 = 0`` too) neither weight gets a gradient with
+# either activation: the zero ``W2`` sends nothing back to ``W1``, and the
+# zero hidden outputs give ``W2`` nothing.
+inputs = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0]])
+targets = torch.tensor([[1.0], [2.0]])
+
+
+def weight_grads(activation, w2_init):
+    """dL/dW1 and dL/dW2 of a 3-4-1 network, no biases, W1 = 0, MSE loss."""
+    w1 = torch.zeros(3, 4, requires_grad=True)
+    w2 = w2_init.clone().requires_grad_()
+    hidden = activation(inputs @ w1)  # every pre-activation is exactly 0
+    loss = (hidden @ w2 - targets).pow(2).mean()
+    return torch.autograd.grad(loss, (w1, w2))
+
+
+W2_INITS = {"W2 = 1": torch.ones(4, 1), "W2 = 0": torch.zeros(4, 1)}
+for w2_name, w2_init in W2_INITS.items():
+    for name in ("relu", "clamp(min=0)"):
+        g_w1, g_w2 = weight_grads(KINKS[name], w2_init)
+        print(f"{w2_name}, {name:>12}: max |dL/dW1| = {g_w1.abs().max():.1f}, "
+              f"max |dL/dW2| = {g_w2.abs().max():.1f}")
+        # hidden = 0, so the output is 0, dL/d(output) = -targets, and the
+        # gradient reaches W1 scaled by the activation's slope at 0
+        expected_w1 = inputs.T @ (-targets @ w2_init.T) * EXPECTED[name]
+        torch.testing.assert_close(g_w1, expected_w1)
+        torch.testing.assert_close(g_w2, torch.zeros(4, 1))
 
 # %%
 # Ties in a maximum
@@ -174,9 +216,10 @@ expected = torch.where(x64 > 0, 0.5 / torch.sqrt(x64.clamp(min=1e-30)), 0.0)
 torch.testing.assert_close(g_safe, expected.float())
 
 # %%
-# Over a range, the single ``where`` loses the whole left half (``nan`` is not
-# drawn), while the double ``where`` gives :math:`\frac{1}{2\sqrt{x}}` right of
-# 0 and the 0 that the formula's flat branch deserves on the left.
+# Over a range, the single ``where`` gives ``nan`` at every grid point with
+# :math:`x \le 0` (counted below; ``nan`` is not drawn), while the double
+# ``where`` gives :math:`\frac{1}{2\sqrt{x}}` right of 0 and the 0 that the
+# formula's flat branch deserves on the left.
 import matplotlib.pyplot as plt
 
 xs = torch.linspace(-1.0, 2.0, 301, requires_grad=True)
@@ -184,6 +227,7 @@ ys = torch.where(xs > 0, torch.sqrt(xs), torch.zeros_like(xs))
 (g_single,) = torch.autograd.grad(ys.sum(), xs)
 (g_double,) = torch.autograd.grad(safe_sqrt(xs).sum(), xs)
 nan_count = int(torch.isnan(g_single).sum())
+print(f"grid points with x <= 0: {int((xs <= 0).sum())} of {xs.numel()}")
 print(f"grid points with a nan gradient: single where {nan_count}, "
       f"double where {int(torch.isnan(g_double).sum())}")
 assert nan_count == int((xs <= 0).sum()) and not torch.isnan(g_double).any()
@@ -206,8 +250,10 @@ fig.tight_layout()
 # -------------------------------------------
 # The overflow-free softplus :math:`\max(x, 0) + \log(1 + e^{-|x|})` has the
 # right value everywhere, but autograd differentiates the *program*: at
-# :math:`x = 0` it adds ``clamp``'s 1 and ``abs``'s 0 and returns 1, not
-# :math:`\sigma(0) = \tfrac12`. Compare :func:`torch.nn.functional.softplus`.
+# :math:`x = 0` it adds ``clamp``'s gradient at its bound (1 up to torch 2.13,
+# 0 since 2.14) and 0 from the ``log`` term (``abs``'s derivative 0 times
+# :math:`-\tfrac12`), so it returns 1 or 0, not :math:`\sigma(0) = \tfrac12`.
+# Compare :func:`torch.nn.functional.softplus`.
 import torch.nn.functional as F
 
 x = torch.tensor(0.0, requires_grad=True)
@@ -216,7 +262,9 @@ stable = x.clamp(min=0) + torch.log1p(torch.exp(-x.abs()))
 (g_builtin,) = torch.autograd.grad(F.softplus(x), x)
 print(f"stable formula, autograd's d/dx at 0: {g_formula}")
 print(f"F.softplus, d/dx at 0:                {g_builtin}")
-torch.testing.assert_close(g_formula, torch.tensor(1.0))
+(g_log_term,) = torch.autograd.grad(torch.log1p(torch.exp(-x.abs())), x)
+torch.testing.assert_close(g_log_term, torch.tensor(0.0))
+torch.testing.assert_close(g_formula, torch.tensor(CLAMP_AT_BOUND))
 torch.testing.assert_close(g_builtin, torch.sigmoid(torch.tensor(0.0)))
 
 # %%
@@ -245,16 +293,20 @@ torch.testing.assert_close(g_custom, torch.tensor(0.5))
 # ---------------------------
 # From PyTorch's issue tracker: ``torch.where`` giving ``nan`` gradients for
 # the branch it did not select (issues #52248, #68425 and #187297); the
-# gradient of a zero norm (issue #2421). The answers: backward visits both
+# gradient of a zero norm (issue #2421); ``clamp_min`` and ``relu``
+# disagreeing at 0 (issue #184572). The answers: backward visits both
 # branches, so guard the input (double where); ``vector_norm`` returns the
-# subgradient 0 at the zero vector, a hand-written norm returns ``nan``.
+# subgradient 0 at the zero vector, a hand-written norm returns ``nan``;
+# ``clamp`` at its bound returns 1 up to torch 2.13 and 0 since 2.14.
 #
 # Conclusion
 # ----------
 # At a kink autograd returns the operation's convention (``relu`` and ``abs``
-# 0, ``clamp`` 1, ties split evenly by ``maximum``), a subgradient you can
-# check against one-sided differences. Infinite slopes give ``inf``, and
-# :math:`0 \cdot \infty` gives ``nan``, which ``torch.where`` does not stop.
+# 0, ``clamp`` at its bound 1 up to torch 2.13 and 0 since 2.14, ties split
+# evenly by ``maximum``), a subgradient you can check against one-sided
+# differences; a convention can change between releases, so check it on
+# yours. Infinite slopes give ``inf``, and :math:`0 \cdot \infty` gives
+# ``nan``, which ``torch.where`` does not stop.
 # Guard the input of the dangerous operation, and find the culprit with
 # ``detect_anomaly``.
 #
@@ -307,7 +359,27 @@ torch.testing.assert_close(tangent, torch.tensor(0.0))
 x = torch.tensor([0.0, 0.5, 2.0], requires_grad=True)
 (g_xlogy,) = torch.autograd.grad(torch.xlogy(x, x).sum(), x)
 print(f"xlogy(x, x) gradient at {x.detach().tolist()}: {g_xlogy}")
-assert torch.isnan(g_xlogy[0])  # log(0) = -inf in the derivative
+assert torch.isnan(g_xlogy[0])
+
+# %%
+# The ``nan`` does not come from :math:`\log 0`. ``xlogy(a, b)`` has two
+# inputs; with two separate tensors autograd shows their gradients apart. For
+# the first, :math:`\log b`, xlogy returns 0 where :math:`a = 0`; the second,
+# :math:`a / b`, is :math:`0 / 0 =` ``nan`` at 0. ``xlogy(x, x)`` adds the two.
+a = x.detach().clone().requires_grad_()
+b = x.detach().clone().requires_grad_()
+g_first, g_second = torch.autograd.grad(torch.xlogy(a, b).sum(), (a, b))
+print(f"d/da xlogy(a, b): {g_first}\nd/db xlogy(a, b): {g_second}")
+torch.testing.assert_close(g_first[0], torch.tensor(0.0))
+assert torch.isnan(g_second[0])
+x64 = x.detach().double()[1:]
+torch.testing.assert_close(g_first[1:], torch.log(x64).float())
+torch.testing.assert_close(g_second[1:], torch.ones(2))
+torch.testing.assert_close(g_xlogy[1:], g_first[1:] + g_second[1:])
+
+# %%
+# So guard the input, as for ``sqrt``: the double where gives
+# :math:`\log x + 1` for :math:`x > 0` and 0 at 0.
 positive = x > 0
 x_safe = torch.where(positive, x, torch.ones_like(x))
 y = torch.where(positive, x_safe * torch.log(x_safe), torch.zeros_like(x))

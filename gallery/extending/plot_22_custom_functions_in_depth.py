@@ -7,9 +7,10 @@ Custom autograd Functions in depth
 The :ref:`softplus example <example-custom-function>` wrote a
 :class:`torch.autograd.Function` with a forward and a backward. A complete
 Function does more: it skips gradients nobody asked for (with
-``ctx.needs_input_grad``), marks integer outputs as non-differentiable,
-supports (or refuses) double backward, has a forward-mode rule ``jvp``, and
-works under :func:`torch.func.vmap`. We build them on the cube function.
+``ctx.needs_input_grad``), marks outputs that carry no gradient as
+non-differentiable, supports (or refuses) double backward, has a forward-mode
+rule ``jvp``, and works under :func:`torch.func.vmap`. We build them on the
+cube function.
 
 The function is :math:`f(x) = x^3`, with :math:`f' = 3x^2` and
 :math:`f'' = 6x`.
@@ -63,8 +64,9 @@ assert computed == ["x"]
 # %%
 # Integer outputs: ``mark_non_differentiable``
 # --------------------------------------------
-# A sort returns values and indices. The indices are integers: mark them
-# non-differentiable, and they come out with ``requires_grad=False``. The
+# A sort returns values and indices. ``ctx.mark_non_differentiable(indices)``
+# declares that no gradient flows through the indices: good practice, and the
+# cells after this one show what it changes and what it does not. The
 # gradient of the values goes back to the positions they came from.
 
 
@@ -90,6 +92,62 @@ weights = torch.tensor([10.0, 20.0, 30.0])  # d(sum w_k v_k)/dx_i
 (g_sort,) = torch.autograd.grad((weights * values).sum(), x)
 print(f"gradient reaches the original positions: {g_sort}")
 torch.testing.assert_close(g_sort, torch.tensor([30.0, 10.0, 20.0]))
+
+# %%
+# The mark is not why the indices have ``requires_grad=False``: integer
+# tensors cannot require grad at all, so the indices of a Function that does
+# not mark them come out the same, and asking raises.
+
+
+class SortUnmarked(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        values, indices = torch.sort(x)
+        ctx.save_for_backward(indices)
+        return values, indices
+
+    backward = staticmethod(Sort.backward)
+
+
+_, indices_unmarked = SortUnmarked.apply(x)
+print(f"unmarked indices: dtype {indices_unmarked.dtype}, "
+      f"requires_grad={indices_unmarked.requires_grad}")
+assert not indices_unmarked.requires_grad
+try:
+    indices_unmarked.requires_grad_()
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("an integer tensor must refuse requires_grad")
+
+# %%
+# For a floating-point output the mark is what decides: here the positions
+# are returned as floats, and only the marked ones come out without
+# ``requires_grad``.
+
+
+class SortFloatPositions(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, mark):
+        values, indices = torch.sort(x)
+        positions = indices.to(x.dtype)
+        if mark:
+            ctx.mark_non_differentiable(positions)
+        ctx.save_for_backward(indices)
+        return values, positions
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_positions):
+        (indices,) = ctx.saved_tensors
+        grad_x = torch.zeros_like(grad_values).scatter(0, indices, grad_values)
+        return grad_x, None
+
+
+for mark in (False, True):
+    _, positions = SortFloatPositions.apply(x, mark)
+    print(f"float positions, marked={mark}: "
+          f"requires_grad={positions.requires_grad}")
+    assert positions.requires_grad is not mark
 
 # %%
 # A true double backward
@@ -225,15 +283,20 @@ else:
 # Questions this page settles
 # ---------------------------
 # From PyTorch's issue tracker: double backward of a custom Function that is
-# silently wrong (issues #58509 and #76185; exercise 3 reproduces one such
-# case); integer outputs that should never require grad (issue #37680);
-# the "must override the setup_context staticmethod" error under
-# ``vmap`` (pytorch/functorch issue #296).
+# silently wrong because ``backward`` uses a tensor autograd cannot trace to
+# the input (issues #58509 and #76185, with an intermediate saved on ``ctx``;
+# exercise 3 loses a term the same way, with a factor computed in NumPy);
+# integer outputs that should never require grad (issue #37680); an
+# ``autograd.Function`` under ``vmap``, which the ``setup_context`` style made
+# possible (pytorch/functorch issue #296, which failed with an older error),
+# and the "must override the setup_context staticmethod" error that old-style
+# Functions still raise (reported in state-spaces/mamba issue #239).
 #
 # Conclusion
 # ----------
-# ``needs_input_grad`` lets backward skip work; ``mark_non_differentiable``
-# keeps integer outputs out of the graph. A backward made of torch
+# ``needs_input_grad`` lets backward skip work; integer outputs never require
+# grad, and ``mark_non_differentiable`` says so explicitly, and keeps a
+# floating-point output out of the graph. A backward made of torch
 # operations is differentiable again (check with ``gradgradcheck``);
 # otherwise mark it ``once_differentiable``. Add ``jvp`` for forward mode and
 # ``generate_vmap_rule`` (with ``setup_context``) for ``torch.func``.
@@ -306,10 +369,19 @@ x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
 )
 torch.testing.assert_close(d1.detach(), 6 * x.detach() ** 5)
 (d2,) = torch.autograd.grad(d1.sum(), x)
-print(f"second derivative: {d2}; true 30x^4: {30 * x.detach() ** 4}")
-torch.testing.assert_close(d2, 18 * x.detach() ** 4)  # silently wrong
+x0 = x.detach()
+print(f"second derivative: {d2}; true 30x^4: {30 * x0**4}")
+torch.testing.assert_close(d2, 18 * x0**4)  # silently wrong
+missing = 30 * x0**4 - d2
+print(f"missing: {missing}")
+torch.testing.assert_close(missing, (2 * x0**3) * (6 * x0))
 
 # %%
-# The first derivative is right; the second misses the :math:`3x^2` factor
-# computed in NumPy (no graph) and returns :math:`18x^4`, without any error.
-# ``once_differentiable`` turns this into the clear error shown above.
+# The first derivative is right. Its backward returns
+# :math:`\bar y \cdot 3x^2` with :math:`\bar y = 2x^3`, the gradient from the
+# square. Autograd differentiates :math:`\bar y`, which has a graph, and keeps
+# :math:`3x^2` as a constant factor: :math:`6x^2 \cdot 3x^2 = 18x^4`. What it
+# misses is the derivative of that factor, computed in NumPy without a graph:
+# :math:`\bar y \cdot 6x = 12x^4`, the difference printed above, and no
+# error says so. ``once_differentiable`` turns this into the clear error shown
+# above.

@@ -21,9 +21,17 @@ around it. Every claim below is checked for this PyTorch version.
 # %%
 # A loop whose length depends on the data
 # ---------------------------------------
-# Halve :math:`x` until it is below 1. For :math:`x \in [2^{k-1}, 2^k)` the
-# result is :math:`x / 2^k`, so the derivative is :math:`2^{-k}`: a different
-# graph, and a different derivative, for each range of inputs.
+# Halve :math:`x` while it is greater than 1: an input above 1 ends at a
+# value in :math:`(\tfrac12, 1]`, an input of at most 1 is returned as it is.
+# For :math:`x \in (2^{k-1}, 2^k]` the loop runs :math:`k`
+# times and returns :math:`x / 2^k`, so the derivative is :math:`2^{-k}`: a
+# different graph, and a different derivative, for each range of inputs. At
+# :math:`x = 2` one halving gives exactly 1 and the loop stops, so
+# :math:`k = \lceil \log_2 x \rceil` for :math:`x > 1` (and 0 for
+# :math:`x \le 1`); the inputs 2 and 4 below sit on the closed ends of their
+# intervals.
+import math
+
 import torch
 
 
@@ -44,13 +52,15 @@ def graph_size(t):
     return len(seen)
 
 
-for value, halvings in [(0.7, 0), (3.0, 2), (12.0, 4)]:
+for value in [0.7, 2.0, 3.0, 4.0, 12.0]:
+    halvings = math.ceil(math.log2(value)) if value > 1 else 0
     x = torch.tensor(value, requires_grad=True)
     y = shrink(x)
     (g,) = torch.autograd.grad(y, x)
-    print(f"x = {value:>4}: dy/dx = {g.item():.4f}, "
+    print(f"x = {value:>4}: k = {halvings}, dy/dx = {g.item():.4f}, "
           f"graph nodes {graph_size(y) if y.grad_fn else 0}")
     torch.testing.assert_close(g, torch.tensor(2.0**-halvings))
+    assert 0.5 < y.item() <= 1.0 or value <= 1
 
 # %%
 # A data-dependent branch
@@ -132,6 +142,9 @@ else:
 # A hook registered on an intermediate inside a compiled function runs during
 # backward and sees that tensor's gradient: for :math:`y = 2x` and
 # :math:`L = \sum y^2` it receives :math:`\partial L/\partial y = 2y = 4x`.
+# This hook records what it sees by appending to a list outside the function,
+# a Python side effect that Dynamo does not put in a graph: the function is
+# split at ``register_hook`` into two graphs.
 seen = []
 
 
@@ -141,44 +154,81 @@ def with_hook(x):
     return (y**2).sum()
 
 
+graphs.clear()
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 (g,) = torch.autograd.grad(
-    torch.compile(with_hook, backend="aot_eager")(x), x
+    torch.compile(with_hook, backend=counting_backend)(x), x
 )
-print(f"hook saw {seen[0]}; dL/dx = {g}")
+print(f"graphs captured: {len(graphs)}; hook saw {seen[0]}; dL/dx = {g}")
+assert len(graphs) == 2
 torch.testing.assert_close(seen[0], 4 * x.detach())
 torch.testing.assert_close(g, 8 * x.detach())
 
 # %%
+# So ``fullgraph=True`` refuses it, and the message gives the reason: an
+# unsafe side effect, the hook mutating a variable from outside its scope.
+try:
+    torch.compile(with_hook, backend="aot_eager", fullgraph=True)(x)
+except RuntimeError as err:
+    first, explanation = str(err).splitlines()[:2]
+    print(f"{type(err).__name__}: {first}\n{explanation}")
+    assert "side effect" in first
+else:
+    raise AssertionError("fullgraph=True must refuse a side-effecting hook")
+
+# %%
+# A hook without side effects, one that only returns a new gradient, is
+# captured: here it halves :math:`\partial L/\partial y`, so
+# :math:`dL/dx = 2 \cdot \tfrac12 \cdot 4x = 4x` instead of :math:`8x`, in one
+# graph, and ``fullgraph=True`` accepts it.
+
+
+def with_pure_hook(x):
+    y = 2 * x
+    y.register_hook(lambda grad: grad / 2)
+    return (y**2).sum()
+
+
+graphs.clear()
+(g,) = torch.autograd.grad(
+    torch.compile(with_pure_hook, backend=counting_backend, fullgraph=True)(x),
+    x,
+)
+print(f"graphs captured: {len(graphs)}; dL/dx with the halving hook = {g}")
+assert len(graphs) == 1
+torch.testing.assert_close(g, 4 * x.detach())
+
+# %%
 # Around a graph break (here a ``print``, which Dynamo leaves to Python) a
 # hook registered after the break, on the first graph's output, runs too:
-# for :math:`L = \sum_i x_i \sin x_i` and :math:`y = \sin x` it sees
-# :math:`\partial L/\partial y = x`.
-seen.clear()
+# for :math:`L = \sum_i x_i \sin x_i` and :math:`y = \sin x`, a hook that
+# doubles :math:`\partial L/\partial y = x` makes the gradient
+# :math:`\sin x + 2x\cos x` instead of :math:`\sin x + x\cos x`.
 graphs.clear()
 
 
 def with_break(x):
     y = torch.sin(x)
     print("  (a print inside the compiled function: a graph break)")
-    y.register_hook(lambda grad: seen.append(grad.clone()))
+    y.register_hook(lambda grad: 2 * grad)
     return (x * y).sum()
 
 
 (g,) = torch.autograd.grad(
     torch.compile(with_break, backend=counting_backend)(x), x
 )
-print(f"graphs captured: {len(graphs)}; hook saw {seen[0]}")
+print(f"graphs captured: {len(graphs)}; dL/dx with the doubling hook = {g}")
 assert len(graphs) == 2
-torch.testing.assert_close(seen[0], x.detach())
-torch.testing.assert_close(g, closed)
+x0 = x.detach()
+torch.testing.assert_close(g, torch.sin(x0) + 2 * x0 * torch.cos(x0))
 
 # %%
 # Questions this page settles
 # ---------------------------
 # From PyTorch's issue tracker: whether ``torch.compile`` keeps
 # ``register_hook`` on intermediates (issue #91468 reported it silently
-# dropped; on this version the hooks above run and see the right gradient),
+# dropped; on this version the hooks above run, and the recording one sees the
+# right gradient, at the cost of a graph break),
 # and hooks around graph breaks (issues #117266 and #133303, about module
 # backward hooks). Module hooks are not tested here, so nothing is claimed
 # about them.
@@ -189,8 +239,9 @@ torch.testing.assert_close(g, closed)
 # give per-input graphs and per-branch derivatives. ``torch.compile`` with
 # ``aot_eager`` gives the same gradients; data-dependent control flow splits
 # the capture into several graphs (``fullgraph=True`` makes that an error),
-# and the tensor hooks shown above still run. Check such behaviour on your
-# PyTorch version, as this page does.
+# and so does a tensor hook with a Python side effect; a hook that only
+# returns a new gradient stays in the graph, and all the hooks above run.
+# Check such behaviour on your PyTorch version, as this page does.
 #
 # Exercises
 # ---------
