@@ -56,6 +56,25 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def search_results(page, base_url: str, query: str) -> list[str]:
+    """The result links of the site's search page for ``query``, in order (URL paths).
+
+    The search page shows "Preparing search..." in ``#search-progress`` until its index is
+    loaded, then a ``.search-summary`` and the results as ``ul.search li > a``.
+    """
+    from urllib.parse import quote, urljoin
+
+    page.goto(urljoin(base_url, "search.html?q=" + quote(query)), wait_until="load")
+    page.wait_for_function(
+        "() => document.querySelector('#search-results .search-summary')"
+        " && !document.querySelector('#search-progress')?.textContent.includes('Preparing')",
+        timeout=30_000,
+    )
+    results = page.locator("#search-results ul.search li > a")
+    return [urlsplit(h).path.lstrip("/")
+            for h in results.evaluate_all("els => els.map(a => a.href)")]
+
+
 def site_pages() -> list[str]:
     """Every HTML page of the built site, as a URL path relative to the site root."""
     if not SITE.is_dir():
