@@ -39,15 +39,16 @@ NETWORK = {"offline": False, "latency": 150, "downloadThroughput": 1.6e6 / 8,
 # URLs that belong to the search and not to every page
 SEARCH_FILES = ("searchindex.js", "searchtools.js", "language_data.js", "scorer",
                 "/pagefind/", "pagefind-search.js")
-# The moment the results are on screen (the markup both searches produce).
+# The moment the results are on screen: the first result, or the summary's text (which
+# both searches write when they are done, also when nothing matched).
 RESULTS_SEEN = """
 new MutationObserver((_, observer) => {
-  if (document.querySelector('#search-results .search-summary')
-      && !document.getElementById('search-progress')) {
+  if (document.querySelector('#search-results ul.search li > a')
+      || document.querySelector('#search-results .search-summary')?.textContent.trim()) {
     window.__resultsAt = performance.now();
     observer.disconnect();
   }
-}).observe(document, {childList: true, subtree: true});
+}).observe(document, {childList: true, subtree: true, characterData: true});
 """
 
 
@@ -66,14 +67,18 @@ def search_once(context, base: str, query: str) -> dict:
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", NETWORK)
-    fetched = []
-    page.on("requestfinished", lambda r: fetched.append(r))
+    urls, transferred = {}, {}  # request id -> URL, bytes on the wire (0 from the cache)
+    cdp.on("Network.responseReceived",
+           lambda e: urls.update({e["requestId"]: e["response"]["url"]}))
+    cdp.on("Network.loadingFinished",
+           lambda e: transferred.update({e["requestId"]: e["encodedDataLength"]}))
     page.add_init_script(RESULTS_SEEN)
     page.goto(urljoin(base, "search.html?q=" + quote(query)), wait_until="commit")
     page.wait_for_function("() => window.__resultsAt", timeout=120_000)
     ms = page.evaluate("window.__resultsAt")
-    search_bytes = sum(r.sizes()["responseBodySize"] for r in fetched
-                       if any(part in r.url for part in SEARCH_FILES))
+    page.wait_for_timeout(300)  # the protocol's last loadingFinished events arrive
+    search_bytes = sum(size for rid, size in transferred.items()
+                       if any(part in urls.get(rid, "") for part in SEARCH_FILES))
     page.close()
     return {"ms": ms, "search_kb": search_bytes / 1024}
 
