@@ -95,7 +95,7 @@ async function showResults(query) {
 
   const pagefind = await import(new URL("pagefind/pagefind.js", siteRoot).href);
   // In the page, not in Pagefind's web worker: the worker is one more 43 KB script to
-  // download on a phone, for a search that takes milliseconds once its chunks are here.
+  // download on a phone (benchmarks/bench_search.py measures the search this way).
   await pagefind.options({ baseUrl: siteRoot.pathname, noWorker: true });
   const results = await rankedResults(pagefind, query);
   const pages = await rankedPages(results, query);
