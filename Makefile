@@ -79,7 +79,18 @@ $(BENCH_STAMP): $(STAMP) requirements/bench.lock
 
 html: $(STAMP) katex
 	$(BUILD_SITE) docs $(BUILDDIR)/html
+	$(PAGEFIND_INDEX)
 	@echo "Site built: open $(BUILDDIR)/html/index.html"
+
+# The search index: Pagefind (npm, package-lock.json; its binary comes in the registry's
+# @pagefind/<platform> package, nothing is downloaded at build time) reads the built pages
+# (the part of each page marked data-pagefind-body, see docs/_templates/layout.html) and
+# writes $(BUILDDIR)/html/pagefind/, which docs/_static/pagefind-search.js queries on the
+# search page. Rebuilt from the pages on every `make html` (a few seconds). The glob
+# leaves out _static/ and the other _folders (the theme's Jinja macros are not pages);
+# result links keep index.html, as the site's own links do.
+PAGEFIND_INDEX = node_modules/.bin/pagefind --site $(BUILDDIR)/html --quiet \
+  --glob "{*.html,[!_]*/**/*.html}" --keep-index-url
 
 # The tests judge the built pages, so the site is built (or brought up to date) first.
 test: html
@@ -191,6 +202,8 @@ KATEX_DIST := node_modules/katex/dist
 BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra tests/browser
 .PHONY: katex test-browser serve livehtml inventories inventories-online check-publishing
 
+# `npm ci` installs every npm package of package-lock.json: KaTeX, Pagefind (the search
+# index, see PAGEFIND_INDEX) and Lighthouse; it reruns when package.json or the lock changes.
 # KaTeX from the npm registry (package-lock.json), staged in $(KATEX_STAGE): autograd_site.sphinxext.math
 # renders every expression at build time with render/katex.min.js (Node), and Sphinx copies
 # static/katex/ (the CSS and its woff2 fonts) to _static/katex/: the site serves them itself

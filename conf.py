@@ -4,6 +4,7 @@ Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
 """
 
 import tomllib
+from fnmatch import fnmatch
 from importlib.metadata import version as _version
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -323,9 +324,10 @@ def _page_assets(app, pagename, templatename, context, doctree):
 
 
 # -- search: the page that teaches a topic is its first hit -------------------------
-# Each page's subjects, as main index entries (they also appear in the general index):
-# an index entry that matches the query scores far above a word in the text, and
-# docs/_static/search-scorer.js puts the glossary's one-line definitions after them.
+# The search page queries a Pagefind index (Makefile; docs/_static/pagefind-search.js).
+# Each page's subjects: a query that is one of them puts the page first (Pagefind meta
+# "keywords", written by docs/_templates/layout.html); they are also the page's main
+# entries in the general index. Separated by ";" in the meta, so no "," or ";" in them.
 # (For the gallery pages these could move into the scripts as ``.. index:: ! word``.)
 SEARCH_KEYWORDS = {
     "auto_examples/basics/plot_04_leaf_tensors": ["leaf", "leaf tensor", "retain_grad"],
@@ -337,7 +339,12 @@ SEARCH_KEYWORDS = {
     "auto_examples/pinns/plot_18_poisson_2d": ["Laplacian", "Poisson"],
     "auto_examples/training/plot_12_gradient_hooks": ["hooks", "register_hook"],
 }
-html_search_scorer = "docs/_static/search-scorer.js"
+# Pagefind's weight of a page's text (default 1). The glossary defines every word in a
+# line, so it would come first for many queries; the page that teaches the topic comes
+# first, the glossary after it (weight measured on tests/browser/learner_queries.py).
+SEARCH_WEIGHTS = {"explanation/glossary": 0.3}
+if bad := [w for words in SEARCH_KEYWORDS.values() for w in words if {",", ";"} & set(w)]:
+    raise ValueError(f"SEARCH_KEYWORDS may not hold ',' or ';' (Pagefind meta): {bad}")
 
 
 def _search_keywords(app, doctree):
@@ -350,15 +357,13 @@ def _search_keywords(app, doctree):
         doctree.insert(0, addnodes.index(entries=entries, inline=False))
 
 
-def _keyword_pages_outdated(app, env, added, changed, removed):
-    """Re-read the SEARCH_KEYWORDS pages on every build.
-
-    Sphinx 9.0 gathers a page's index entries for the search index while writing the page
-    and does not keep them across builds, so a rebuild that rewrites nothing would drop
-    them from searchindex.js. These few pages are re-read and rewritten instead (their
-    examples do not run again).
-    """
-    return [docname for docname in SEARCH_KEYWORDS if docname in env.found_docs]
+def _search_context(app, pagename, templatename, context, doctree):
+    """What layout.html gives Pagefind: whether the page is indexed (not a generated
+    list: sitemap_excludes), its keywords and the weight of its text."""
+    context["searchable"] = not any(fnmatch(f"{pagename}.html", pattern)
+                                    for pattern in sitemap_excludes)
+    context["search_keywords"] = "; ".join(SEARCH_KEYWORDS.get(pagename, []))
+    context["search_weight"] = SEARCH_WEIGHTS.get(pagename)
 
 
 # -- figure alt text: what each figure shows, in plain text ---------------------------
@@ -489,5 +494,5 @@ def setup(app):
     app.add_js_file(None, body=COLOR_SCHEME_JS, priority=100, **{"data-cfasync": "false"})
     app.connect("doctree-resolved", _figure_alt_text)
     app.connect("doctree-read", _search_keywords)
-    app.connect("env-get-outdated", _keyword_pages_outdated)
+    app.connect("html-page-context", _search_context)
     app.connect("html-page-context", _page_assets)

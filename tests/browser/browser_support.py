@@ -56,6 +56,26 @@ def unavailable_reason() -> str | None:
     return None
 
 
+# The search page has finished: its summary has its text.
+SEARCH_DONE = "() => document.querySelector('#search-results .search-summary')?.textContent.trim()"
+
+
+def search_results(page, base_url: str, query: str) -> list[str]:
+    """The result links of the site's search page for ``query``, in order (URL paths).
+
+    The search page lists the results as ``ul.search li > a`` under a ``.search-summary``
+    whose text ("Search finished, found ...", or that nothing matched) is written once the
+    search is done (Sphinx's search and docs/_static/pagefind-search.js alike).
+    """
+    from urllib.parse import quote, urljoin
+
+    page.goto(urljoin(base_url, "search.html?q=" + quote(query)), wait_until="load")
+    page.wait_for_function(SEARCH_DONE, timeout=30_000)
+    results = page.locator("#search-results ul.search li > a")
+    return [urlsplit(h).path.lstrip("/")
+            for h in results.evaluate_all("els => els.map(a => a.href)")]
+
+
 def site_pages() -> list[str]:
     """Every HTML page of the built site, as a URL path relative to the site root."""
     if not SITE.is_dir():

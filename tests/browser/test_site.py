@@ -20,11 +20,11 @@ from __future__ import annotations
 import functools
 import re
 import urllib.request
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import pytest
 from autograd_site.sphinxext.icons import STYLESHEET, font_faces
-from browser_support import ARTIFACTS, ROOT, SITE, site_pages
+from browser_support import ARTIFACTS, ROOT, SITE, search_results, site_pages
 
 PAGES = site_pages()
 SERIOUS = ("serious", "critical")
@@ -244,7 +244,8 @@ def test_site_has_pages(need_browser):
 
 
 # Each query and the page it must put first (tests/browser: the search page as a reader
-# uses it). A new chapter adds its query here.
+# uses it): the site's own terms; learners' phrasings are in learner_queries.py. A new
+# chapter adds its query here, and its subjects to conf.py's SEARCH_KEYWORDS.
 SEARCH_FIRST_HIT = {
     "retain_grad": ("auto_examples/basics/plot_04_leaf_tensors.html",),
     "leaf": ("auto_examples/basics/plot_04_leaf_tensors.html",),
@@ -259,28 +260,13 @@ SEARCH_FIRST_HIT = {
 }
 
 
-def _search(page, base_url, query):
-    """The result links of the site's search page for ``query``, in order."""
-    from urllib.parse import quote
-
-    page.goto(urljoin(base_url, "search.html?q=" + quote(query)), wait_until="load")
-    page.wait_for_function(
-        "() => document.querySelector('#search-results .search-summary')"
-        " && !document.querySelector('#search-progress')?.textContent.includes('Preparing')",
-        timeout=30_000,
-    )
-    results = page.locator("#search-results ul.search li > a")
-    return [urlsplit(h).path.lstrip("/")
-            for h in results.evaluate_all("els => els.map(a => a.href)")]
-
-
 SEARCH_SUMMARY: dict = {}
 
 
 @pytest.mark.parametrize("query", sorted(SEARCH_FIRST_HIT))
 def test_search_first_hit(query, new_page, base_url):
     page, rec = new_page()
-    hrefs = _search(page, base_url, query)
+    hrefs = search_results(page, base_url, query)
     SEARCH_SUMMARY[query] = hrefs[:5]
     ARTIFACTS.mkdir(exist_ok=True)
     import json
@@ -295,7 +281,7 @@ def test_search_leaves_out_generated_pages(new_page, base_url):
     """Execution-time tables are not pages to find."""
     page, _ = new_page()
     for query in ("execution", "computation times", "plot_04_leaf_tensors"):
-        hrefs = _search(page, base_url, query)
+        hrefs = search_results(page, base_url, query)
         assert not [h for h in hrefs if "sg_execution_times" in h], (query, hrefs)
 
 
