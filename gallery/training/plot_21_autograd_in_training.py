@@ -53,10 +53,9 @@ torch.testing.assert_close((model.weight.grad, model.bias.grad), (gw, gb))
 # Freezing parameters
 # -------------------
 # ``requires_grad_(False)`` makes a parameter a constant: backward no longer
-# writes its ``.grad``. An optimizer skips a parameter whose ``.grad`` is
+# writes its ``.grad``. ``AdamW`` skips a parameter whose ``.grad`` is
 # ``None``: cleared by ``zero_grad()`` (``set_to_none=True``, the default)
-# and then frozen, the bias is left untouched by ``AdamW``, even with weight
-# decay.
+# and then frozen, the bias is left untouched, even with weight decay.
 model.zero_grad(set_to_none=True)
 model.bias.requires_grad_(False)
 opt = torch.optim.AdamW(model.parameters(), lr=0.1, weight_decay=0.5)
@@ -70,9 +69,9 @@ opt.step()
 assert torch.equal(model.bias.detach(), bias_before)
 
 # %%
-# Freezing does not clear a ``.grad`` that is already there, and an optimizer
-# steps every parameter whose ``.grad`` is a tensor, zeros included (see
-# :ref:`example-gradient-accumulation`). After
+# Freezing does not clear a ``.grad`` that is already there, and ``AdamW``
+# steps a parameter whose ``.grad`` is a tensor, zeros included (Adam does
+# the same in :ref:`example-gradient-accumulation`). After
 # ``zero_grad(set_to_none=False)`` the frozen bias keeps a zero ``.grad``,
 # and AdamW's decoupled weight decay moves it:
 # :math:`b \leftarrow b\,(1 - \eta\lambda)`, while the Adam part of the step
@@ -258,7 +257,7 @@ torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 #
 # Conclusion
 # ----------
-# Freezing stops backward from writing a parameter's ``.grad``; an optimizer
+# Freezing stops backward from writing a parameter's ``.grad``; ``AdamW``
 # skips the parameter only while that ``.grad`` is ``None``, so freeze after
 # ``zero_grad()`` (or leave frozen parameters out of the optimizer). Accumulate
 # micro-batch gradients with each mean loss divided by the number of
