@@ -6,7 +6,7 @@ Leaving the graph: detach(), NumPy and plotting
 
 ``.numpy()`` refuses a tensor that requires grad, and so does plotting it.
 :meth:`~torch.Tensor.detach` is the way out: it returns the same data outside
-the graph (``.numpy(force=True)`` detaches for you). A detached value is a
+the graph; ``.numpy(force=True)`` detaches for you. A detached value is a
 constant for autograd, which changes derivatives.
 
 For example,
