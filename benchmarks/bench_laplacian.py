@@ -4,16 +4,20 @@ and against jet-for-pytorch's collapsed Taylor mode when it is importable.
 Usage::
 
     python benchmarks/bench_laplacian.py [--quick] [--repeats 7] [--out r.json] [--md r.md]
+    python benchmarks/bench_laplacian.py --render r.json --md r.md   # no timing
 
 Float32, N = 4096 points, d in {2, 10, 50, 100}; three networks (a 3x64 tanh MLP, a residual
 tanh MLP, a Fourier-feature network); two modes: ``value`` (the Laplacian only, no graph kept)
 and ``train`` (the Laplacian with its graph, then ``backward`` of its mean square to the
 weights). Every method of a cell runs in the same process, interleaved round by round, after
-two warm-up rounds; the figure is the median of ``--repeats`` rounds, and the ratio is to the
-nested loop of the same round set. Every method's result is checked against the nested loop's
-before timing. A second table compares the stochastic Laplacian (Hutchinson, 16 Rademacher
-probes, forward path) with the exact forward Laplacian at d = 100 and 1000: time, and the
-relative RMS error over the points.
+two warm-up rounds; the figure is the median of ``--repeats`` rounds (with the fastest and
+slowest round, where the results file has them), and the ratio is to the nested loop of the
+same round set. Medians that contradict the work they measure (``train`` faster than
+``value``, or a larger ``d`` faster than a smaller one, for one method) mark their rows
+``noise``, and those rows get no target verdict. Every method's result is checked against
+the nested loop's before timing. A second table compares the stochastic Laplacian
+(Hutchinson, 16 Rademacher probes, forward path) with the exact forward Laplacian at d = 100
+and 1000: time, and the relative RMS error over the points.
 
 jet-for-pytorch needs Python >= 3.12: ``make bench`` runs this script in a separate venv
 (``make bench-venv``) where gradkit, jet and torch 2.13.0 are installed together, so that
@@ -23,6 +27,7 @@ all methods share one torch build. Without jet the jet column is left out.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import platform
@@ -31,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -162,7 +168,7 @@ def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str,
                 times[name].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"model": model, "d": d, "mode": mode, "n": n, "median_s": med,
-            "ratio": {k: med[k] / med["nested"] for k in med}}
+            "ratio": {k: med[k] / med["nested"] for k in med}, "rounds_s": times}
 
 
 def bench_stochastic(d: int, n: int, repeats: int, samples: int = 16) -> dict[str, object]:
@@ -201,7 +207,13 @@ def main() -> None:
     p.add_argument("--out", type=Path)
     p.add_argument("--md", type=Path)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--render", type=Path,
+                   help="write --md from this recorded results file, without timing")
     a = p.parse_args()
+    if a.render:
+        data = json.loads(a.render.read_text())
+        a.md.write_text(markdown(data["meta"], data["cells"], data["stochastic"]))
+        return
     global DEVICE
     DEVICE = a.device
     torch.set_num_threads(1)
@@ -219,7 +231,9 @@ def main() -> None:
         print(json.dumps(s), flush=True)
     meta = {"torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads(), "machine": platform.processor() or
-            platform.machine(), "repeats": repeats, "jet": jet_laplacian is not None,
+            platform.machine(), "platform": platform.platform(),
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "repeats": repeats, "jet": jet_laplacian is not None,
             "device": DEVICE if DEVICE == "cpu" else torch.cuda.get_device_name()}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
@@ -243,24 +257,62 @@ def _target(c: dict[str, object]) -> str:
     return "-" if not ok else ("met" if all(ok) else "MISSED")
 
 
+def inconsistent(cells: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
+    """Rows whose medians contradict the work measured, for some method: ``train`` (the
+    Laplacian plus a backward pass) faster than ``value`` at the same d, or a larger d faster
+    than the next smaller one in the same mode. Such a difference is noise of the machine,
+    not a result."""
+    med = {(c["model"], c["d"], c["mode"]): c["median_s"] for c in cells}
+    bad: set[tuple[str, int, str]] = set()
+    for (model, d, mode), times in med.items():
+        train = med.get((model, d, "train"))
+        larger = sorted(dd for (mm, dd, md) in med if mm == model and md == mode and dd > d)
+        nxt = med[(model, larger[0], mode)] if larger else None
+        for method, t in times.items():
+            if mode == "value" and train is not None and train[method] < t:
+                bad |= {(model, d, "value"), (model, d, "train")}
+            if nxt is not None and nxt[method] < t:
+                bad |= {(model, d, mode), (model, larger[0], mode)}
+    return bad
+
+
+def _time(c: dict[str, Any], method: str) -> str:
+    """The median, and the fastest and slowest round where they were recorded."""
+    m, rounds = c["median_s"][method], c.get("rounds_s")
+    if rounds is None:
+        return f"{m:.4f}"
+    return f"{m:.4f} ({min(rounds[method]):.4f}-{max(rounds[method]):.4f})"
+
+
 def markdown(meta: dict[str, object], cells: list[dict[str, object]],
              stoch: list[dict[str, object]]) -> str:
     has_jet = bool(meta["jet"])
     head = "| model | d | mode | nested (s) | gradkit (s) | gradkit / nested |"
     head += " jet (s) | jet / nested |" if has_jet else ""
     head += " target |"
-    lines = [f"{meta['device']}, torch {meta['torch']}, Python {meta['python']}, "
-             f"{meta['threads']} CPU thread(s), "
-             f"median of {meta['repeats']} interleaved rounds, float32, N = {cells[0]['n']}.", "",
+    bad = inconsistent(cells)
+    spread = any("rounds_s" in c for c in cells)
+    lines = [f"Recorded with `make bench-laplacian` (`benchmarks/bench_laplacian.py`): "
+             f"{meta.get('date', 'date not recorded')}; {meta['device']} "
+             f"({meta.get('platform', meta['machine'])}); torch {meta['torch']}, "
+             f"Python {meta['python']}, {meta['threads']} CPU thread(s); "
+             f"median of {meta['repeats']} interleaved rounds"
+             + (" (fastest-slowest round in brackets)" if spread else
+                " (the run did not record the spread of the rounds)")
+             + f", float32, N = {cells[0]['n']}. "
+             f"{len(bad)} of {len(cells)} rows are marked `noise`: for some method, `train` "
+             "was faster than `value` at the same d, or a larger d faster than a smaller one, "
+             "which the work measured rules out; they get no target verdict.", "",
              head, "|" + "---|" * (head.count("|") - 1)]
     for c in cells:
-        m, r = c["median_s"], c["ratio"]
-        assert isinstance(m, dict) and isinstance(r, dict)
-        row = (f"| {c['model']} | {c['d']} | {c['mode']} | {m['nested']:.4f} | "
-               f"{m['gradkit']:.4f} | {r['gradkit']:.2f} |")
+        r = c["ratio"]
+        assert isinstance(r, dict)
+        row = (f"| {c['model']} | {c['d']} | {c['mode']} | {_time(c, 'nested')} | "
+               f"{_time(c, 'gradkit')} | {r['gradkit']:.2f} |")
         if has_jet:
-            row += f" {m['jet']:.4f} | {r['jet']:.2f} |"
-        lines.append(row + f" {_target(c)} |")
+            row += f" {_time(c, 'jet')} | {r['jet']:.2f} |"
+        verdict = "noise" if (c["model"], c["d"], c["mode"]) in bad else _target(c)
+        lines.append(row + f" {verdict} |")
     lines += ["", "| d | N | probes | exact forward (s) | estimate (s) | relative RMS error |",
               "|---|---|---|---|---|---|"]
     for s in stoch:

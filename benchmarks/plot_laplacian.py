@@ -1,4 +1,5 @@
-"""Plot the Laplacian benchmark: time against d, one panel per network and mode.
+"""Plot the Laplacian benchmark: time against d, one panel per network and mode; medians
+of the rows the table marks ``noise`` are crossed out.
 
 Usage::
 
@@ -15,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from bench_laplacian import inconsistent  # noqa: E402
 
 
 def main() -> None:
@@ -24,6 +26,7 @@ def main() -> None:
     a = p.parse_args()
     data = json.loads(a.results.read_text())
     cells = data["cells"]
+    bad = inconsistent(cells)
     models = list(dict.fromkeys(c["model"] for c in cells))
     modes = ["value", "train"]
     fig, axes = plt.subplots(len(modes), len(models), figsize=(4 * len(models), 6.5),
@@ -33,10 +36,14 @@ def main() -> None:
             ax = axes[i][j]
             sel = sorted((c for c in cells if c["model"] == model and c["mode"] == mode),
                          key=lambda c: c["d"])
+            noisy = [c for c in sel if (c["model"], c["d"], c["mode"]) in bad]
             for method, style in (("nested", "o-"), ("gradkit", "s-"), ("jet", "^--")):
                 if method in sel[0]["median_s"]:
                     ax.plot([c["d"] for c in sel], [1e3 * c["median_s"][method] for c in sel],
                             style, label=method)
+                    ax.plot([c["d"] for c in noisy],
+                            [1e3 * c["median_s"][method] for c in noisy], "kx", ms=10,
+                            label="noise (see the table)" if method == "nested" else None)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_title(f"{model}, {mode}")

@@ -25,9 +25,10 @@ The function is :math:`y = \sum_i x_i \sin x_i`, and the two paths give
 # ``grad_fn`` and ``next_functions``
 # ----------------------------------
 # Each recorded operation stores its backward function, a *node*, in the
-# result's ``grad_fn``. A node's ``next_functions`` holds one
-# ``(node, input index)`` pair per input of the operation: the nodes that
-# receive the gradient next.
+# result's ``grad_fn``. A node's ``next_functions`` holds one pair per input
+# of the operation: the node that produced that input, which receives the
+# gradient next, and the index of that node's output the input was (0 for a
+# node with one output).
 import torch
 
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -40,6 +41,18 @@ inputs_of_mul = [type(f).__name__ for f, _ in p.grad_fn.next_functions]
 print(f"next_functions of the product: {inputs_of_mul}")
 assert y.grad_fn.next_functions[0][0] is p.grad_fn
 assert inputs_of_mul == ["AccumulateGrad", "SinBackward0"]
+assert [i for _, i in p.grad_fn.next_functions] == [0, 0]  # one output each
+
+# %%
+# The index matters for a node with several outputs: ``split`` returns two
+# tensors from one node, and a product of the two halves points at that node
+# twice, at output 1 and at output 0.
+first, second = x.split([1, 2])
+halves = (second * first).grad_fn.next_functions
+print(f"next_functions of second * first: "
+      f"{[(type(f).__name__, i) for f, i in halves]}")
+assert halves[0][0] is halves[1][0] is second.grad_fn
+assert [i for _, i in halves] == [1, 0]
 
 # %%
 # An input that does not require grad has no node: its slot in

@@ -4,10 +4,10 @@ r"""
 Leaving the graph: detach(), NumPy and plotting
 ===============================================
 
-A tensor that requires grad cannot be turned into a NumPy array, so it cannot
-be plotted either. :meth:`~torch.Tensor.detach` is the way out: it returns the
-same data outside the graph. A detached value is a constant for autograd, which
-changes derivatives.
+``.numpy()`` refuses a tensor that requires grad, and so does plotting it.
+:meth:`~torch.Tensor.detach` is the way out: it returns the same data outside
+the graph; ``.numpy(force=True)`` detaches for you. A detached value is a
+constant for autograd, which changes derivatives.
 
 For example,
 :math:`\frac{d}{dx}\left[x \cdot \operatorname{detach}(x)\right] = x`,
@@ -34,6 +34,17 @@ except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
     raise AssertionError("y.numpy() was expected to raise: y requires grad")
+
+# %%
+# ``y.numpy(force=True)`` converts anyway: it detaches before converting, so
+# the array holds the values and none of the graph; ``y`` itself still
+# requires grad.
+import numpy as np
+
+forced = y.numpy(force=True)
+print(f"y.numpy(force=True): {type(forced).__name__}, shape {forced.shape}")
+assert isinstance(forced, np.ndarray) and y.requires_grad
+np.testing.assert_array_equal(forced, (x.detach() ** 2).numpy())
 
 # %%
 # detach() shares the data, not the graph
@@ -137,9 +148,10 @@ fig.tight_layout()
 # %%
 # Conclusion
 # ----------
-# Call ``.detach()`` before ``.numpy()`` or plotting; add ``.clone()`` when you
-# will modify the result. Inside a computation, a detached tensor is a
-# constant: autograd sends no gradient through it.
+# Call ``.detach()`` before ``.numpy()`` or plotting (or
+# ``.numpy(force=True)``); add ``.clone()`` when you will modify the result.
+# Inside a computation, a detached tensor is a constant: autograd sends no
+# gradient through it.
 
 # %%
 # Exercises

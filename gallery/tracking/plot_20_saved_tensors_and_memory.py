@@ -61,19 +61,26 @@ else:
 
 # %%
 # The same in-place change is harmless when no node saved :math:`h`: ``exp``
-# saved its *output*. Backward then gives :math:`\frac{d}{dx} e^{3x} =
-# 3e^{3x}`, computed from the :math:`h` that was used.
+# saved its *output* :math:`y = e^{h}`, and its backward multiplies the
+# incoming gradient by that saved :math:`y`, which ``h.add_(1)`` did not
+# touch. Backward then gives :math:`\frac{d}{dx} e^{3x} = 3e^{3x}`.
 h = x * 3
 y = torch.exp(h)
 h.add_(1)  # exp saved y, not h: nothing to protect
+saved = y.grad_fn._saved_result
+torch.testing.assert_close(saved, torch.exp(3 * x.detach()))  # e^(3x), not e^h
 (g,) = torch.autograd.grad(y.sum(), x)
 print(f"d/dx exp(3x), h modified afterwards: {g}")
+torch.testing.assert_close(g, 3 * saved)  # backward read the saved y
 torch.testing.assert_close(g, 3 * torch.exp(3 * x.detach()))
 
 # %%
-# A leaf that requires grad cannot be changed in place at all while autograd
-# records, since the graph refers to it. Update such a tensor under
-# ``torch.no_grad()``.
+# A leaf that requires grad cannot be changed in place while grad mode is on,
+# even when no graph uses it yet (``w`` below is fresh): autograd would record
+# the operation, and ``w`` would stop being a leaf, the tensor whose
+# ``.grad`` backward fills. On a non-leaf the same operation is simply
+# recorded. Update a leaf under ``torch.no_grad()``: nothing is recorded,
+# and it stays a leaf.
 w = torch.tensor([1.0, 2.0], requires_grad=True)
 try:
     w.sub_(0.1)
@@ -81,10 +88,15 @@ except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
     raise AssertionError("an in-place change of a leaf must fail")
+v = w * 1  # a non-leaf: its in-place change becomes a node of the graph
+v.sub_(0.1)
+print(f"non-leaf after sub_: grad_fn = {type(v.grad_fn).__name__}")
+assert type(v.grad_fn).__name__ == "SubBackward0"
 with torch.no_grad():
     w.sub_(0.1)
-print(f"updated under no_grad: {w}")
+print(f"updated under no_grad: {w}, still a leaf: {w.is_leaf}")
 torch.testing.assert_close(w.detach(), torch.tensor([0.9, 1.9]))
+assert w.is_leaf and w.grad_fn is None
 
 # %%
 # Seeing what is saved: pack and unpack hooks

@@ -185,8 +185,8 @@ torch.testing.assert_close(per_example, 3 * ts**2)
 #    gradient is filled, for :math:`\sum W x` with
 #    :math:`\partial/\partial W = \mathbf{1} x^{\mathsf T}`.
 # 2. Instead of detaching, pass ``retain_graph=True`` to every ``backward()``
-#    in the RNN loop. It no longer fails; what is the gradient of the second
-#    chunk now, and why is this not what truncation wants?
+#    in the RNN loop. It no longer fails; what does ``a.grad`` hold after each
+#    chunk, and why is this not what truncation wants?
 
 # %%
 # Solution to exercise 1
@@ -201,18 +201,28 @@ torch.testing.assert_close(layer.weight.grad, x.expand(3, 2))
 # %%
 # Solution to exercise 2
 # ~~~~~~~~~~~~~~~~~~~~~~
+a.grad = None
 h = torch.tensor(0.0)
+after_chunk = []
 for chunk in sequence.split(2):
     for x_t in chunk:
         h = a * h + x_t
-    (g_full,) = torch.autograd.grad(h**2, a, retain_graph=True)
-# h_4 = a^3 x_1 + a^2 x_2 + a x_3 + x_4: the whole history
+    (h**2).backward(retain_graph=True)
+    after_chunk.append(a.grad.clone())
+# h_2 = a x_1 + x_2; h_4 = a^3 x_1 + a^2 x_2 + a x_3 + x_4: the whole history
 x1, x2, x3, x4 = sequence
 a0 = a.detach()
+h2 = a0 * x1 + x2
 dh4 = 3 * a0**2 * x1 + 2 * a0 * x2 + x3
-print(f"retain_graph, last chunk: d(h^2)/da = {g_full:.4f}")
-torch.testing.assert_close(g_full, 2 * h.detach() * dh4)
+print(f"a.grad after chunk 1: {after_chunk[0]:.4f}, "
+      f"after chunk 2: {after_chunk[1]:.4f}")
+added = after_chunk[1] - after_chunk[0]
+print(f"added by chunk 2, d(h_4^2)/da: {added:.4f}")
+torch.testing.assert_close(after_chunk[0], 2 * h2 * x1)
+torch.testing.assert_close(added, 2 * h.detach() * dh4)
 
 # %%
-# The gradient now runs through the whole sequence, and memory and time grow
-# with its length: exactly what truncated BPTT avoids.
+# ``backward`` adds each chunk's gradient into ``a.grad``, so after the
+# second chunk it holds the sum of both. And the second chunk's own share,
+# :math:`\frac{d}{da} h_4^2`, now runs through the whole sequence; memory and
+# time grow with its length: exactly what truncated BPTT avoids.

@@ -6,14 +6,14 @@ Gradients in a training step
 
 The one-layer network of PyTorch's autograd tutorial, with every gradient
 checked against the closed form of a binary cross-entropy loss. We then see why
-a training loop calls ``optimizer.zero_grad()``, and why ``backward()`` cannot
-run twice on one graph unless it was told to keep it with
-``retain_graph=True``.
+a training loop calls ``optimizer.zero_grad()``, and why a second
+``backward()`` through a graph whose nodes saved tensors raises unless the
+first was told to keep them with ``retain_graph=True``.
 
 .. reading-path::
    :learn: the gradients of a one-layer network's loss, why a training loop
-      calls ``optimizer.zero_grad()``, and why ``backward()`` runs only once on
-      a graph unless told ``retain_graph=True``
+      calls ``optimizer.zero_grad()``, and why a second ``backward()`` raises
+      when the graph's nodes saved tensors, unless told ``retain_graph=True``
    :after: example-gradient-accumulation, example-no-grad
 """
 
@@ -119,6 +119,19 @@ except RuntimeError as err:
     print(f"RuntimeError: {str(err).split('.')[0]}.")
 else:
     raise AssertionError("the saved logits were expected to be freed")
+
+# %%
+# The error is about the freed *saved tensors*, not the graph as such. A
+# graph whose nodes saved no tensor can be walked twice: in
+# :math:`\sum_i (q_i + 1)` neither the addition nor the sum needs a value
+# from the forward pass, so a second ``backward()`` goes through and adds
+# :math:`\partial/\partial q_i = 1` again.
+q = torch.tensor([1.0, 2.0], requires_grad=True)
+s = (q + 1).sum()
+s.backward()
+s.backward()  # no retain_graph: nothing was saved, nothing was freed
+print(f"q.grad after two backward() calls on (q + 1).sum(): {q.grad}")
+torch.testing.assert_close(q.grad, torch.full((2,), 2.0))
 
 # %%
 # ``retain_graph=True`` keeps the saved values, and the second call goes
@@ -234,8 +247,8 @@ fig.tight_layout()
 # Conclusion
 # ----------
 # ``backward()`` *adds* :math:`\partial L / \partial \theta` into ``.grad`` of
-# each parameter :math:`\theta`, and frees the graph unless told
-# ``retain_graph=True``. A training step therefore clears the gradients
+# each parameter :math:`\theta`, and frees the tensors the graph saved unless
+# told ``retain_graph=True``. A training step therefore clears the gradients
 # (``optimizer.zero_grad()``), builds a fresh graph with the forward pass,
 # calls ``backward()`` once, and steps.
 #

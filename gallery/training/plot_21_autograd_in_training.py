@@ -59,9 +59,10 @@ torch.testing.assert_close((model.weight.grad, model.bias.grad), (gw, gb))
 # %%
 # Freezing parameters
 # -------------------
-# ``requires_grad_(False)`` makes a parameter a constant: backward leaves its
-# ``.grad`` as ``None``, and the optimizer skips it: here ``AdamW``, even
-# with weight decay, leaves the frozen bias untouched.
+# ``requires_grad_(False)`` makes a parameter a constant: backward no longer
+# writes its ``.grad``. ``AdamW`` skips a parameter whose ``.grad`` is
+# ``None``: cleared by ``zero_grad()`` (``set_to_none=True``, the default)
+# and then frozen, the bias is left untouched, even with weight decay.
 model.zero_grad(set_to_none=True)
 model.bias.requires_grad_(False)
 opt = torch.optim.AdamW(model.parameters(), lr=0.1, weight_decay=0.5)
@@ -73,6 +74,28 @@ assert model.bias.grad is None
 torch.testing.assert_close(model.weight.grad, closed_form(model, X, y)[0])
 opt.step()
 assert torch.equal(model.bias.detach(), bias_before)
+
+# %%
+# Freezing does not clear a ``.grad`` that is already there, and ``AdamW``
+# steps a parameter whose ``.grad`` is a tensor, zeros included (Adam does
+# the same in :ref:`example-gradient-accumulation`). After
+# ``zero_grad(set_to_none=False)`` the frozen bias keeps a zero ``.grad``,
+# and AdamW's decoupled weight decay moves it:
+# :math:`b \leftarrow b\,(1 - \eta\lambda)`, while the Adam part of the step
+# is :math:`0/(0 + \epsilon) = 0`.
+model.bias.requires_grad_(True)
+torch.nn.functional.mse_loss(model(X), y).backward()  # fills bias.grad
+model.bias.requires_grad_(False)
+print(f"bias.grad after requires_grad_(False): {model.bias.grad}")
+torch.testing.assert_close(model.bias.grad, closed_form(model, X, y)[1])
+opt.zero_grad(set_to_none=False)
+bias_before = model.bias.detach().clone()
+torch.nn.functional.mse_loss(model(X), y).backward()
+opt.step()
+print(f"frozen bias, zero .grad, one AdamW step: {bias_before.item():.4f} "
+      f"-> {model.bias.item():.4f}")
+lr, decay = opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]
+torch.testing.assert_close(model.bias.detach(), bias_before * (1 - lr * decay))
 model.bias.requires_grad_(True)
 
 # %%
@@ -232,15 +255,18 @@ torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 # %%
 # Questions this page settles
 # ---------------------------
-# From PyTorch's issue tracker: optimizers and frozen parameters with weight
-# decay (issues #150610 and #7338); whether to use ``model.eval()`` or
-# ``torch.no_grad()`` for evaluation (issue #128209: both, they do different
-# things). The gradient-scaler order (unscale, then clip) follows PyTorch's
-# AMP examples.
+# From PyTorch's issue tracker: passing frozen parameters to an optimizer
+# (issue #7338) and whether weight decay applies to a parameter without a
+# gradient (issue #150610). Whether evaluation wants ``model.eval()``,
+# ``torch.no_grad()`` or both is the subject of d2l-ai/d2l-en pull request
+# #1785 (both: they do different things). The gradient-scaler order
+# (unscale, then clip) follows PyTorch's AMP examples.
 #
 # Conclusion
 # ----------
-# A frozen parameter has ``grad = None`` and optimizers skip it. Accumulate
+# Freezing stops backward from writing a parameter's ``.grad``; ``AdamW``
+# skips the parameter only while that ``.grad`` is ``None``, so freeze after
+# ``zero_grad()`` (or leave frozen parameters out of the optimizer). Accumulate
 # micro-batch gradients with each mean loss divided by the number of
 # micro-batches. ``eval()`` changes layers, ``no_grad()`` changes recording;
 # evaluation wants both. Under autocast, gradients stay float32; with a
