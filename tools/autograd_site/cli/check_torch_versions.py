@@ -33,7 +33,7 @@ from pathlib import Path
 
 from autograd_site.cli.test_downloads import make_venv, run_downloads, site_downloads
 from autograd_site.locks import install, site_torch, supported_pythons, supported_torch
-from autograd_site.project import ROOT
+from autograd_site.project import HTML, ROOT
 
 RESULTS = ROOT / "docs" / "reference" / "torch_versions.json"
 
@@ -66,14 +66,17 @@ def interpreter(version: str) -> str | None:
     return None
 
 
+def cell_venv(torch: str, python: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"autograd-by-example-torch-{torch}-py{python}"
+
+
 def reader_venv(torch: str, python: str) -> str:
-    """The reader's venv for one cell (kept in the temporary folder, reused while its lock
-    is unchanged); returns its python."""
-    venv = Path(tempfile.gettempdir()) / f"autograd-by-example-torch-{torch}-py{python}"
-    return make_venv(venv, torch=torch, python=interpreter(python))
+    """The reader's venv for one cell (reused while its lock is unchanged); returns its
+    python."""
+    return make_venv(cell_venv(torch, python), torch=torch, python=interpreter(python))
 
 
-def check_cell(found, files, torch: str, python: str, log) -> dict:
+def check_cell(found, files, torch: str, python: str, log, html: Path = HTML) -> dict:
     if interpreter(python) is None:
         return {"torch": torch, "python": python, "status": "no interpreter here"}
     start = time.perf_counter()
@@ -93,7 +96,7 @@ def check_cell(found, files, torch: str, python: str, log) -> dict:
         check=True,
     ).stdout.split()
     log(f"check-torch-versions: torch {version[0]}, Python {version[1]}")
-    outcomes = run_downloads(found, files, venv_python, log=log)
+    outcomes = run_downloads(found, files, venv_python, log=log, html=html)
     return {
         "torch": torch,
         "python": python,
@@ -133,22 +136,15 @@ def failures(cells: list[dict]) -> list[str]:
     return found
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--torch", nargs="+", default=supported_torch())
-    parser.add_argument("--python", nargs="+", default=supported_pythons())
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    previous = json.loads(args.out.read_text()) if args.out.exists() else {"cells": []}
-    cells = {(c["torch"], c["python"]): c for c in previous["cells"]}
-    with site_downloads() as (found, files):
-        for torch in args.torch:
-            for python in args.python:
-                print(f"check-torch-versions: torch {torch} on Python {python}", flush=True)
-                cells[(torch, python)] = check_cell(
-                    found, files, torch, python, log=lambda line: print(line, flush=True)
-                )
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def write(out: Path, cells: dict, start: float) -> list[dict]:
+    """Write the results file (after every cell: an interrupted run keeps what it measured)."""
     commit = subprocess.run(
         ["git", "log", "-1", "--format=%h %cs"], cwd=ROOT, capture_output=True, text=True
     ).stdout.split()
@@ -164,12 +160,46 @@ def main(argv=None) -> int:
         "run": {
             "date": datetime.date.today().isoformat(),
             "commit": commit[0] if commit else "",
-            "machine": f"{platform.machine()} Linux, {platform.processor() or 'CPU'}",
+            "machine": f"{platform.machine()} Linux, {cpu_model()}, {os.cpu_count()} cores",
             "seconds_this_run": round(time.perf_counter() - start),
         },
         "cells": ordered,
     }
-    args.out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    return ordered
+
+
+def print_now(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--torch", nargs="+", default=supported_torch())
+    parser.add_argument("--python", nargs="+", default=supported_pythons())
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--site", type=Path, default=HTML, help="the built site to check")
+    parser.add_argument(
+        "--keep-venvs",
+        action="store_true",
+        help="keep each cell's venv for the next run (about 5.5 GB each with Linux's torch; "
+        "by default each is removed once its cell has run)",
+    )
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {"cells": []}
+    cells = {(c["torch"], c["python"]): c for c in previous["cells"]}
+    with site_downloads(args.site) as (found, files):
+        for torch in args.torch:
+            for python in args.python:
+                print(f"check-torch-versions: torch {torch} on Python {python}", flush=True)
+                cells[(torch, python)] = check_cell(
+                    found, files, torch, python, print_now, html=args.site
+                )
+                if not args.keep_venvs:
+                    shutil.rmtree(cell_venv(torch, python), ignore_errors=True)
+                write(args.out, cells, start)
+    ordered = write(args.out, cells, start)
     problems = failures(ordered)
     for cell in ordered:
         counts = {}

@@ -118,13 +118,13 @@ class Outcome:
 
 
 @contextlib.contextmanager
-def site_downloads():
+def site_downloads(html: Path = HTML):
     """Serve the built site and fetch every download it links.
 
     Yields (links: URL -> pages linking it, files: URL -> fetched path)."""
-    server, base = serve(HTML)
+    server, base = serve(html)
     try:
-        found = links(base, HTML)
+        found = links(base, html)
         with tempfile.TemporaryDirectory(prefix="downloads-") as tmp:
             yield found, {url: fetch(url, Path(tmp)) for url in sorted(found)}
     finally:
@@ -140,7 +140,7 @@ def first_difference(page: Shown, run: Shown) -> str:
     return f"{len(page.numbers)} numbers on the page, {len(run.numbers)} printed"
 
 
-def run_downloads(found, files, python: str, log=print) -> list[Outcome]:
+def run_downloads(found, files, python: str, log=print, html: Path = HTML) -> list[Outcome]:
     """Run every linked .py and .ipynb in the reader's venv of ``python``, as a reader does:
     first the pages that do not need gradkit, then, with the site's wheel installed, those
     that do (gradkit's pages say so with the install box)."""
@@ -149,7 +149,7 @@ def run_downloads(found, files, python: str, log=print) -> list[Outcome]:
         raise SystemExit(f"test-downloads: expected one gradkit wheel on the site, found {wheels}")
 
     def needs_gradkit(url):
-        return any("gradkit-install" in (HTML / p).read_text(encoding="utf-8") for p in found[url])
+        return any("gradkit-install" in (html / p).read_text(encoding="utf-8") for p in found[url])
 
     runnable = [u for u in sorted(files) if files[u].suffix in (".py", ".ipynb")]
     env = reader_env()
@@ -167,7 +167,7 @@ def run_downloads(found, files, python: str, log=print) -> list[Outcome]:
             path = files[url]
             run = run_download(path, python, env=env)
             page = sorted(found[url])[0]
-            expected = shown_on_page(HTML / page)
+            expected = shown_on_page(html / page)
             if run.returncode != 0:
                 status, detail = "fails", last_line(run.stderr) or f"exit {run.returncode}"
             elif len(run.shown.numbers) != len(expected.numbers) or not np.allclose(
