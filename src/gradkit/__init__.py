@@ -17,6 +17,7 @@ from .coordinates import (
     spherical_gradient,
     spherical_laplacian,
 )
+from .coupling import CouplingError, check_pointwise
 from .graph import plot_graph, print_graph
 from .jacobians import hessian, jacobian, jvp, vjp
 from .pointwise import Derivatives, derivative, gradient, partial
@@ -30,11 +31,13 @@ from .vector_calculus import (
 )
 
 __all__ = [
+    "CouplingError",
     "Derivatives",
     "GradientReport",
     "TaylorModeError",
     "TaylorModeWarning",
     "check_gradient",
+    "check_pointwise",
     "curl",
     "cylindrical_curl",
     "cylindrical_divergence",

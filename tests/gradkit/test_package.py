@@ -10,9 +10,9 @@ EXPECTED = {
     "print_graph", "vjp", "vector_laplacian", "weighted_laplacian", "TaylorModeError",
     "TaylorModeWarning", "laplacian_estimate", "cylindrical_curl", "cylindrical_divergence",
     "cylindrical_gradient", "cylindrical_laplacian", "spherical_curl", "spherical_divergence",
-    "spherical_gradient", "spherical_laplacian",
+    "spherical_gradient", "spherical_laplacian", "CouplingError", "check_pointwise",
 }
-CLASSES = {"GradientReport", "TaylorModeError", "TaylorModeWarning"}
+CLASSES = {"CouplingError", "GradientReport", "TaylorModeError", "TaylorModeWarning"}
 
 
 def test_all_is_the_public_api():
