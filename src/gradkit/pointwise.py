@@ -23,8 +23,6 @@ from ._checks import (
 from ._engine import _grad, _like, _ncols, _rows
 from ._forward import _call, _check_points, _directions, _forward_or_fallback, _scalar_rows
 
-Field = Tensor | Callable[[Tensor], Tensor]
-
 __all__ = ["Derivatives", "derivative", "gradient", "partial"]
 
 
@@ -39,7 +37,7 @@ def _flat_x(fname: str, x: Tensor) -> None:
 
 
 def derivative(
-    y: Field,
+    y: Tensor | Callable[[Tensor], Tensor],
     x: Tensor,
     order: int = 1,
     *,
@@ -219,7 +217,7 @@ def partial(
 
 
 def gradient(
-    y: Field,
+    y: Tensor | Callable[[Tensor], Tensor],
     x: Tensor,
     *,
     dims: Sequence[int] | None = None,
@@ -279,13 +277,13 @@ def gradient(
     fname = "gradient"
     if not isinstance(y, Tensor) and callable(y):
         x = _check_points(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
+        every = _check_dims(fname, dims, _ncols(x))
         res = _forward_or_fallback(
-            fname, y, x, _directions(x, cols), create_graph=create_graph, strict=strict
+            fname, y, x, _directions(x, every), create_graph=create_graph, strict=strict
         )
         if not isinstance(res, str):
             _scalar_rows(fname, res[0], x)
-            g = res[1].reshape(len(cols), x.shape[0]).T
+            g = res[1].reshape(len(every), x.shape[0]).T
             return _like(g, x.shape) if dims is None else g
         y, x = _call(fname, y, x, res)
     _check_grad_mode(fname)
@@ -349,7 +347,9 @@ class Derivatives:
     tensor([4., 2.], grad_fn=<AddBackward0>)
     """
 
-    def __init__(self, y: Field, x: Tensor, *, create_graph: bool = True) -> None:
+    def __init__(
+        self, y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = True
+    ) -> None:
         fname = "Derivatives"
         if not isinstance(y, Tensor) and callable(y):
             y, x = _call(fname, y, _check_points(fname, x), "mixed partials use nested passes")

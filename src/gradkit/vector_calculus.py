@@ -83,6 +83,8 @@ def laplacian(
         If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
+    CouplingError
+        With a callable whose output at one point depends on the input at other points.
 
     Warns
     -----
@@ -93,7 +95,13 @@ def laplacian(
     -----
     With a tensor ``y`` the graph already exists, so only reverse mode is possible: one
     backward pass for the gradient, then one per column for the Hessian diagonal (the
-    nested loop, reusing the gradient).
+    nested loop, reusing the gradient). The result assumes ``y`` is pointwise (row ``i``
+    depends on row ``i`` of ``x`` only); for a ``y`` that mixes the points it is
+    :math:`\\sum_j \\partial^2 y_j / \\partial x_{i,k}^2`, not the per-point Laplacian.
+    :func:`check_pointwise` tests that assumption with two backward passes. With a
+    callable, gradkit checks it and raises :class:`CouplingError` for a model that mixes
+    the points (BatchNorm in training mode, a mean over the batch, attention over the
+    points), naming the operation.
 
     With a callable, gradkit runs it once, for real, and carries the first derivatives and
     the Laplacian next to every value (the forward Laplacian of Li et al. 2023, the collapsed
@@ -573,6 +581,11 @@ def curl(
             "`partial(v[:, 1], x, 0) - partial(v[:, 0], x, 1)`."
         )
     j = _jacobian(fname, v, x, create_graph=create_graph, allow_unused=allow_unused, name="v")
+    return _curl_of_jacobian(j)
+
+
+def _curl_of_jacobian(j: Tensor) -> Tensor:
+    """Return the curl from the Jacobian ``j[:, i, k] = d v_i / d x_k``, shape (N, 3)."""
     return torch.stack(
         [j[:, 2, 1] - j[:, 1, 2], j[:, 0, 2] - j[:, 2, 0], j[:, 1, 0] - j[:, 0, 1]], dim=1
     )

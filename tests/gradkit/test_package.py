@@ -11,8 +11,12 @@ EXPECTED = {
     "TaylorModeWarning", "laplacian_estimate", "cylindrical_curl", "cylindrical_divergence",
     "cylindrical_gradient", "cylindrical_laplacian", "spherical_curl", "spherical_divergence",
     "spherical_gradient", "spherical_laplacian", "CouplingError", "check_pointwise",
+    "OrthogonalCoordinates", "cylindrical", "spherical",
 }
-CLASSES = {"CouplingError", "GradientReport", "TaylorModeError", "TaylorModeWarning"}
+CLASSES = {
+    "CouplingError", "OrthogonalCoordinates", "GradientReport", "TaylorModeError",
+    "TaylorModeWarning",
+}
 
 
 def test_all_is_the_public_api():
