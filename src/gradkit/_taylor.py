@@ -542,35 +542,27 @@ def _getitem(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, 
 _register([T.__getitem__], _getitem)
 
 
-def _cat(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    ts = args[0]
-    dim = _arg(args, kwargs, 1, "dim", 0)
-    k = _k(tr, *ts)
-    js, ls = [], []
-    for t in ts:
-        jl = tr.jet(t)
-        jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
-        js.append(jl[0])
-        ls.append(jl[1])
-    return torch.cat(js, _jdim(dim)), torch.cat(ls, dim)
+def _joining(join: Callable[..., Tensor]) -> Rule:
+    """Rule for ``torch.cat`` / ``torch.stack``: join the jets along the matching axis, with
+    zeros for the constant parts."""
+
+    def rule(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
+        ts = args[0]
+        dim = _arg(args, kwargs, 1, "dim", 0)
+        k = _k(tr, *ts)
+        js, ls = [], []
+        for t in ts:
+            jl = tr.jet(t)
+            jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
+            js.append(jl[0])
+            ls.append(jl[1])
+        return join(js, _jdim(dim)), join(ls, dim)
+
+    return rule
 
 
-def _stack(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    ts = args[0]
-    dim = _arg(args, kwargs, 1, "dim", 0)
-    k = _k(tr, *ts)
-    js, ls = [], []
-    for t in ts:
-        jl = tr.jet(t)
-        jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
-        js.append(jl[0])
-        ls.append(jl[1])
-    jd = dim + 1 if dim >= 0 else dim
-    return torch.stack(js, jd), torch.stack(ls, dim)
-
-
-_register([torch.cat, torch.concat, torch.concatenate], _cat)
-_register([torch.stack], _stack)
+_register([torch.cat, torch.concat, torch.concatenate], _joining(torch.cat))
+_register([torch.stack], _joining(torch.stack))
 
 
 def _reduce(mean: bool) -> Rule:

@@ -20,6 +20,7 @@ keep the points off it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import torch
 from torch import Tensor
@@ -42,6 +43,8 @@ __all__ = [
     "spherical_gradient",
     "spherical_laplacian",
 ]
+
+_Operator: TypeAlias = Callable[..., Tensor]  # a bound method of a coordinate system
 
 
 class OrthogonalCoordinates:
@@ -295,20 +298,22 @@ def _spherical_h(q: Tensor) -> Tensor:
     return torch.stack([torch.ones_like(r), r, r * torch.sin(q[:, 1])], dim=1)
 
 
-cylindrical = OrthogonalCoordinates(
+cylindrical: OrthogonalCoordinates = OrthogonalCoordinates(
     "cylindrical", "(r, phi, z) or (r, phi)", _cylindrical_h, (2, 3)
 )
 """Cylindrical coordinates ``(r, phi, z)``, or polar ``(r, phi)`` in the plane."""
 
-spherical = OrthogonalCoordinates("spherical", "(r, theta, phi)", _spherical_h, (3,))
+spherical: OrthogonalCoordinates = OrthogonalCoordinates(
+    "spherical", "(r, theta, phi)", _spherical_h, (3,)
+)
 """Spherical coordinates ``(r, theta, phi)``: ``theta`` the polar angle from the z axis,
 ``phi`` the azimuth (the physics convention)."""
 
-cylindrical_gradient = cylindrical.gradient
-cylindrical_divergence = cylindrical.divergence
-cylindrical_laplacian = cylindrical.laplacian
-cylindrical_curl = cylindrical.curl
-spherical_gradient = spherical.gradient
-spherical_divergence = spherical.divergence
-spherical_laplacian = spherical.laplacian
-spherical_curl = spherical.curl
+cylindrical_gradient: _Operator = cylindrical.gradient
+cylindrical_divergence: _Operator = cylindrical.divergence
+cylindrical_laplacian: _Operator = cylindrical.laplacian
+cylindrical_curl: _Operator = cylindrical.curl
+spherical_gradient: _Operator = spherical.gradient
+spherical_divergence: _Operator = spherical.divergence
+spherical_laplacian: _Operator = spherical.laplacian
+spherical_curl: _Operator = spherical.curl

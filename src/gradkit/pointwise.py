@@ -120,6 +120,15 @@ def derivative(
     _flat_x(fname, x)
     y = _check_y(fname, y, x, allow_unused=allow_unused)
     order = _check_order(fname, order)
+    return _repeated(fname, y, x, 0, order, create_graph=create_graph, allow_unused=allow_unused)
+
+
+def _repeated(
+    fname: str, y: Tensor, x: Tensor, dim: int, order: int, *, create_graph: bool,
+    allow_unused: bool,
+) -> Tensor:
+    """Differentiate ``order`` times with respect to column ``dim``, one pass each."""
+    n, d = x.shape[0], _ncols(x)
     out = y
     for k in range(order):
         g = _grad(
@@ -130,7 +139,7 @@ def derivative(
             create_graph=create_graph or k < order - 1,
             allow_unused=allow_unused or k > 0,
         )
-        out = _like(g, y.shape)
+        out = _like(g if d == 1 else _like(g, (n, d))[:, dim], y.shape)
     return out
 
 
@@ -198,22 +207,9 @@ def partial(
     _check_grad_mode(fname)
     x = _check_x(fname, x)
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    x2 = _rows(x)
-    dim = _check_dim(fname, dim, x2.shape[1])
+    dim = _check_dim(fname, dim, _ncols(x))
     order = _check_order(fname, order)
-    out = y
-    for k in range(order):
-        g = _grad(
-            fname,
-            out,
-            x,
-            torch.ones_like(out),
-            create_graph=create_graph or k < order - 1,
-            allow_unused=allow_unused or k > 0,
-        )
-        out = _like(g, x2.shape)[:, dim]
-        out = _like(out, y.shape)
-    return out
+    return _repeated(fname, y, x, dim, order, create_graph=create_graph, allow_unused=allow_unused)
 
 
 def gradient(
