@@ -115,11 +115,12 @@ def derivative(
                 _scalar_rows(fname, res[0], x)
                 return _like(res[1][0] if order == 1 else res[2], res[0].shape)
             y, x = _call(fname, y, x, res)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    _flat_x(fname, x)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        _flat_x(fname, x)
+        order = _check_order(fname, order)
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    order = _check_order(fname, order)
     return _repeated(fname, y, x, 0, order, create_graph=create_graph, allow_unused=allow_unused)
 
 
@@ -282,14 +283,15 @@ def gradient(
             g = res[1].reshape(len(every), x.shape[0]).T
             return _like(g, x.shape) if dims is None else g
         y, x = _call(fname, y, x, res)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        every = _check_dims(fname, dims, _ncols(x))
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    cols = None if dims is None else _check_dims(fname, dims, _ncols(x))
     g = _grad(
         fname, y, x, torch.ones_like(y), create_graph=create_graph, allow_unused=allow_unused
     )
-    return g if cols is None else _rows(g)[:, cols]
+    return g if dims is None else _rows(g)[:, every]
 
 
 class Derivatives:

@@ -141,13 +141,14 @@ def laplacian(
         if not isinstance(res, str):
             _scalar_rows(fname, res[0], x)
             return res[2]
-        y, x = _call(fname, y, x, res)
-    elif not isinstance(y, Tensor):
-        _check_tensor(fname, "y", y)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
+        y, x = _call(fname, y, x, res)  # x checked above; y is checked below
+    else:
+        if not isinstance(y, Tensor):
+            _check_tensor(fname, "y", y)  # neither a tensor nor callable: say so first
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    cols = _check_dims(fname, dims, _ncols(x))
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
     diag, _ = _second_diag(_rows(g)[:, cols], x, cols, create_graph)
     return _like(diag.sum(1), y.shape)
@@ -219,10 +220,11 @@ def vector_laplacian(
                 _check_y(fname, res[0], x, name="v", scalar=False)
             return res[2]
         v, x = _call(fname, v, x, res)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
     v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    cols = _check_dims(fname, dims, _ncols(x))
     grads, used = _per_column(v, x, list(range(_ncols(v))), create_graph=True)
     if not used and not allow_unused:
         raise _unused_error(fname, x, "v")
@@ -329,11 +331,10 @@ def laplacian_estimate(
             return res[2]
         y, x = _call(fname, y, x, res)
     else:
+        _check_grad_mode(fname)
         x = _check_x(fname, x)
         cols = _check_dims(fname, dims, _ncols(x))
         v = draw(x, cols)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
     y = _check_y(fname, y, x)
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=False)
     total = x.new_zeros(x.shape[0])
@@ -496,10 +497,11 @@ def divergence(
             _vector_shape(fname, res[0], x, cols, dims)
             return torch.diagonal(res[1], 0, 0, 2).sum(1)
         v, x = _call(fname, v, x, res)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x, ndims=(2,))
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x, ndims=(2,))
+        cols = _check_dims(fname, dims, x.shape[1])
     v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    cols = _check_dims(fname, dims, x.shape[1])
     _vector_shape(fname, v, x, cols, dims)
     diag, used = _second_diag(v, x, cols, create_graph)
     if not used and not allow_unused:
