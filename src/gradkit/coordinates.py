@@ -63,6 +63,12 @@ class OrthogonalCoordinates:
     widths : tuple of int
         The numbers of columns accepted (the curl needs 3).
 
+    Notes
+    -----
+    Each operator takes points ``x`` of shape (N, k), one coordinate per column, with
+    ``requires_grad=True``, and raises ``ValueError`` for another number of columns (or as
+    the Cartesian operator of the same name does).
+
     Examples
     --------
     Parabolic coordinates ``(sigma, tau, phi)``, one definition away:
@@ -125,20 +131,12 @@ class OrthogonalCoordinates:
         ----------
         u : Tensor, shape (N,) or (N, 1)
             Scalar field computed pointwise from ``x``.
-        x : Tensor, shape (N, k)
-            Points in these coordinates, one column each, with ``requires_grad=True``.
-        create_graph, allow_unused : bool
-            As in :func:`gradkit.gradient`.
+        x, create_graph, allow_unused
+            Points in these coordinates, and options as in :func:`gradkit.gradient`.
 
         Returns
         -------
         Tensor, shape of ``x``
-
-        Raises
-        ------
-        ValueError
-            If ``x`` has a number of columns this system does not take, or as
-            :func:`gradkit.gradient`.
 
         Examples
         --------
@@ -165,20 +163,12 @@ class OrthogonalCoordinates:
         ----------
         v : Tensor, shape of ``x``
             Components on the orthonormal local basis, computed pointwise from ``x``.
-        x : Tensor, shape (N, k)
-            Points in these coordinates, one column each, with ``requires_grad=True``.
-        create_graph, allow_unused : bool
-            As in :func:`gradkit.divergence`.
+        x, create_graph, allow_unused
+            Points in these coordinates, and options as in :func:`gradkit.divergence`.
 
         Returns
         -------
         Tensor, shape (N,)
-
-        Raises
-        ------
-        ValueError
-            If ``x`` has a number of columns this system does not take, or as
-            :func:`gradkit.divergence`.
 
         Examples
         --------
@@ -205,20 +195,12 @@ class OrthogonalCoordinates:
         ----------
         u : Tensor, shape (N,) or (N, 1)
             Scalar field computed pointwise from ``x``.
-        x : Tensor, shape (N, k)
-            Points in these coordinates, one column each, with ``requires_grad=True``.
-        create_graph, allow_unused : bool
-            As in :func:`gradkit.laplacian`.
+        x, create_graph, allow_unused
+            Points in these coordinates, and options as in :func:`gradkit.laplacian`.
 
         Returns
         -------
         Tensor, shape of ``u``
-
-        Raises
-        ------
-        ValueError
-            If ``x`` has a number of columns this system does not take, or as
-            :func:`gradkit.laplacian`.
 
         Examples
         --------
@@ -246,20 +228,12 @@ class OrthogonalCoordinates:
         ----------
         v : Tensor, shape of ``x``
             Components on the orthonormal local basis, computed pointwise from ``x``.
-        x : Tensor, shape (N, k)
-            Points in these coordinates, one column each, with ``requires_grad=True``.
-        create_graph, allow_unused : bool
-            As in :func:`gradkit.curl`.
+        x, create_graph, allow_unused
+            Points in these coordinates, and options as in :func:`gradkit.curl`.
 
         Returns
         -------
         Tensor, shape (N, 3)
-
-        Raises
-        ------
-        ValueError
-            If ``x`` has a number of columns this system does not take, or as
-            :func:`gradkit.curl`.
 
         Examples
         --------
