@@ -24,6 +24,8 @@ def _type_name(obj: object) -> str:
 
 def _check_grad_mode(fname: str) -> None:
     """Raise if autograd is switched off, since no derivative can then be built."""
+    # Dynamo cannot trace inference-mode queries; under torch.compile the eager call that
+    # compiled the function has already made these checks.
     if not torch.compiler.is_compiling() and torch.is_inference_mode_enabled():
         raise RuntimeError(
             f"{fname}: called inside `torch.inference_mode()`, where autograd records nothing. "
@@ -44,7 +46,7 @@ def _check_tensor(fname: str, name: str, t: object) -> Tensor:
             f"{fname}: `{name}` must be a torch.Tensor, got {_type_name(t)}. "
             f"Convert it with `torch.as_tensor({name}, dtype=torch.float32)`."
         )
-    if not torch.compiler.is_compiling() and t.is_inference():
+    if not torch.compiler.is_compiling() and t.is_inference():  # see _check_grad_mode
         raise ValueError(
             f"{fname}: `{name}` is an inference tensor (made under `torch.inference_mode()`), "
             "so autograd cannot record operations on it. Make an ordinary copy outside the "
