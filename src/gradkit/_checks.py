@@ -24,8 +24,8 @@ def _type_name(obj: object) -> str:
 
 def _check_grad_mode(fname: str) -> None:
     """Raise if autograd is switched off, since no derivative can then be built."""
-    # Dynamo cannot trace inference-mode queries; under torch.compile the eager call that
-    # compiled the function has already made these checks.
+    # Dynamo cannot trace the inference-mode queries (it stops with "Unsupported"), so they
+    # are skipped while torch.compile traces; in eager mode they always run.
     if not torch.compiler.is_compiling() and torch.is_inference_mode_enabled():
         raise RuntimeError(
             f"{fname}: called inside `torch.inference_mode()`, where autograd records nothing. "
