@@ -178,7 +178,8 @@ torch.testing.assert_close(g, closed)
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 xd = x.detach()
 (g1,) = torch.autograd.grad(compiled_f(x), x, create_graph=True)
-print(f"compiled, create_graph=True: {g1.detach()}, requires_grad {g1.requires_grad}")
+print(f"compiled, create_graph=True: {g1.detach()}, "
+      f"requires_grad {g1.requires_grad}")
 torch.testing.assert_close(g1.detach(), torch.sin(xd) + xd * torch.cos(xd))
 assert g1.requires_grad
 try:
@@ -186,7 +187,7 @@ try:
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("double backward through aot_eager was expected to raise")
+    raise AssertionError("double backward through aot_eager must raise")
 
 # %%
 # The workaround: compile the *derivative* instead. :mod:`torch.func`
@@ -200,7 +201,9 @@ def f_point(t):
     return t * torch.sin(t)
 
 
-second_derivative = torch.compile(vmap(grad(grad(f_point))), backend="aot_eager")
+second_derivative = torch.compile(
+    vmap(grad(grad(f_point))), backend="aot_eager"
+)
 d2 = second_derivative(xd)
 print(f"compiled vmap(grad(grad(f))): {d2}")
 torch.testing.assert_close(d2, 2 * torch.cos(xd) - xd * torch.sin(xd))
@@ -221,7 +224,9 @@ du_dx = torch.compile(vmap(grad(u), in_dims=(0, None)), backend="aot_eager")
 a = torch.tensor(1.5, requires_grad=True)
 (g_a,) = torch.autograd.grad(du_dx(xd, a).sum(), a)
 ad = a.detach()
-expected_a = (2 * ad * torch.cos(ad * xd) - ad**2 * xd * torch.sin(ad * xd)).sum()
+expected_a = (
+    2 * ad * torch.cos(ad * xd) - ad**2 * xd * torch.sin(ad * xd)
+).sum()
 print(f"d/da sum(du/dx), compiled residual: {g_a:.4f}")
 torch.testing.assert_close(g_a, expected_a)
 

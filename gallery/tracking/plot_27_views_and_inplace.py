@@ -7,9 +7,9 @@ Views and in-place operations
 A slice or a reshape is a view: a new tensor on the memory of another. Writing
 into a view in place therefore changes the other tensor too, and autograd
 rewrites that tensor's history to match. This page shows how, why
-``x.detach()`` is the safe way to reach a tensor's data and ``x.data`` is not, how a custom
-Function that works in place tells autograd so, and how to ask backward for
-the gradients of some leaves only.
+``x.detach()`` is the safe way to reach a tensor's data and ``x.data`` is
+not, how a custom Function that works in place tells autograd so, and how to
+ask backward for the gradients of some leaves only.
 
 You will learn what ``CopySlices`` in a ``grad_fn`` means, what the version
 counter catches, and what ``ctx.mark_dirty`` and ``backward(inputs=...)`` do.
@@ -61,7 +61,7 @@ assert "CopySlices" in b.grad_fn.name()
 (g,) = torch.autograd.grad(b.sum(), x)
 xd = x.detach()
 print(f"d/dx sum(b) = {g}")
-torch.testing.assert_close(g, torch.stack([torch.tensor(2.0), 4 * xd[1], 4 * xd[2]]))
+torch.testing.assert_close(g, torch.tensor([2.0, 4 * xd[1], 4 * xd[2]]))
 
 # %%
 # The same change on a view of a *leaf* that requires grad is refused while
@@ -95,7 +95,7 @@ try:
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
-    raise AssertionError("backward after changing a saved tensor through detach() must fail")
+    raise AssertionError("a change through detach() must fail at backward")
 
 # %%
 # The same change through ``.data`` goes unnoticed, and backward reads the
@@ -261,6 +261,7 @@ torch.testing.assert_close(g, (x.detach() > 1).float())
 w_grad_before = w.grad.clone()
 loss = ((3 * w + c) ** 2).sum()
 loss.backward(inputs=[c])
-print(f"c.grad = {c.grad}, w.grad unchanged: {torch.equal(w.grad, w_grad_before)}")
+unchanged = torch.equal(w.grad, w_grad_before)
+print(f"c.grad = {c.grad}, w.grad unchanged: {unchanged}")
 torch.testing.assert_close(c.grad, 2 * (3 * w.detach() + c.detach()).sum())
 assert torch.equal(w.grad, w_grad_before)

@@ -216,7 +216,9 @@ torch.testing.assert_close(x.grad, 0.1 * 4 * x.detach() ** 3)
 # ``.grad`` is :math:`\partial L/\partial \mathbf{W}` with row 0 zeroed
 # (``grad_W`` is the closed form from above).
 keep = torch.tensor([[False], [True]]).expand(2, 3)
-mask_handle = layer.weight.register_hook(lambda grad: torch.where(keep, grad, 0.0))
+mask_handle = layer.weight.register_hook(
+    lambda grad: torch.where(keep, grad, 0.0)
+)
 run_backward()
 print(f"masked dL/dW:\n{layer.weight.grad}")
 torch.testing.assert_close(layer.weight.grad, torch.where(keep, grad_W, 0.0))
