@@ -4,7 +4,7 @@ r"""
 Views and in-place operations
 =============================
 
-A slice or a reshape is a view: a new tensor on the memory of another. Writing
+A slice is a view: a new tensor on the memory of another tensor. Writing
 into a view in place therefore changes the other tensor too, and autograd
 rewrites that tensor's history to match. This page shows how, why
 ``x.detach()`` is the safe way to reach a tensor's data and ``x.data`` is
@@ -112,8 +112,9 @@ torch.testing.assert_close(p.grad, torch.zeros(3))
 assert not torch.allclose(p.grad, true_grad)
 
 # %%
-# So use ``detach()`` (and ``torch.no_grad()`` for updates): when a change
-# would corrupt a gradient, you get an error instead of a wrong number.
+# So reach the data with ``detach()`` (and update under ``torch.no_grad()``):
+# an in-place change to a tensor that backward needs then raises, as above,
+# instead of giving a wrong number.
 #
 # In-place custom Functions: ``ctx.mark_dirty``
 # ---------------------------------------------
@@ -145,7 +146,7 @@ out = ExpInPlace.apply(h)
 print(f"out is h: {out is h}; h.grad_fn: {type(h.grad_fn).__name__}")
 (g,) = torch.autograd.grad(h.sum(), x)
 print(f"d/dx sum(exp(2x)) = {g}")
-assert out is h
+assert out is h and type(h.grad_fn).__name__ == "ExpInPlaceBackward"
 torch.testing.assert_close(g, 2 * torch.exp(2 * x.detach()))
 
 

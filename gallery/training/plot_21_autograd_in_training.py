@@ -230,8 +230,8 @@ torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 # :math:`L_D = \operatorname{mean}\,\operatorname{softplus}(-D(r)) +
 # \operatorname{mean}\,\operatorname{softplus}(D(f))` (binary cross-entropy
 # with labels 1 for the real :math:`r`, 0 for the fakes :math:`f`). Its
-# step must move :math:`a, c` only. We set the parameters (:math:`g = 0.5,
-# h = 0.1, a = 1, c = -0.5`) and the samples by hand.
+# step must move :math:`a, c` only. We set the four parameters and the
+# samples by hand.
 generator = torch.nn.Linear(1, 1)
 discriminator = torch.nn.Linear(1, 1)
 with torch.no_grad():
