@@ -5,8 +5,9 @@ Non-differentiable points and NaN gradients
 ===========================================
 
 At a kink, such as the corner of the absolute value at 0, there is no
-derivative, yet autograd always returns a number: a value PyTorch chose for
-that operation.
+derivative. At a kink of a built-in operation autograd returns a value
+PyTorch chose for that operation; a kink you write as a formula can give
+``nan`` instead, as the hand-written norm below shows.
 This page shows which values ``relu``, ``abs``, ``clamp`` and ``max`` pick,
 where ``sqrt`` and a norm give ``inf`` or ``nan``, why ``torch.where`` does
 not protect a gradient from ``nan``, and the "double where" that does.
@@ -134,12 +135,30 @@ torch.testing.assert_close(g_all, torch.tensor([0.0, 0.5, 0.5]))
 assert g_dim.sum() == 1.0 and g_dim[0] == 0.0 and (g_dim == 1.0).sum() == 1
 
 # %%
+# A tensor bound makes ``clamp`` a tie
+# ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+# Given as a tensor, the bound is an input of ``clamp`` and gets a gradient
+# too. At :math:`x` equal to the bound, torch 2.13 gives :math:`x` 1 and the
+# bound 0; since torch 2.14 each gets :math:`\tfrac12`, as with
+# ``torch.maximum``. The number bound above gives 1 up to 2.13 and 0 since.
+CLAMP_TENSOR_BOUND = (1.0, 0.0) if TORCH_VERSION < (2, 14) else (0.5, 0.5)
+x = torch.tensor(0.0, requires_grad=True)
+bound = torch.tensor(0.0, requires_grad=True)
+g_x, g_bound = torch.autograd.grad(x.clamp(min=bound), (x, bound))
+print(f"clamp(x, min=bound) at x = bound: d/dx = {g_x}, d/dbound = {g_bound}")
+print(f"expected on torch {TORCH_VERSION[0]}.{TORCH_VERSION[1]}: "
+      f"{CLAMP_TENSOR_BOUND} ((1.0, 0.0) up to 2.13, (0.5, 0.5) since 2.14)")
+torch.testing.assert_close(
+    (g_x, g_bound), tuple(torch.tensor(v) for v in CLAMP_TENSOR_BOUND))
+
+# %%
 # Infinite slopes: sqrt and the norm at 0
 # ---------------------------------------
 # :math:`\frac{d}{dx}\sqrt{x} = \frac{1}{2\sqrt{x}}` is infinite at 0, and
 # autograd says so. The norm :math:`\|x\| = \sqrt{\sum_i x_i^2}` written by
-# hand gives ``nan`` at the zero vector: :math:`\frac{1}{2\sqrt{0}} = \infty`
-# times the inner derivative :math:`2x_i = 0`.
+# hand has a kink at the zero vector and gives ``nan`` there:
+# :math:`\frac{1}{2\sqrt{0}} = \infty` times the inner derivative
+# :math:`2x_i = 0`.
 x = torch.tensor(0.0, requires_grad=True)
 (g_sqrt,) = torch.autograd.grad(torch.sqrt(x), x)
 print(f"d/dx sqrt(x) at 0: {g_sqrt}")
@@ -166,8 +185,13 @@ torch.testing.assert_close(g_w, w.detach() / 5.0)
 # A guard such as ``torch.where(x > 0, torch.sqrt(x), 0)`` gives the right
 # *value* everywhere but a ``nan`` *gradient* wherever :math:`x \le 0`.
 # Backward runs through both branches: the unused one receives a zero
-# gradient, and :math:`0 \cdot \infty` (at 0) or :math:`0 \cdot \mathrm{nan}`
-# (below 0) is ``nan``.
+# gradient, and ``sqrt``'s backward divides it by :math:`2\sqrt{x}`, which
+# gives :math:`0 / 0` at 0 and :math:`0 / \mathrm{nan}` below 0, both
+# ``nan``. The first line below shows the :math:`0 / 0` alone.
+x0 = torch.tensor(0.0, requires_grad=True)
+(g_zero,) = torch.autograd.grad(torch.sqrt(x0), x0, torch.tensor(0.0))
+print(f"sqrt's backward at 0 given a zero gradient: {g_zero}")
+assert torch.isnan(g_zero)
 x = torch.tensor([-1.0, 0.0, 4.0], requires_grad=True)
 y = torch.where(x > 0, torch.sqrt(x), torch.zeros_like(x))
 (g_where,) = torch.autograd.grad(y.sum(), x)
@@ -297,16 +321,21 @@ torch.testing.assert_close(g_custom, torch.tensor(0.5))
 # disagreeing at 0 (issue #184572). The answers: backward visits both
 # branches, so guard the input (double where); ``vector_norm`` returns the
 # subgradient 0 at the zero vector, a hand-written norm returns ``nan``;
-# ``clamp`` at its bound returns 1 up to torch 2.13 and 0 since 2.14.
+# ``clamp`` at a number bound returns 1 up to torch 2.13 and 0 since 2.14; at
+# a tensor bound it returns 1 for the input and 0 for the bound up to 2.13,
+# and :math:`\tfrac12` each since 2.14, like ``maximum``.
 #
 # Conclusion
 # ----------
-# At a kink autograd returns the operation's convention (``relu`` and ``abs``
-# 0, ``clamp`` at its bound 1 up to torch 2.13 and 0 since 2.14, ties split
-# evenly by ``maximum``), a subgradient you can check against one-sided
-# differences; a convention can change between releases, so check it on
-# yours. Infinite slopes give ``inf``, and :math:`0 \cdot \infty` gives
-# ``nan``, which ``torch.where`` does not stop.
+# At a kink of a built-in operation autograd returns the operation's
+# convention (``relu`` and ``abs`` 0; ``clamp`` at a number bound 1 up to
+# torch 2.13 and 0 since 2.14, at a tensor bound 1 and 0 up to 2.13 and
+# :math:`\tfrac12` each since 2.14; ties split evenly by ``maximum``), a
+# subgradient you can check against one-sided differences; a convention can
+# change between releases, so check it on yours. Infinite slopes give
+# ``inf``; an infinite slope times a zero inner derivative (the hand-written
+# norm) and ``sqrt``'s :math:`0 / 0` behind an unused ``torch.where`` branch
+# give ``nan``, which ``torch.where`` does not stop.
 # Guard the input of the dangerous operation, and find the culprit with
 # ``detect_anomaly``.
 #

@@ -156,7 +156,7 @@ for mark in (False, True):
 # tensors, autograd can differentiate it again. This cube also has a
 # forward-mode rule ``jvp`` (:math:`\dot y = 3x^2 \dot x`) and
 # ``generate_vmap_rule = True``. For ``torch.func`` transforms it is written
-# in the ``setup_context`` style (the error at the end shows why).
+# in the ``setup_context`` style (the errors at the end show why).
 
 
 class Cube(torch.autograd.Function):
@@ -211,9 +211,11 @@ assert ok1 and ok2
 # %%
 # Refusing double backward: ``once_differentiable``
 # -------------------------------------------------
-# A backward written with non-differentiable code (NumPy, in-place tricks)
-# would give a silently wrong second derivative. Decorate it with
-# ``once_differentiable``: the first derivative works, the second raises.
+# A backward written with non-differentiable code (NumPy, or anything else
+# autograd cannot record) would give a silently wrong second derivative.
+# Decorate it with ``once_differentiable``. Applied alone, the first
+# derivative then comes back without a graph, so a second backward fails with
+# autograd's generic "does not require grad" error.
 from torch.autograd.function import once_differentiable
 
 
@@ -230,9 +232,25 @@ class CubeOnce(torch.autograd.Function):
         return grad_y * 3 * x**2
 
 
-# Inside a larger function, :math:`(x^3)^2`, the first derivative
-# :math:`6x^5` is right, and a second backward stops with a clear error.
 x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+(d1_alone,) = torch.autograd.grad(
+    CubeOnce.apply(x).sum(), x, create_graph=True
+)
+print(f"d/dx x^3 = 3x^2: {d1_alone}")
+torch.testing.assert_close(d1_alone, 3 * x.detach() ** 2)
+assert not d1_alone.requires_grad
+try:
+    d1_alone.sum().backward()
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+    assert "does not require grad" in str(err)
+else:
+    raise AssertionError("a first derivative without a graph must refuse")
+
+# %%
+# Inside a larger function, :math:`(x^3)^2`, the first derivative
+# :math:`6x^5` is right and has a graph, and a second backward stops with an
+# error that names ``once_differentiable``.
 (d1,) = torch.autograd.grad(
     (CubeOnce.apply(x) ** 2).sum(), x, create_graph=True
 )
@@ -265,19 +283,52 @@ torch.testing.assert_close(y_dot, 3 * x**2 * tangent)
 # --------------------------------------------
 # With ``generate_vmap_rule = True`` PyTorch derives the batching rule by
 # running ``forward``, ``backward`` and ``jvp`` themselves under ``vmap``, so
-# ``vmap(grad(f))`` computes one derivative per input. The earlier ``Mul``,
-# written in the old style with ``ctx`` in ``forward``, cannot be vmapped.
+# ``vmap(grad(f))`` computes one derivative per input.
 from torch.func import grad, vmap
 
 per_sample = vmap(grad(Cube.apply))(x)
 print(f"vmap(grad(cube)) = 3x^2 per example: {per_sample}")
 torch.testing.assert_close(per_sample, 3 * x**2)
+
+# %%
+# The rule is needed only by ``vmap``: the same cube without it still works
+# under ``grad`` and ``jvp``, and ``vmap`` raises.
+
+
+class CubeWithoutVmapRule(Cube):
+    generate_vmap_rule = False
+
+
+d_cube = grad(CubeWithoutVmapRule.apply)(x[2])
+_, y_dot = jvp(CubeWithoutVmapRule.apply, (x,), (tangent,))
+print(f"without the rule, grad at 2: {d_cube}; jvp: {y_dot}")
+torch.testing.assert_close(d_cube, 3 * x[2] ** 2)
+torch.testing.assert_close(y_dot, 3 * x**2 * tangent)
 try:
-    vmap(lambda t: Mul.apply(t, t))(x)
+    vmap(CubeWithoutVmapRule.apply)(x)
 except RuntimeError as err:
     print(f"RuntimeError: {str(err).splitlines()[0]}")
+    assert "generate_vmap_rule" in str(err)
 else:
-    raise AssertionError("an old-style Function must not work under vmap")
+    raise AssertionError("vmap needs generate_vmap_rule or a vmap method")
+
+# %%
+# The ``setup_context`` style, by contrast, is needed by every ``torch.func``
+# transform: the earlier ``Mul``, written in the old style with ``ctx`` in
+# ``forward``, raises under ``grad``, ``jvp`` and ``vmap`` alike.
+TRANSFORMS = {
+    "grad": lambda: grad(lambda t: Mul.apply(t, t).sum())(x),
+    "jvp": lambda: jvp(lambda t: Mul.apply(t, t), (x,), (tangent,)),
+    "vmap": lambda: vmap(lambda t: Mul.apply(t, t))(x),
+}
+for name, transform in TRANSFORMS.items():
+    try:
+        transform()
+    except RuntimeError as err:
+        print(f"{name}: RuntimeError: {str(err).splitlines()[0][:68]}...")
+        assert "setup_context" in str(err)
+    else:
+        raise AssertionError(f"an old-style Function must fail under {name}")
 
 # %%
 # One gradient per forward input
@@ -390,18 +441,22 @@ torch.testing.assert_close(w.grad, 0.5 * x.detach())
 # grad, and ``mark_non_differentiable`` says so explicitly, and keeps a
 # floating-point output out of the graph. A backward made of torch
 # operations is differentiable again (check with ``gradgradcheck``);
-# otherwise mark it ``once_differentiable``. Add ``jvp`` for forward mode and
-# ``generate_vmap_rule`` (with ``setup_context``) for ``torch.func``.
+# otherwise mark it ``once_differentiable``. For any ``torch.func``
+# transform (``grad``, ``jvp``, ``vmap``) write the Function in the
+# ``setup_context`` style; add ``jvp`` for forward mode, and
+# ``generate_vmap_rule = True`` (or a ``vmap`` staticmethod) for ``vmap``.
 #
 # Exercises
 # ---------
-# 1. Add a ``jvp`` to ``Mul`` in the ``setup_context`` style and check
+# 1. Write ``MulFwd``, the product :math:`x w` for forward mode only: the
+#    ``setup_context`` style with a ``jvp`` and no ``backward``. Check
 #    :math:`\dot z = \dot x\, w + x\, \dot w` with :func:`torch.func.jvp`.
 # 2. Compute the per-example second derivative :math:`6x` of ``Cube`` with
 #    ``vmap`` and nested ``grad``.
-# 3. Write the backward of ``Cube`` with NumPy (``x.numpy()``) and without
-#    ``once_differentiable``. What second derivative of :math:`(x^3)^2` do you
-#    get? The true one is :math:`30x^4`.
+# 3. Write ``CubeNumpy``, ``CubeOnce`` without ``once_differentiable`` and
+#    with its factor :math:`3x^2` computed in NumPy
+#    (``x.detach().numpy()``). What second derivative of :math:`(x^3)^2` do
+#    you get? The true one is :math:`30x^4`.
 
 # %%
 # Solution to exercise 1

@@ -6,10 +6,11 @@ Dynamic graphs and ``torch.compile``
 
 Autograd records the operations that actually run, so Python control flow
 (loops, ``if`` on data) is differentiated as executed: each forward pass
-builds a new graph. :func:`torch.compile` captures Python into graphs ahead
-of time; we check that its gradients equal eager ones, see where data-dependent
-control flow splits the capture (a *graph break*), and what tensor hooks do
-around it. Every claim below is checked for this PyTorch version.
+builds a new graph. :func:`torch.compile` captures Python into graphs when
+the function is first called; we check that its gradients equal eager ones,
+see where data-dependent control flow splits the capture (a *graph break*),
+and what tensor hooks do around it. Every claim below is checked for this
+PyTorch version.
 
 .. reading-path::
    :learn: how autograd differentiates Python control flow as it ran, and how
@@ -107,7 +108,8 @@ torch.testing.assert_close(g_compiled, g_eager)
 # Graph breaks
 # ------------
 # A compiler backend is any function that receives each captured graph. This
-# one only counts their nodes and runs them as they are. A branch on tensor
+# one only counts their nodes and runs them as they are; it receives nothing
+# until the compiled function is first called. A Python ``if`` on tensor
 # *data* cannot be captured: the function is split into two graphs with the
 # ``if`` evaluated by Python in between, and the gradient is still right.
 graphs = []
@@ -119,10 +121,11 @@ def counting_backend(graph_module, example_inputs):
 
 
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
-(g,) = torch.autograd.grad(
-    torch.compile(branchy, backend=counting_backend)(x), x
-)
-print(f"graphs captured: {len(graphs)}; gradient {g}")
+compiled_branchy = torch.compile(branchy, backend=counting_backend)
+print(f"graphs captured before the first call: {len(graphs)}")
+assert graphs == []
+(g,) = torch.autograd.grad(compiled_branchy(x), x)
+print(f"graphs captured by the first call: {len(graphs)}; gradient {g}")
 assert len(graphs) == 2
 torch.testing.assert_close(g, 2 * x.detach())
 
