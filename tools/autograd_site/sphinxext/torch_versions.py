@@ -118,6 +118,15 @@ class TorchVersionsTable(SphinxDirective):
             _paragraph(f"Not run: torch {c['torch']}, Python {c['python']} ({c['status']}).")
             for c in skipped
         ]
+        measured = {(c["torch"], c["python"]) for c in results["cells"]}
+        missing = [
+            f"torch {t}, Python {p}"
+            for t in results["supported_torch"]
+            for p in results["pythons"]
+            if (t, p) not in measured
+        ]
+        if missing:
+            out.append(_paragraph(f"Not run yet: {'; '.join(missing)}."))
         if notes:
             listing = nodes.bullet_list()
             for note in notes:
