@@ -47,6 +47,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -75,6 +76,25 @@ def reset_torch(gallery_conf=None, fname=None):
     torch.set_default_dtype(torch.float32)
     torch.autograd.set_detect_anomaly(False)
     torch.manual_seed(0)
+    _load_forward_mode_quietly(torch)
+
+
+def _load_forward_mode_quietly(torch) -> None:
+    """Load torch's forward-mode machinery once, before any gallery script runs.
+
+    torch 2.15 imports its forward-mode decompositions on a process's first forward-mode
+    call and warns then, from inside torch, that ``torch.jit.script`` is deprecated. The
+    gallery scripts share one process, so the warning (which sphinx-gallery shows in the
+    page's output) would land on whichever page first uses forward mode, and not on that
+    page run alone: what a page shows would depend on the pages before it. Loaded here,
+    with that one warning silenced, no page shows it; a reader who runs a page sees it on
+    stderr, which is torch's message about its own code, not the page's.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning
+        )
+        torch.func.jvp(torch.sin, (torch.zeros(()),), (torch.ones(()),))
 
 
 # The code that sets a page's starting state: this module (reset_torch) and the
