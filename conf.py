@@ -337,7 +337,12 @@ SEARCH_KEYWORDS = {
     "auto_examples/tracking/plot_10_no_grad_and_inference_mode": ["inference_mode", "no_grad"],
     "auto_examples/jacobians/plot_15_forward_mode": ["forward mode", "jvp"],
     "auto_examples/pinns/plot_18_poisson_2d": ["Laplacian", "Poisson"],
-    "auto_examples/training/plot_12_gradient_hooks": ["hooks", "register_hook"],
+    "auto_examples/training/plot_12_gradient_hooks": ["hooks", "register_hook",
+                                                      "modify a gradient", "scale a gradient",
+                                                      "mask a gradient"],
+    "auto_examples/tracking/plot_27_views_and_inplace": ["view", "in-place operation",
+                                                         "CopySlices", "mark_dirty",
+                                                         "version counter"],
 }
 # Pagefind's weight of a page's text (default 1). The glossary defines every word in a
 # line, so it would come first for many queries; the page that teaches the topic comes

@@ -17,7 +17,13 @@ same round set. Medians that contradict the work they measure (``train`` faster 
 ``noise``, and those rows get no target verdict. Every method's result is checked against
 the nested loop's before timing. A second table compares the stochastic Laplacian
 (Hutchinson, 16 Rademacher probes, forward path) with the exact forward Laplacian at d = 100
-and 1000: time, and the relative RMS error over the points.
+and 1000: time, and the relative RMS error over the points. A third table runs gradkit's
+forward Laplacian under ``torch.compile(fullgraph=True)`` against eager gradkit, for the MLP
+and the ResMLP at d = 2, 10, 50; the first call of the compiled function (the compile time)
+is reported apart.
+The compiled nested loop is left out: its second backward pass runs through the compiled
+forward, which torch refuses ("torch.compile with aot_autograd does not currently support
+double backward").
 
 jet-for-pytorch needs Python >= 3.12: ``make bench`` runs this script in a separate venv
 (``make bench-venv``) where gradkit, jet and torch 2.13.0 are installed together, so that
@@ -171,6 +177,38 @@ def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str,
             "ratio": {k: med[k] / med["nested"] for k in med}, "rounds_s": times}
 
 
+def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str, object]:
+    """Eager gradkit against compiled gradkit, one cell (compiled afresh)."""
+    torch.compiler.reset()  # one compiled function per cell, not a recompile of the last
+    torch.manual_seed(0)
+    net = MODELS[model](d).to(DEVICE)
+    x = torch.rand(n, d, generator=torch.Generator().manual_seed(1)).to(DEVICE)
+    train = mode == "train"
+    fast = torch.compile(lambda z: gk.laplacian(net, z, create_graph=train, strict=True),
+                         fullgraph=True, dynamic=False)
+
+    def compiled(net: nn.Module, x: Tensor, train: bool) -> Tensor:
+        with torch.set_grad_enabled(train):  # as _gradkit
+            return fast(x)
+
+    methods = {"gradkit": _gradkit, "gradkit_compiled": compiled}
+    compile_s = _run(compiled, net, x, train)
+    ref = _gradkit(net, x, False).reshape(-1)
+    for name, f in methods.items():
+        err = (f(net, x, False).reshape(-1).detach() - ref).abs().max().item()
+        assert err <= 1e-4 * max(ref.abs().max().item(), 1.0), (model, d, name, err)
+    times: dict[str, list[float]] = {k: [] for k in methods}
+    for r in range(repeats + 2):
+        for name, f in methods.items():
+            net.zero_grad(set_to_none=True)
+            t = _run(f, net, x, train)
+            if r >= 2:
+                times[name].append(t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"model": model, "d": d, "mode": mode, "n": n, "median_s": med,
+            "ratio": {k: med[k] / med["gradkit"] for k in med}, "first_call_s": compile_s}
+
+
 def bench_stochastic(d: int, n: int, repeats: int, samples: int = 16) -> dict[str, object]:
     torch.manual_seed(0)
     net = MLP(d).to(DEVICE)
@@ -209,26 +247,37 @@ def main() -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--render", type=Path,
                    help="write --md from this recorded results file, without timing")
+    p.add_argument("--only-compiled", action="store_true", help="the compiled table alone")
     a = p.parse_args()
     if a.render:
         data = json.loads(a.render.read_text())
-        a.md.write_text(markdown(data["meta"], data["cells"], data["stochastic"]))
+        a.md.write_text(markdown(data["meta"], data["cells"], data["stochastic"])
+                        + compiled_markdown(data.get("compiled", [])))
         return
     global DEVICE
     DEVICE = a.device
     torch.set_num_threads(1)
     dims, n, repeats = ([2, 10], 512, 3) if a.quick else ([2, 10, 50, 100], N, a.repeats)
-    cells = []
-    for model in MODELS:
-        for d in dims:
+    cells: list[dict[str, object]] = []
+    stoch: list[dict[str, object]] = []
+    if not a.only_compiled:
+        for model in MODELS:
+            for d in dims:
+                for mode in ("value", "train"):
+                    c = bench_cell(model, d, mode, repeats, n)
+                    print(json.dumps(c), flush=True)
+                    cells.append(c)
+        stoch = [bench_stochastic(d, nn_, repeats) for d, nn_ in
+                 ([(100, 512)] if a.quick else [(100, N), (1000, 256)])]
+        for s in stoch:
+            print(json.dumps(s), flush=True)
+    comp = []
+    for model in ("mlp", "resmlp"):
+        for d in [d for d in dims if d <= 50]:
             for mode in ("value", "train"):
-                c = bench_cell(model, d, mode, repeats, n)
+                c = bench_compiled(model, d, mode, repeats, n)
                 print(json.dumps(c), flush=True)
-                cells.append(c)
-    stoch = [bench_stochastic(d, nn_, repeats) for d, nn_ in
-             ([(100, 512)] if a.quick else [(100, N), (1000, 256)])]
-    for s in stoch:
-        print(json.dumps(s), flush=True)
+                comp.append(c)
     meta = {"torch": torch.__version__, "python": platform.python_version(),
             "threads": torch.get_num_threads(), "machine": platform.processor() or
             platform.machine(), "platform": platform.platform(),
@@ -237,11 +286,11 @@ def main() -> None:
             "device": DEVICE if DEVICE == "cpu" else torch.cuda.get_device_name()}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps({"meta": meta, "cells": cells, "stochastic": stoch},
-                                    indent=1))
+        a.out.write_text(json.dumps({"meta": meta, "cells": cells, "stochastic": stoch,
+                                     "compiled": comp}, indent=1))
     if a.md:
         a.md.parent.mkdir(parents=True, exist_ok=True)
-        a.md.write_text(markdown(meta, cells, stoch))
+        a.md.write_text(markdown(meta, cells, stoch) + compiled_markdown(comp))
 
 
 def _target(c: dict[str, object]) -> str:
@@ -319,6 +368,18 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
         lines.append(f"| {s['d']} | {s['n']} | {s['samples']} Rademacher | {s['exact_s']:.4f} "
                      f"| {s['estimate_s']:.4f} | {s['rel_rms_error']:.3f} "
                      f"(sd {s['rel_rms_error_sd']:.3f}) |")
+    return "\n".join(lines) + "\n"
+
+
+def compiled_markdown(comp: list[dict[str, object]]) -> str:
+    lines = ["", "| model | d | mode | eager gradkit (s) | compiled (s) | compiled / eager "
+             "| first compiled call (s) |", "|---|---|---|---|---|---|---|"]
+    for c in comp:
+        m, r = c["median_s"], c["ratio"]
+        assert isinstance(m, dict) and isinstance(r, dict)
+        lines.append(f"| {c['model']} | {c['d']} | {c['mode']} | {m['gradkit']:.4f} | "
+                     f"{m['gradkit_compiled']:.4f} | {r['gradkit_compiled']:.2f} | "
+                     f"{c['first_call_s']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

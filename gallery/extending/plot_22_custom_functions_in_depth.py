@@ -280,6 +280,98 @@ else:
     raise AssertionError("an old-style Function must not work under vmap")
 
 # %%
+# One gradient per forward input
+# ------------------------------
+# ``backward`` returns one value per argument of ``forward`` after ``ctx``,
+# in order: a gradient for each tensor input, ``None`` for each input that
+# is not a tensor (a Python number, a flag). For :math:`z = s\,x w` with a
+# float :math:`s`, that is three values: :math:`s\,\bar z\, w`,
+# :math:`s\,\bar z\, x` and ``None``.
+class ScaledMul(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, scale):
+        ctx.save_for_backward(x, w)
+        ctx.scale = scale
+        return scale * x * w
+
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        return ctx.scale * grad_z * w, ctx.scale * grad_z * x, None
+
+
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+w = torch.tensor([4.0, 5.0, 6.0], requires_grad=True)
+g_x, g_w = torch.autograd.grad(ScaledMul.apply(x, w, 0.5).sum(), (x, w))
+print(f"dz/dx = 0.5 w: {g_x}\ndz/dw = 0.5 x: {g_w}")
+torch.testing.assert_close(g_x, 0.5 * w.detach())
+torch.testing.assert_close(g_w, 0.5 * x.detach())
+
+
+# %%
+# Leave out the ``None`` and backward raises, naming the Function and both
+# counts:
+class ScaledMulTwoGradients(ScaledMul):
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        return ctx.scale * grad_z * w, ctx.scale * grad_z * x
+
+
+try:
+    ScaledMulTwoGradients.apply(x, w, 0.5).sum().backward()
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("two gradients for three forward inputs must raise")
+
+
+# %%
+# A tensor where the number was gets its own error, and so does a gradient
+# whose shape does not match its input (here summed to a scalar):
+class ScaledMulGradientForScale(ScaledMul):
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        return ctx.scale * grad_z * w, ctx.scale * grad_z * x, grad_z.sum()
+
+
+class ScaledMulWrongShape(ScaledMul):
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        return (ctx.scale * grad_z * w).sum(), ctx.scale * grad_z * x, None
+
+
+for wrong in (ScaledMulGradientForScale, ScaledMulWrongShape):
+    try:
+        wrong.apply(x, w, 0.5).sum().backward()
+    except RuntimeError as err:
+        print(f"RuntimeError: {err}")
+    else:
+        raise AssertionError(f"{wrong.__name__}'s backward must raise")
+
+
+# %%
+# ``None`` for a tensor that requires grad is allowed, and means a zero
+# gradient: nothing raises, and that input's ``.grad`` stays ``None``. Return
+# ``None`` only where the derivative really is zero (or nobody asked for it,
+# as ``needs_input_grad`` says).
+class ScaledMulNoneForX(ScaledMul):
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        return None, ctx.scale * grad_z * x, None
+
+
+x.grad = w.grad = None
+ScaledMulNoneForX.apply(x, w, 0.5).sum().backward()
+print(f"x.grad = {x.grad}, w.grad = {w.grad}")
+assert x.grad is None
+torch.testing.assert_close(w.grad, 0.5 * x.detach())
+
+
+# %%
 # Questions this page settles
 # ---------------------------
 # From PyTorch's issue tracker: double backward of a custom Function that is

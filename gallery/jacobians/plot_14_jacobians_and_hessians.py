@@ -242,6 +242,101 @@ axes[1].set_ylabel("with respect to")
 fig.tight_layout()
 
 # %%
+# The Hessian with respect to a module's parameters
+# -------------------------------------------------
+# ``hessian`` differentiates a function with respect to its *arguments*. A
+# module's parameters are not arguments of ``model(X)``, so make them one:
+# :func:`torch.func.functional_call` runs the module with the parameters
+# given in a dictionary. A flat vector :math:`\theta` is easiest to read;
+# ``unflatten`` cuts it into the named shapes. For a linear model
+# :math:`\hat y = X w + b` and the mean squared error, the Hessian is
+# :math:`\frac{2}{N} A^{\mathsf T} A` with :math:`A = [X\;\mathbf{1}]`.
+from torch.func import functional_call, grad, jvp
+
+torch.manual_seed(0)
+model = torch.nn.Linear(2, 1)
+y_target = torch.tensor([[1.0], [0.0], [2.0], [-1.0]])  # X: the 4 points above
+shapes = {name: p.shape for name, p in model.named_parameters()}
+
+
+def unflatten(theta):
+    sizes = [s.numel() for s in shapes.values()]
+    parts = theta.split(sizes)
+    named = zip(shapes.items(), parts, strict=True)
+    return {name: t.reshape(shape) for (name, shape), t in named}
+
+
+def loss_of(theta):
+    prediction = functional_call(model, unflatten(theta), (X,))
+    return ((prediction - y_target) ** 2).mean()
+
+
+theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+H_params = hessian(loss_of)(theta)
+A = torch.cat([X, torch.ones(len(X), 1)], dim=1)
+print(f"Hessian with respect to (w_0, w_1, b):\n{H_params}")
+torch.testing.assert_close(H_params, 2 / len(X) * A.T @ A)
+
+# %%
+# A Hessian-vector product :math:`Hv` needs no Hessian: it is the forward-mode
+# derivative of the gradient in the direction :math:`v`, ``jvp(grad(loss))``,
+# at the cost of about two gradients.
+v = torch.tensor([1.0, -1.0, 0.5])
+_, Hv = jvp(grad(loss_of), (theta,), (v,))
+print(f"Hv = {Hv}")
+torch.testing.assert_close(Hv, 2 / len(X) * A.T @ A @ v)
+
+# %%
+# Why ``torch.autograd.functional.hessian`` (``functional_hessian`` above)
+# can return zeros: it differentiates the function with respect to the
+# tensors it passes in. A
+# closure that calls ``model(X)`` computes with the module's own parameters,
+# not with those arguments, so its Hessian with respect to them is zero.
+# ``strict=True`` turns that into an error.
+
+def closure(weight, bias):
+    return ((model(X) - y_target) ** 2).mean()  # ignores weight and bias
+
+
+inputs = (model.weight.detach(), model.bias.detach())
+H_closure = functional_hessian(closure, inputs)
+print(f"Hessian blocks of the closure all zero: "
+      f"{all(not block.any() for row in H_closure for block in row)}")
+assert all(not block.any() for row in H_closure for block in row)
+try:
+    functional_hessian(closure, inputs, strict=True)
+except RuntimeError as err:
+    print(f"RuntimeError: {str(err).split('. ')[0]}.")
+else:
+    raise AssertionError("strict=True must refuse a closure that ignores them")
+
+# %%
+# For a network with a nonlinearity there is no short closed form; a float64
+# central finite difference of the loss is the check, entry by entry:
+# :math:`H_{ij} \approx [L(\theta + h e_i + h e_j) - L(\theta + h e_i - h e_j)
+# - L(\theta - h e_i + h e_j) + L(\theta - h e_i - h e_j)] / 4h^2`.
+model = torch.nn.Sequential(
+    torch.nn.Linear(2, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1)
+).double()
+shapes = {name: p.shape for name, p in model.named_parameters()}
+theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+X, y_target = X.double(), y_target.double()
+H_net = hessian(loss_of)(theta)
+step, eye = 1e-4, torch.eye(len(theta), dtype=torch.float64)
+H_fd = torch.empty_like(H_net)
+for i in range(len(theta)):
+    for j in range(len(theta)):
+        di, dj = step * eye[i], step * eye[j]
+        H_fd[i, j] = (
+            loss_of(theta + di + dj) - loss_of(theta + di - dj)
+            - loss_of(theta - di + dj) + loss_of(theta - di - dj)
+        ) / (4 * step**2)
+print(f"Hessian of the {len(theta)} parameters: shape {tuple(H_net.shape)}, "
+      "within 1e-6 of the finite difference (checked)")
+torch.testing.assert_close(H_net, H_fd, rtol=0.0, atol=1e-6)
+X = X.float()
+
+# %%
 # Conclusion
 # ----------
 # ``torch.autograd.functional.jacobian`` / ``hessian`` and

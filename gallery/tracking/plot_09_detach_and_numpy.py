@@ -146,6 +146,11 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
+# The same in-place change made through ``.data`` instead of ``detach()``:
+# :ref:`example-views-inplace`. When to use ``detach()`` and when
+# ``torch.no_grad()``: :ref:`example-no-grad`.
+
+# %%
 # Conclusion
 # ----------
 # Call ``.detach()`` before ``.numpy()`` or plotting (or

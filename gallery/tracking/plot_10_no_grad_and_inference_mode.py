@@ -199,6 +199,58 @@ for ax in (ax_w, ax_f):
 fig.tight_layout()
 
 # %%
+# ``detach()`` and ``no_grad()`` side by side
+# -------------------------------------------
+# :meth:`~torch.Tensor.detach` acts on *one tensor*: it returns the same
+# numbers without history, and the rest of the expression is still recorded.
+# ``torch.no_grad()`` acts on *a block of code*: nothing computed inside is
+# recorded, whatever its inputs. Take :math:`y = w\,u` with both factors
+# requiring grad.
+w = torch.tensor(3.0, requires_grad=True)
+u = torch.tensor(4.0, requires_grad=True)
+y_detached = w * u.detach()
+with torch.no_grad():
+    y_no_grad = w * u
+print(f"w * u.detach():      requires_grad = {y_detached.requires_grad}")
+print(f"w * u under no_grad: requires_grad = {y_no_grad.requires_grad}")
+assert y_detached.requires_grad and not y_no_grad.requires_grad
+
+# %%
+# With ``u.detach()`` the gradient still reaches :math:`w`:
+# :math:`\partial y / \partial w = u = 4`. The detached factor is a constant,
+# so :math:`u` gets none (``None`` with ``allow_unused=True``).
+dy_dw, dy_du = torch.autograd.grad(y_detached, (w, u), allow_unused=True)
+print(f"dy/dw = {dy_dw}, dy/du = {dy_du}")
+torch.testing.assert_close(dy_dw, u.detach())
+assert dy_du is None
+
+# %%
+# ``detach()`` cuts the history *after* the operation was recorded: ``exp``
+# below still made its node, which saved its output for backward. Under
+# ``no_grad()`` no node is made at all. The numbers are the same.
+h = torch.exp(u)
+h_cut = h.detach()
+with torch.no_grad():
+    h_plain = torch.exp(u)
+print(f"h.grad_fn = {h.grad_fn.name()}, saved its output: "
+      f"{torch.equal(h.grad_fn._saved_result, h)}")
+print(f"h_cut.grad_fn = {h_cut.grad_fn}, h_plain.grad_fn = {h_plain.grad_fn}")
+assert h.grad_fn.name() == "ExpBackward0" and h_cut.grad_fn is None
+assert h_plain.grad_fn is None and torch.equal(h_cut, h_plain)
+
+# %%
+# So, as a rule of thumb:
+#
+# - ``detach()`` inside a computation that is differentiated, for *one value*
+#   that must act as a constant: a target computed by the model itself, a
+#   generator's output while the discriminator trains
+#   (:ref:`example-autograd-in-training`), a value for NumPy or a plot
+#   (:ref:`example-detach-numpy`).
+# - ``no_grad()`` around *code* that needs no gradient at all: parameter
+#   updates (above), evaluation, metrics. It saves the memory of the nodes
+#   that ``detach()`` would cut only afterwards.
+
+# %%
 # Conclusion
 # ----------
 # Use ``torch.no_grad()`` (or ``@torch.no_grad()``) for computations that must

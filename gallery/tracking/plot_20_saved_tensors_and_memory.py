@@ -282,6 +282,10 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
+# In-place changes through a view, through ``.data``, or inside a custom
+# Function: :ref:`example-views-inplace`.
+
+# %%
 # Questions this page settles
 # ---------------------------
 # From PyTorch's issue tracker: "one of the variables needed for gradient

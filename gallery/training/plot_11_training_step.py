@@ -255,6 +255,107 @@ for ax in (ax_loss, ax_grad):
 fig.tight_layout()
 
 # %%
+# A running total of losses keeps every graph
+# -------------------------------------------
+# ``total += loss``, to report an average, makes ``total`` a tensor computed
+# from every step's loss, and so keeps every step's graph alive. Two counts
+# show it, the same on any machine: the backward nodes reachable from
+# ``total``, and the saved tensors still alive, seen through a pack hook
+# that wraps each in a small object we watch with a weak reference.
+import weakref
+
+
+def graph_nodes(t):
+    """Backward nodes reachable from ``t`` (0 for a float, or no history)."""
+    if not isinstance(t, torch.Tensor) or t.grad_fn is None:
+        return 0
+    seen, stack = set(), [t.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            stack.extend(next_node for next_node, _ in node.next_functions)
+    return len(seen)
+
+
+class Saved:
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+watched = []
+
+
+def pack(tensor):
+    saved = Saved(tensor)
+    watched.append(weakref.ref(saved))
+    return saved
+
+
+def unpack(saved):
+    return saved.tensor
+
+
+def saved_alive():
+    return sum(ref() is not None for ref in watched)
+
+
+# %%
+# An evaluation loop that forgets ``torch.no_grad()``, four steps, three ways
+# to add up the losses. With ``total += loss`` the nodes and the saved
+# tensors grow with every step; with ``loss.item()`` (a float) or
+# ``loss.detach()`` (a tensor without history) ``total`` holds no graph, and
+# only the current step's saved tensors are alive.
+def evaluate(add):
+    total, counts = 0.0, []
+    watched.clear()
+    for _ in range(4):
+        with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+            loss = F.binary_cross_entropy_with_logits(x @ w + b, y)
+        total = add(total, loss)
+        counts.append((graph_nodes(total), saved_alive()))
+    return counts
+
+
+runs = {
+    "total += loss         ": evaluate(lambda tot, loss: tot + loss),
+    "total += loss.item()  ": evaluate(lambda tot, loss: tot + loss.item()),
+    "total += loss.detach()": evaluate(lambda tot, loss: tot + loss.detach()),
+}
+for name, counts in runs.items():
+    print(f"{name}: (nodes, saved tensors alive) per step {counts}")
+kept = runs["total += loss         "]
+per_step = kept[0][1]
+assert per_step > 0
+assert [alive for _, alive in kept] == [per_step * k for k in (1, 2, 3, 4)]
+nodes = [n for n, _ in kept]
+growth = {nodes[k + 1] - nodes[k] for k in range(len(nodes) - 1)}
+assert len(growth) == 1 and growth.pop() > 0  # the same chain every step
+for name in list(runs)[1:]:
+    assert runs[name] == [(0, per_step)] * 4
+
+# %%
+# In a training loop ``backward()`` frees each step's saved tensors, but
+# ``total += loss`` still keeps the nodes, one chain more per step. (The
+# parameters do not move here, and each step's ``b.grad`` is checked against
+# :math:`(\sigma(z) - y)/3` at their current values.)
+dl_dz_now = (torch.sigmoid(x @ w.detach() + b.detach()) - y) / 3
+total = 0.0
+watched.clear()
+train_counts = []
+for _ in range(4):
+    w.grad, b.grad = None, None
+    with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+        loss = F.binary_cross_entropy_with_logits(x @ w + b, y)
+    loss.backward()
+    torch.testing.assert_close(b.grad, dl_dz_now, rtol=1e-5, atol=0.0)
+    total += loss
+    train_counts.append((graph_nodes(total), saved_alive()))
+print(f"training, total += loss: (nodes, saved alive) {train_counts}")
+assert [n for n, _ in train_counts] == nodes
+assert all(alive == 0 for _, alive in train_counts)
+
+# %%
 # Conclusion
 # ----------
 # ``backward()`` *adds* :math:`\partial L / \partial \theta` into ``.grad`` of

@@ -201,6 +201,50 @@ assert len(module_calls) == calls_before and not accumulated
 torch.testing.assert_close(layer.bias.grad, grad_b)
 
 # %%
+# Modify a gradient: scale it, mask it
+# ------------------------------------
+# To change a gradient during ``backward()``, return the changed tensor from a
+# tensor hook. On an intermediate result the change reaches everything
+# upstream. Scaling the gradient into :math:`h = x^2` by :math:`\lambda =
+# 0.1` in :math:`y = \sum_i h_i^2` scales :math:`\partial y/\partial x_i =
+# 4x_i^3` by :math:`\lambda` too (with :math:`-\lambda` this is a
+# gradient-reversal layer).
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+h = x**2
+h.register_hook(lambda grad: 0.1 * grad)
+(h**2).sum().backward()
+print(f"x.grad with the gradient into h scaled by 0.1: {x.grad}")
+torch.testing.assert_close(x.grad, 0.1 * 4 * x.detach() ** 3)
+
+# %%
+# A mask keeps chosen entries of a parameter fixed: a hook on
+# ``layer.weight`` sets its gradient to 0 in row 0 and keeps it elsewhere, so
+# ``.grad`` is :math:`\partial L/\partial \mathbf{W}` with row 0 zeroed
+# (``grad_W`` is the closed form from above).
+keep = torch.tensor([[False], [True]]).expand(2, 3)
+mask_handle = layer.weight.register_hook(
+    lambda grad: torch.where(keep, grad, 0.0)
+)
+run_backward()
+print(f"masked dL/dW:\n{layer.weight.grad}")
+torch.testing.assert_close(layer.weight.grad, torch.where(keep, grad_W, 0.0))
+
+# %%
+# Plain SGD then leaves row 0 alone. An optimizer with weight decay still
+# moves it: the decay term :math:`\eta\,\mathrm{wd}\,W` does not come from
+# ``.grad``, so masking the gradient does not freeze the entry.
+weight_before = layer.weight.detach().clone()
+with torch.no_grad():
+    for wd in (0.0, 0.5):
+        layer.weight.copy_(weight_before)
+        torch.optim.SGD([layer.weight], lr=0.1, weight_decay=wd).step()
+        moved = layer.weight[0] - weight_before[0]
+        print(f"weight_decay = {wd}: row 0 moved by {moved}")
+        torch.testing.assert_close(moved, -0.1 * wd * weight_before[0])
+    layer.weight.copy_(weight_before)
+mask_handle.remove()
+
+# %%
 # Conclusion
 # ----------
 # ``Tensor.register_hook`` reads or replaces the gradient flowing into any

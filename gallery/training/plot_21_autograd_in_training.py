@@ -255,6 +255,87 @@ expected_wrong = torch.tensor(max_norm / scaler.get_scale())
 torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 
 # %%
+# A GAN's discriminator step: detach the generator's output
+# ---------------------------------------------------------
+# A generator :math:`G(z) = g z + h` makes fake samples; a discriminator with
+# logit :math:`D(s) = a s + c` learns to tell them from real ones. Its loss is
+# :math:`L_D = \operatorname{mean}\,\operatorname{softplus}(-D(r)) +
+# \operatorname{mean}\,\operatorname{softplus}(D(f))` (binary cross-entropy
+# with labels 1 for the real :math:`r`, 0 for the fakes :math:`f`). Its
+# step must move :math:`a, c` only. We set the four parameters and the
+# samples by hand.
+generator = torch.nn.Linear(1, 1)
+discriminator = torch.nn.Linear(1, 1)
+with torch.no_grad():
+    for layer, (slope, offset) in ((generator, (0.5, 0.1)),
+                                   (discriminator, (1.0, -0.5))):
+        layer.weight.fill_(slope)
+        layer.bias.fill_(offset)
+noise = torch.tensor([[-1.0], [-0.5], [0.0], [0.5], [1.0], [1.5]])
+real = torch.tensor([[1.5], [2.0], [2.5], [1.8], [2.2], [2.0]])
+bce = torch.nn.functional.binary_cross_entropy_with_logits
+
+
+def discriminator_loss(fake):
+    real_logits, fake_logits = discriminator(real), discriminator(fake)
+    return bce(real_logits, torch.ones_like(real_logits)) + bce(
+        fake_logits, torch.zeros_like(fake_logits)
+    )
+
+
+# %%
+# With ``generator(noise).detach()`` the fakes are constants for this
+# backward: the generator's parameters get no gradient at all, and the
+# discriminator's are the closed forms
+#
+# .. math::
+#
+#    \frac{\partial L_D}{\partial a} = \operatorname{mean}(-\sigma(-D(r))\,r)
+#    + \operatorname{mean}(\sigma(D(f))\,f),
+#    \qquad
+#    \frac{\partial L_D}{\partial c} = \operatorname{mean}(-\sigma(-D(r)))
+#    + \operatorname{mean}(\sigma(D(f))).
+generator.zero_grad(set_to_none=True)
+discriminator.zero_grad(set_to_none=True)
+fake = generator(noise).detach()
+discriminator_loss(fake).backward()
+print(f"with detach: generator grads {generator.weight.grad}, "
+      f"{generator.bias.grad}")
+print(f"discriminator dL/da = {discriminator.weight.grad.item():.4f}, "
+      f"dL/dc = {discriminator.bias.grad.item():.4f}")
+assert generator.weight.grad is None and generator.bias.grad is None
+with torch.no_grad():
+    d_real, d_fake = discriminator(real), discriminator(fake)
+    p_real, p_fake = torch.sigmoid(-d_real), torch.sigmoid(d_fake)
+    grad_a = (-p_real * real).mean() + (p_fake * fake).mean()
+    grad_c = (-p_real).mean() + p_fake.mean()
+torch.testing.assert_close(discriminator.weight.grad, grad_a.reshape(1, 1))
+torch.testing.assert_close(discriminator.bias.grad, grad_c.reshape(1))
+
+# %%
+# Without ``detach()`` the same backward also runs through the generator and
+# fills its ``.grad`` with :math:`\partial L_D/\partial g =
+# \operatorname{mean}(\sigma(D(f))\, a z)` and :math:`\partial L_D/\partial
+# h = \operatorname{mean}(\sigma(D(f))\, a)`: wasted work, and a gradient
+# that the generator's own step would add to, unless it zeroes first. The
+# discriminator's gradients are the same either way.
+d_grads = (discriminator.weight.grad.clone(), discriminator.bias.grad.clone())
+discriminator.zero_grad(set_to_none=True)
+discriminator_loss(generator(noise)).backward()
+print(f"without detach: generator dL/dg = {generator.weight.grad.item():.4f},"
+      f" dL/dh = {generator.bias.grad.item():.4f}")
+a_now = discriminator.weight.detach()
+torch.testing.assert_close(
+    generator.weight.grad, (p_fake * a_now * noise).mean().reshape(1, 1)
+)
+torch.testing.assert_close(
+    generator.bias.grad, (p_fake * a_now).mean().reshape(1)
+)
+torch.testing.assert_close(
+    (discriminator.weight.grad, discriminator.bias.grad), d_grads
+)
+
+# %%
 # Questions this page settles
 # ---------------------------
 # From PyTorch's issue tracker: passing frozen parameters to an optimizer

@@ -8,15 +8,19 @@ their graph by default (``create_graph=True``) so losses built from them can be 
 from ._taylor import TaylorModeError, TaylorModeWarning
 from .checking import GradientReport, check_gradient
 from .coordinates import (
+    OrthogonalCoordinates,
+    cylindrical,
     cylindrical_curl,
     cylindrical_divergence,
     cylindrical_gradient,
     cylindrical_laplacian,
+    spherical,
     spherical_curl,
     spherical_divergence,
     spherical_gradient,
     spherical_laplacian,
 )
+from .coupling import CouplingError, check_pointwise
 from .graph import plot_graph, print_graph
 from .jacobians import hessian, jacobian, jvp, vjp
 from .pointwise import Derivatives, derivative, gradient, partial
@@ -30,12 +34,16 @@ from .vector_calculus import (
 )
 
 __all__ = [
+    "CouplingError",
     "Derivatives",
     "GradientReport",
+    "OrthogonalCoordinates",
     "TaylorModeError",
     "TaylorModeWarning",
     "check_gradient",
+    "check_pointwise",
     "curl",
+    "cylindrical",
     "cylindrical_curl",
     "cylindrical_divergence",
     "cylindrical_gradient",
@@ -51,6 +59,7 @@ __all__ = [
     "partial",
     "plot_graph",
     "print_graph",
+    "spherical",
     "spherical_curl",
     "spherical_divergence",
     "spherical_gradient",

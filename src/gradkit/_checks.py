@@ -24,7 +24,9 @@ def _type_name(obj: object) -> str:
 
 def _check_grad_mode(fname: str) -> None:
     """Raise if autograd is switched off, since no derivative can then be built."""
-    if torch.is_inference_mode_enabled():
+    # Dynamo cannot trace the inference-mode queries (it stops with "Unsupported"), so they
+    # are skipped while torch.compile traces; in eager mode they always run.
+    if not torch.compiler.is_compiling() and torch.is_inference_mode_enabled():
         raise RuntimeError(
             f"{fname}: called inside `torch.inference_mode()`, where autograd records nothing. "
             "Compute `y` and call this function outside the inference-mode block."
@@ -44,7 +46,7 @@ def _check_tensor(fname: str, name: str, t: object) -> Tensor:
             f"{fname}: `{name}` must be a torch.Tensor, got {_type_name(t)}. "
             f"Convert it with `torch.as_tensor({name}, dtype=torch.float32)`."
         )
-    if t.is_inference():
+    if not torch.compiler.is_compiling() and t.is_inference():  # see _check_grad_mode
         raise ValueError(
             f"{fname}: `{name}` is an inference tensor (made under `torch.inference_mode()`), "
             "so autograd cannot record operations on it. Make an ordinary copy outside the "

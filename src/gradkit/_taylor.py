@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
 from ._checks import _call_on_points
+from .coupling import coupling_error
 
 __all__ = ["TaylorModeError", "TaylorModeWarning"]
 
@@ -50,6 +51,10 @@ class TaylorModeError(RuntimeError):
 
 class _Unsupported(Exception):
     """Internal: stop the forward mode (the reason is the message)."""
+
+
+class _Coupled(Exception):
+    """Internal: a rule found an operation that mixes the points (the message says how)."""
 
 
 Jet = tuple[Tensor, Tensor]  # (J, L)
@@ -85,8 +90,9 @@ def _jdim(dim: int) -> int:
 class _Tracer(TorchFunctionMode):
     """Run a callable and propagate (J, L) next to every value that depends on the input."""
 
-    def __init__(self, known: Iterator[Tensor]) -> None:
+    def __init__(self, fname: str, known: Iterator[Tensor]) -> None:
         super().__init__()
+        self.fname = fname
         self.jets: dict[int, tuple[Tensor, Tensor, Tensor]] = {}
         # Tensors that cannot depend on the input: parameters, buffers and tensor attributes
         # of the module (they existed before the call), and anything computed from them only.
@@ -110,10 +116,17 @@ class _Tracer(TorchFunctionMode):
         which hand back views of their inputs. Such a view shares the storage of a tracked
         value; a constant cannot (gradkit made the input itself).
         """
-        ptr = t.untyped_storage().data_ptr()
-        return ptr != 0 and any(
-            v.untyped_storage().data_ptr() == ptr for v, _, _ in self.jets.values()
-        )
+        try:
+            ptr = t.untyped_storage().data_ptr()
+            return ptr != 0 and any(
+                v.untyped_storage().data_ptr() == ptr for v, _, _ in self.jets.values()
+            )
+        except (NotImplementedError, RuntimeError):
+            # Inside a torch.func transform, tensors are wrappers without a storage. The
+            # tensors the mode has not seen there are the ones the transform hands in (the
+            # parameters of functional_call); a value made from the input where the mode
+            # cannot see leaves the output untracked, and that falls back to the exact path.
+            return False
 
     def jet(self, t: object) -> Jet | None:
         """Return (J, L) of a tracked tensor, or None for a constant."""
@@ -179,6 +192,8 @@ class _Tracer(TorchFunctionMode):
         except _Unsupported as e:
             self.fail(f"`{_name(func)}` {e}")
             raise
+        except _Coupled as e:
+            raise coupling_error(self.fname, f"`{_name(func)}` {e}") from None
         except Exception as e:  # a call the rule does not cover (keyword-only input, ...)
             self.fail(f"`{_name(func)}` called in a form its forward rule does not cover "
                       f"({type(e).__name__}: {e})")
@@ -476,6 +491,11 @@ def _flat_linear(j: Tensor, w: Tensor) -> Tensor:
 def _matmul(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
     a, b = _sides(tr, args, kwargs)
     jl = tr.jet(a)
+    if isinstance(b, Tensor) and b.ndim == 2 and tr.jet(b) is not None:
+        raise _Coupled("with a point-dependent matrix on the right sums over its rows (the "
+                       "points), as attention over the points does")
+    if isinstance(a, Tensor) and a.ndim < 2 and jl is not None:
+        raise _Coupled("of a vector of one value per point contracts over the points")
     if (jl is None or tr.jet(b) is not None or not isinstance(b, Tensor) or b.ndim != 2
             or a.ndim < 2):
         # A constant matrix on the left would mix the points (rows).
@@ -522,35 +542,27 @@ def _getitem(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, 
 _register([T.__getitem__], _getitem)
 
 
-def _cat(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    ts = args[0]
-    dim = _arg(args, kwargs, 1, "dim", 0)
-    k = _k(tr, *ts)
-    js, ls = [], []
-    for t in ts:
-        jl = tr.jet(t)
-        jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
-        js.append(jl[0])
-        ls.append(jl[1])
-    return torch.cat(js, _jdim(dim)), torch.cat(ls, dim)
+def _joining(join: Callable[..., Tensor]) -> Rule:
+    """Rule for ``torch.cat`` / ``torch.stack``: join the jets along the matching axis, with
+    zeros for the constant parts."""
+
+    def rule(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
+        ts = args[0]
+        dim = _arg(args, kwargs, 1, "dim", 0)
+        k = _k(tr, *ts)
+        js, ls = [], []
+        for t in ts:
+            jl = tr.jet(t)
+            jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
+            js.append(jl[0])
+            ls.append(jl[1])
+        return join(js, _jdim(dim)), join(ls, dim)
+
+    return rule
 
 
-def _stack(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    ts = args[0]
-    dim = _arg(args, kwargs, 1, "dim", 0)
-    k = _k(tr, *ts)
-    js, ls = [], []
-    for t in ts:
-        jl = tr.jet(t)
-        jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
-        js.append(jl[0])
-        ls.append(jl[1])
-    jd = dim + 1 if dim >= 0 else dim
-    return torch.stack(js, jd), torch.stack(ls, dim)
-
-
-_register([torch.cat, torch.concat, torch.concatenate], _cat)
-_register([torch.stack], _stack)
+_register([torch.cat, torch.concat, torch.concatenate], _joining(torch.cat))
+_register([torch.stack], _joining(torch.stack))
 
 
 def _reduce(mean: bool) -> Rule:
@@ -559,12 +571,13 @@ def _reduce(mean: bool) -> Rule:
         dim = _arg(args, kwargs, 1, "dim", None)
         keepdim = _arg(args, kwargs, 2, "keepdim", False)
         jl = tr.jet(x)
-        if jl is None or dim is None or kwargs.get("dtype") is not None:
-            # Without `dim` the sum would run over the points as well.
-            raise _Unsupported("is supported only with `dim`")
+        if jl is None or kwargs.get("dtype") is not None:
+            raise _Unsupported("is supported only with `dim` and no `dtype`")
+        if dim is None:
+            raise _Coupled("without `dim` reduces over the points (rows) too")
         dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
         if any(d % x.ndim == 0 for d in dims):
-            raise _Unsupported("over the points (dim 0) mixes the points")
+            raise _Coupled(f"over dim {dims} reduces over the points (dim 0, e.g. a batch mean)")
         jd = tuple(_jdim(d) for d in dims)
         jl = _full(jl, x)
         if mean:
@@ -597,7 +610,7 @@ def _layer_norm(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[st
     if jl is None or tr.jet(w) is not None or tr.jet(b) is not None:
         raise _Unsupported("is supported only with constant weight and bias")
     if len(shape) >= x.ndim:
-        raise _Unsupported("over the points (dim 0) mixes the points")
+        raise _Coupled("normalises over the points (dim 0) too")
     j, lap = jl
     dims = tuple(range(-len(shape), 0))
     c = (x - x.mean(dims, keepdim=True), j - j.mean(dims, keepdim=True),
@@ -620,6 +633,29 @@ def _layer_norm(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[st
 _register([F.layer_norm], _layer_norm)
 
 
+def _batch_norm(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
+    x = args[0]
+    mean = _arg(args, kwargs, 1, "running_mean", None)
+    var = _arg(args, kwargs, 2, "running_var", None)
+    w = _arg(args, kwargs, 3, "weight", None)
+    training = _arg(args, kwargs, 5, "training", False)
+    eps = _arg(args, kwargs, 7, "eps", 1e-5)
+    if training or mean is None or var is None:
+        raise _Coupled("in training mode (or without running statistics) normalises with "
+                       "the batch's mean and variance, computed over all the points")
+    if any(tr.jet(t) is not None for t in (mean, var, w)) or x.ndim < 2:
+        raise _Unsupported("is supported only with constant statistics and weight")
+    # Eval mode: an affine map per channel (dim 1), the same at every point.
+    scale = (var + eps) ** -0.5 if w is None else w * (var + eps) ** -0.5
+    scale = scale.reshape(-1, *([1] * (x.ndim - 2)))
+    jl = tr.jet(x)
+    assert jl is not None
+    return jl[0] * scale, jl[1] * scale
+
+
+_register([F.batch_norm], _batch_norm)
+
+
 # ------------------------------------------------------------------------------- driver
 def _known_tensors(f: object) -> Iterator[Tensor]:
     """Yield the tensors a module holds: parameters, buffers, tensor attributes."""
@@ -632,14 +668,15 @@ def _known_tensors(f: object) -> Iterator[Tensor]:
 
 def taylor_second_order(
     fname: str, f: Callable[[Tensor], Tensor], x: Tensor, directions: Tensor
-) -> tuple[Tensor, Tensor] | str:
-    """Run ``f(x)`` and return ``(f(x), sum_k d^2 f[directions_k])``, or why it cannot.
+) -> tuple[Tensor, Tensor, Tensor] | str:
+    """Run ``f(x)`` and return ``(f(x), J, L)``, or why it cannot.
 
-    ``directions`` has shape ``(k, *x.shape)``. The second value is the sum over ``k`` of the
-    second directional derivatives of ``f`` at every point; with the unit vectors of the
-    columns it is the Laplacian.
+    ``directions`` has shape ``(k, *x.shape)`` (or broadcasts to it). ``J`` holds the first
+    directional derivatives of ``f`` at every point, shape ``(k, *f(x).shape)``; ``L`` is the
+    sum over ``k`` of the second directional derivatives, shape of ``f(x)``. With the unit
+    vectors of the columns, ``J`` is the gradient and ``L`` the Laplacian.
     """
-    tracer = _Tracer(_known_tensors(f))
+    tracer = _Tracer(fname, _known_tensors(f))
     # The input is an alias that gradkit owns: it keeps the graph to x (if any), and nothing
     # else in the call can be this tensor.
     xin = x.view_as(x)
@@ -661,5 +698,5 @@ def taylor_second_order(
     jl = tracer.jet(y)
     if jl is None:
         return "the output does not come from the input through operations the forward mode sees"
-    lap = jl[1]
-    return y, lap if lap.shape == y.shape else lap.expand(y.shape).contiguous()
+    j, lap = _full(jl, y)
+    return y, j, lap.contiguous()

@@ -7,7 +7,7 @@ vector of ones then returns every point's derivative at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -21,6 +21,7 @@ from ._checks import (
     _check_y,
 )
 from ._engine import _grad, _like, _ncols, _rows
+from ._forward import _call, _check_points, _directions, _forward_or_fallback, _scalar_rows
 
 __all__ = ["Derivatives", "derivative", "gradient", "partial"]
 
@@ -36,21 +37,23 @@ def _flat_x(fname: str, x: Tensor) -> None:
 
 
 def derivative(
-    y: Tensor,
+    y: Tensor | Callable[[Tensor], Tensor],
     x: Tensor,
     order: int = 1,
     *,
     create_graph: bool = True,
     allow_unused: bool = False,
+    strict: bool = False,
 ) -> Tensor:
     """Return the ``order``-th derivative of ``y`` with respect to a 1-D input, per point.
 
     Parameters
     ----------
-    y : Tensor, shape (N,) or (N, 1)
-        Scalar field computed pointwise from ``x``.
+    y : Tensor, shape (N,) or (N, 1), or callable
+        Scalar field computed pointwise from ``x``; or the function computing it, which
+        orders 1 and 2 run once in forward (Taylor) mode (see :func:`gradkit.laplacian`).
     x : Tensor, shape (N,) or (N, 1)
-        Collocation points, with ``requires_grad=True``.
+        Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
     order : int, default 1
         Order ``k >= 1`` of the derivative.
     create_graph : bool, default True
@@ -58,7 +61,10 @@ def derivative(
         (to network weights, or to higher derivatives). ``False`` returns a tensor
         with ``requires_grad=False`` and saves memory.
     allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        Return zeros instead of raising when ``y`` does not depend on ``x`` (where
+        ``torch.autograd.grad(..., allow_unused=True)`` returns None).
+    strict : bool, default False
+        As in :func:`gradkit.laplacian`.
 
     Returns
     -------
@@ -95,11 +101,35 @@ def derivative(
     tensor([0., 0.])
     """
     fname = "derivative"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    _flat_x(fname, x)
+    if not isinstance(y, Tensor) and callable(y):
+        x = _check_points(fname, x)
+        _flat_x(fname, x)
+        order = _check_order(fname, order)
+        if order > 2:  # the forward mode carries two orders
+            y, x = _call(fname, y, x, "orders above 2 use nested backward passes")
+        else:
+            res = _forward_or_fallback(
+                fname, y, x, _directions(x, [0]), create_graph=create_graph, strict=strict
+            )
+            if not isinstance(res, str):
+                _scalar_rows(fname, res[0], x)
+                return _like(res[1][0] if order == 1 else res[2], res[0].shape)
+            y, x = _call(fname, y, x, res)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        _flat_x(fname, x)
+        order = _check_order(fname, order)
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    order = _check_order(fname, order)
+    return _repeated(fname, y, x, 0, order, create_graph=create_graph, allow_unused=allow_unused)
+
+
+def _repeated(
+    fname: str, y: Tensor, x: Tensor, dim: int, order: int, *, create_graph: bool,
+    allow_unused: bool,
+) -> Tensor:
+    """Differentiate ``order`` times with respect to column ``dim``, one pass each."""
+    n, d = x.shape[0], _ncols(x)
     out = y
     for k in range(order):
         g = _grad(
@@ -110,7 +140,7 @@ def derivative(
             create_graph=create_graph or k < order - 1,
             allow_unused=allow_unused or k > 0,
         )
-        out = _like(g, y.shape)
+        out = _like(g if d == 1 else _like(g, (n, d))[:, dim], y.shape)
     return out
 
 
@@ -178,46 +208,37 @@ def partial(
     _check_grad_mode(fname)
     x = _check_x(fname, x)
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    x2 = _rows(x)
-    dim = _check_dim(fname, dim, x2.shape[1])
+    dim = _check_dim(fname, dim, _ncols(x))
     order = _check_order(fname, order)
-    out = y
-    for k in range(order):
-        g = _grad(
-            fname,
-            out,
-            x,
-            torch.ones_like(out),
-            create_graph=create_graph or k < order - 1,
-            allow_unused=allow_unused or k > 0,
-        )
-        out = _like(g, x2.shape)[:, dim]
-        out = _like(out, y.shape)
-    return out
+    return _repeated(fname, y, x, dim, order, create_graph=create_graph, allow_unused=allow_unused)
 
 
 def gradient(
-    y: Tensor,
+    y: Tensor | Callable[[Tensor], Tensor],
     x: Tensor,
     *,
     dims: Sequence[int] | None = None,
     create_graph: bool = True,
     allow_unused: bool = False,
+    strict: bool = False,
 ) -> Tensor:
     """Return the gradient of a scalar field ``y`` with respect to ``x``, one row per point.
 
     Parameters
     ----------
-    y : Tensor, shape (N,) or (N, 1)
-        Scalar field computed pointwise from ``x``.
+    y : Tensor, shape (N,) or (N, 1), or callable
+        Scalar field computed pointwise from ``x``; or the function computing it, run once
+        in forward mode (see :func:`gradkit.laplacian`).
     x : Tensor, shape (N, d) or (N,)
-        Collocation points, with ``requires_grad=True``.
+        Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
     dims : list of int, optional
         Return only these columns of the gradient, in this order (default: all).
     create_graph : bool, default True
         Keep the graph of the result (see :func:`derivative`).
     allow_unused : bool, default False
         Return zeros instead of raising when ``y`` does not depend on ``x``.
+    strict : bool, default False
+        As in :func:`gradkit.laplacian`.
 
     Returns
     -------
@@ -251,14 +272,26 @@ def gradient(
             [9.]], grad_fn=<IndexBackward0>)
     """
     fname = "gradient"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
+    if not isinstance(y, Tensor) and callable(y):
+        x = _check_points(fname, x)
+        every = _check_dims(fname, dims, _ncols(x))
+        res = _forward_or_fallback(
+            fname, y, x, _directions(x, every), create_graph=create_graph, strict=strict
+        )
+        if not isinstance(res, str):
+            _scalar_rows(fname, res[0], x)
+            g = res[1].reshape(len(every), x.shape[0]).T
+            return _like(g, x.shape) if dims is None else g
+        y, x = _call(fname, y, x, res)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        every = _check_dims(fname, dims, _ncols(x))
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    cols = None if dims is None else _check_dims(fname, dims, _ncols(x))
     g = _grad(
         fname, y, x, torch.ones_like(y), create_graph=create_graph, allow_unused=allow_unused
     )
-    return g if cols is None else _rows(g)[:, cols]
+    return g if dims is None else _rows(g)[:, every]
 
 
 class Derivatives:
@@ -271,10 +304,11 @@ class Derivatives:
 
     Parameters
     ----------
-    y : Tensor, shape (N,) or (N, 1)
-        Scalar field computed pointwise from ``x``.
+    y : Tensor, shape (N,) or (N, 1), or callable
+        Scalar field computed pointwise from ``x``, or the function computing it (called
+        once on ``x``, and refused with :class:`CouplingError` if it mixes the points).
     x : Tensor, shape (N, d) or (N,)
-        Collocation points, with ``requires_grad=True``.
+        Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
     create_graph : bool, default True
         Keep the graph of the results (see :func:`derivative`).
 
@@ -311,8 +345,12 @@ class Derivatives:
     tensor([4., 2.], grad_fn=<AddBackward0>)
     """
 
-    def __init__(self, y: Tensor, x: Tensor, *, create_graph: bool = True) -> None:
+    def __init__(
+        self, y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = True
+    ) -> None:
         fname = "Derivatives"
+        if not isinstance(y, Tensor) and callable(y):
+            y, x = _call(fname, y, _check_points(fname, x), "mixed partials use nested passes")
         _check_grad_mode(fname)
         self.x: Tensor = _check_x(fname, x)
         self.y: Tensor = _check_y(fname, y, self.x)

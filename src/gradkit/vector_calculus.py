@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from ._checks import (
-    _call_on_points,
     _check_dims,
     _check_grad_mode,
     _check_tensor,
     _check_x,
     _check_y,
-    _type_name,
     _unused_error,
 )
 from ._engine import _grad, _like, _ncols, _per_column, _rows
-from ._taylor import TaylorModeError, TaylorModeWarning, taylor_second_order
+from ._forward import _call, _check_points, _directions, _forward_or_fallback, _scalar_rows
 from .jacobians import _jacobian
 
 __all__ = [
@@ -39,74 +36,6 @@ def _second_diag(
     rows, used = _per_column(g, x, list(range(len(dims))), create_graph=create_graph)
     cols = [r[:, c] for r, c in zip(rows, dims, strict=True)]
     return torch.stack(cols, dim=1) if cols else x.new_zeros(x.shape[0], 0), used
-
-
-def _directions(x: Tensor, dims: list[int]) -> Tensor:
-    """Return the unit vectors of the columns ``dims``, the same for every point: shape
-    (k, 1, d), or (k, 1) for points of shape (N,) (they broadcast over the points)."""
-    e = torch.zeros(len(dims), _ncols(x), dtype=x.dtype, device=x.device)
-    e[range(len(dims)), dims] = 1
-    return e.reshape(len(dims), 1, *x.shape[1:])
-
-
-def _forward_or_fallback(
-    fname: str,
-    f: Callable[[Tensor], Tensor],
-    x: Tensor,
-    directions: Tensor,
-    *,
-    create_graph: bool,
-    strict: bool,
-) -> tuple[Tensor, Tensor] | None:
-    """Run the forward (Taylor-mode) path; warn (or raise with ``strict``) when it cannot."""
-    with torch.set_grad_enabled(torch.is_grad_enabled() and create_graph):
-        res = taylor_second_order(fname, f, x, directions)
-    if not isinstance(res, str):
-        return res
-    msg = (
-        f"{fname}: the forward (Taylor-mode) path cannot run on this callable: {res}. "
-        "gradkit computes the exact result with nested backward passes instead (slower). "
-        "Pass `strict=True` to make this an error."
-    )
-    if strict:
-        raise TaylorModeError(msg)
-    warnings.warn(msg, TaylorModeWarning, stacklevel=3)
-    return None
-
-
-def _call(fname: str, f: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
-    """Evaluate ``f`` on ``x`` (made to require grad) for the exact path."""
-    _check_grad_mode(fname)
-    if not x.requires_grad and x.is_floating_point():
-        x = x.detach().requires_grad_()
-    y = _call_on_points(fname, f, x)
-    if not isinstance(y, Tensor):
-        raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(y)}.")
-    return y, x
-
-
-def _check_points(fname: str, x: object) -> Tensor:
-    """Validate ``x`` for a callable: a floating tensor of shape (N,) or (N, d)."""
-    x = _check_tensor(fname, "x", x)
-    if x.ndim not in (1, 2):
-        raise ValueError(
-            f"{fname}: `x` must have shape (N,) or (N, d), got shape {tuple(x.shape)}. "
-            "Put one collocation point per row (use `x.reshape(N, -1)`)."
-        )
-    return x
-
-
-def _scalar_rows(fname: str, y: Tensor, x: Tensor) -> None:
-    """Raise unless the callable's output ``y`` is one value per point."""
-    if y.ndim == 0 or y.shape[0] != x.shape[0]:
-        _check_y(fname, y, x)  # raises the row-count error
-    if _ncols(y) != 1:
-        raise ValueError(
-            f"{fname}: `y` must compute a scalar field, one value per point, but "
-            f"the network returns {_ncols(y)} values per point. Use a network "
-            "with one output, or pass one output column as a tensor: "
-            f"`{fname}(net(x)[:, i], x)`."
-        )
 
 
 def laplacian(
@@ -154,6 +83,8 @@ def laplacian(
         If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
+    CouplingError
+        With a callable whose output at one point depends on the input at other points.
 
     Warns
     -----
@@ -164,7 +95,13 @@ def laplacian(
     -----
     With a tensor ``y`` the graph already exists, so only reverse mode is possible: one
     backward pass for the gradient, then one per column for the Hessian diagonal (the
-    nested loop, reusing the gradient).
+    nested loop, reusing the gradient). The result assumes ``y`` is pointwise (row ``i``
+    depends on row ``i`` of ``x`` only); for a ``y`` that mixes the points it is
+    :math:`\\sum_j \\partial^2 y_j / \\partial x_{i,k}^2`, not the per-point Laplacian.
+    :func:`check_pointwise` tests that assumption with two backward passes. With a
+    callable, gradkit checks it and raises :class:`CouplingError` for a model that mixes
+    the points (BatchNorm in training mode, a mean over the batch, attention over the
+    points), naming the operation.
 
     With a callable, gradkit runs it once, for real, and carries the first derivatives and
     the Laplacian next to every value (the forward Laplacian of Li et al. 2023, the collapsed
@@ -201,16 +138,17 @@ def laplacian(
         res = _forward_or_fallback(
             fname, y, x, _directions(x, cols), create_graph=create_graph, strict=strict
         )
-        if res is not None:
+        if not isinstance(res, str):
             _scalar_rows(fname, res[0], x)
-            return res[1]
-        y, x = _call(fname, y, x)
-    elif not isinstance(y, Tensor):
-        _check_tensor(fname, "y", y)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
+            return res[2]
+        y, x = _call(fname, y, x, res)  # x checked above; y is checked below
+    else:
+        if not isinstance(y, Tensor):
+            _check_tensor(fname, "y", y)  # neither a tensor nor callable: say so first
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
     y = _check_y(fname, y, x, allow_unused=allow_unused)
-    cols = _check_dims(fname, dims, _ncols(x))
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
     diag, _ = _second_diag(_rows(g)[:, cols], x, cols, create_graph)
     return _like(diag.sum(1), y.shape)
@@ -277,15 +215,16 @@ def vector_laplacian(
         res = _forward_or_fallback(
             fname, v, x, _directions(x, cols), create_graph=create_graph, strict=strict
         )
-        if res is not None:
+        if not isinstance(res, str):
             if res[0].ndim == 0 or res[0].shape[0] != x.shape[0]:
                 _check_y(fname, res[0], x, name="v", scalar=False)
-            return res[1]
-        v, x = _call(fname, v, x)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
+            return res[2]
+        v, x = _call(fname, v, x, res)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
     v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    cols = _check_dims(fname, dims, _ncols(x))
     grads, used = _per_column(v, x, list(range(_ncols(v))), create_graph=True)
     if not used and not allow_unused:
         raise _unused_error(fname, x, "v")
@@ -387,16 +326,15 @@ def laplacian_estimate(
         res = _forward_or_fallback(
             fname, y, x, v / samples**0.5, create_graph=create_graph, strict=strict
         )
-        if res is not None:
+        if not isinstance(res, str):
             _scalar_rows(fname, res[0], x)
-            return res[1]
-        y, x = _call(fname, y, x)
+            return res[2]
+        y, x = _call(fname, y, x, res)
     else:
+        _check_grad_mode(fname)
         x = _check_x(fname, x)
         cols = _check_dims(fname, dims, _ncols(x))
         v = draw(x, cols)
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
     y = _check_y(fname, y, x)
     g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=False)
     total = x.new_zeros(x.shape[0])
@@ -489,22 +427,24 @@ def weighted_laplacian(
 
 
 def divergence(
-    v: Tensor,
+    v: Tensor | Callable[[Tensor], Tensor],
     x: Tensor,
     *,
     dims: Sequence[int] | None = None,
     create_graph: bool = True,
     allow_unused: bool = False,
+    strict: bool = False,
 ) -> Tensor:
     """Return the divergence of a vector field, one value per point.
 
     Parameters
     ----------
-    v : Tensor, shape (N, d), or (N, len(dims))
+    v : Tensor, shape (N, d), or (N, len(dims)), or callable
         Vector field computed pointwise from ``x``; with ``dims``, component ``i`` goes with
-        column ``dims[i]`` of ``x``.
+        column ``dims[i]`` of ``x``. Or the function computing it, run once in forward mode
+        (see :func:`laplacian`).
     x : Tensor, shape (N, d)
-        Collocation points, with ``requires_grad=True``.
+        Collocation points. ``requires_grad=True`` is needed when ``v`` is a tensor.
     dims : list of int, optional
         The columns of ``x`` that ``v``'s components go with (default: all), e.g. the
         spatial columns of space-time inputs.
@@ -512,6 +452,8 @@ def divergence(
         Keep the graph of the result (see :func:`derivative`).
     allow_unused : bool, default False
         Return zeros instead of raising when ``v`` does not depend on ``x``.
+    strict : bool, default False
+        As in :func:`laplacian`.
 
     Returns
     -------
@@ -545,21 +487,39 @@ def divergence(
     tensor([4., 2.], grad_fn=<SumBackward1>)
     """
     fname = "divergence"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x, ndims=(2,))
+    if not isinstance(v, Tensor) and callable(v):
+        x = _check_points(fname, x)
+        cols = _check_dims(fname, dims, _ncols(x))
+        res = _forward_or_fallback(
+            fname, v, x, _directions(x, cols), create_graph=create_graph, strict=strict
+        )
+        if not isinstance(res, str):
+            _vector_shape(fname, res[0], x, cols, dims)
+            return torch.diagonal(res[1], 0, 0, 2).sum(1)
+        v, x = _call(fname, v, x, res)
+    else:
+        _check_grad_mode(fname)
+        x = _check_x(fname, x, ndims=(2,))
+        cols = _check_dims(fname, dims, x.shape[1])
     v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    cols = _check_dims(fname, dims, x.shape[1])
-    if v.shape != (x.shape[0], len(cols)):
+    _vector_shape(fname, v, x, cols, dims)
+    diag, used = _second_diag(v, x, cols, create_graph)
+    if not used and not allow_unused:
+        raise _unused_error(fname, x, "v")
+    return diag.sum(1)
+
+
+def _vector_shape(
+    fname: str, v: Tensor, x: Tensor, cols: list[int], dims: Sequence[int] | None
+) -> None:
+    """Raise unless ``v`` has one component per column in ``dims`` at every point."""
+    if x.ndim != 2 or v.shape != (x.shape[0], len(cols)):
         want = f"the shape of `x`, {tuple(x.shape)}" if dims is None else (
             f"shape {(x.shape[0], len(cols))}, one component per column in `dims`")
         raise ValueError(
             f"{fname}: `v` must have {want}, got "
             f"{tuple(v.shape)}. The divergence needs one component per input dimension."
         )
-    diag, used = _second_diag(v, x, cols, create_graph)
-    if not used and not allow_unused:
-        raise _unused_error(fname, x, "v")
-    return diag.sum(1)
 
 
 def curl(
@@ -623,6 +583,11 @@ def curl(
             "`partial(v[:, 1], x, 0) - partial(v[:, 0], x, 1)`."
         )
     j = _jacobian(fname, v, x, create_graph=create_graph, allow_unused=allow_unused, name="v")
+    return _curl_of_jacobian(j)
+
+
+def _curl_of_jacobian(j: Tensor) -> Tensor:
+    """Return the curl from the Jacobian ``j[:, i, k] = d v_i / d x_k``, shape (N, 3)."""
     return torch.stack(
         [j[:, 2, 1] - j[:, 1, 2], j[:, 0, 2] - j[:, 2, 0], j[:, 1, 0] - j[:, 0, 1]], dim=1
     )

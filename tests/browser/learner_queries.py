@@ -187,21 +187,21 @@ LEARNER_QUERIES = (
         "retain_grad",
         (gallery("basics/plot_04_leaf_tensors"),),
         "https://runebook.dev/en/docs/pytorch/generated/torch.tensor.retain_grad"),
-    # -- answers being written on other branches (enable after merge) --
+    # -- answered by the sections added for issue 20, part 2 --
     LearnerQuery(
         "in-place operation on a slice changes is_leaf",
         (gallery("tracking/plot_27_views_and_inplace"),),
         "https://discuss.pytorch.org/t/inplace-operation-changes-is-leaf-attribute/120297",
-        pending="views and in-place operations: new page tracking/plot_27_views_and_inplace"),
+    ),
     LearnerQuery(
         "GPU memory increases when accumulating loss",
-        (gallery("tracking/plot_20_saved_tensors_and_memory"),),
+        (gallery("training/plot_11_training_step"),
+         gallery("tracking/plot_20_saved_tensors_and_memory")),
         "https://discuss.pytorch.org/t/gpu-memory-increase-while-i-wanna-to-backward-with-accumulative-loss/43284",
-        pending="memory growth from `total += loss`: the page that gets it is not decided here"),
+    ),
     LearnerQuery(
         "GAN detach fake images discriminator",
         (gallery("training/plot_21_autograd_in_training"),),
         "https://deadends.dev/cuda/backward-through-graph-twice",
-        pending="detaching the generator's output in GAN training: the page that gets it "
-                "is not decided here"),
+    ),
 )

@@ -128,3 +128,60 @@ def test_empty_batch():
     x = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
     assert gk.spherical_laplacian(x.sum(1), x, allow_unused=True).shape == (0,)
     assert gk.cylindrical_curl(x * 2, x, allow_unused=True).shape == (0, 3)
+
+
+def _parabolic_h(q: Tensor) -> Tensor:
+    s, t = q[:, 0], q[:, 1]
+    return torch.stack([torch.hypot(s, t), torch.hypot(s, t), s * t], dim=1)
+
+
+PARABOLIC = gk.OrthogonalCoordinates("parabolic", "(sigma, tau, phi)", _parabolic_h, (3,))
+
+
+def _par(n: int = 12, seed: int = 0) -> Tensor:
+    """Points (sigma, tau, phi) with sigma, tau in [0.5, 1.5]."""
+    g = torch.Generator().manual_seed(seed)
+    q = torch.rand(n, 3, generator=g, dtype=torch.float64)
+    q[:, :2] += 0.5
+    q[:, 2] *= 2 * math.pi
+    return q.requires_grad_()
+
+
+def test_a_users_system_parabolic_closed_forms():
+    """|X|^2 = (s^2 + t^2)^2 / 4: gradient 2X, Laplacian 6; X itself: divergence 3, curl 0."""
+    q = _par()
+    s, t = q[:, 0], q[:, 1]
+    rho = torch.hypot(s, t)
+    x_local = torch.stack([s * rho / 2, t * rho / 2, torch.zeros_like(s)], dim=1)  # X
+    f = rho**4 / 4
+    torch.testing.assert_close(PARABOLIC.gradient(f, q), 2 * x_local, **TOL)
+    torch.testing.assert_close(PARABOLIC.laplacian(f, q), torch.full_like(s, 6.0), **TOL)
+    torch.testing.assert_close(PARABOLIC.divergence(x_local, q), torch.full_like(s, 3.0), **TOL)
+    torch.testing.assert_close(PARABOLIC.curl(x_local, q), torch.zeros_like(q), **TOL)
+
+
+def test_a_users_system_matches_cartesian():
+    """The parabolic Laplacian of f(cartesian(q)) equals the Cartesian Laplacian of f."""
+    q = _par()
+    s, t, p = q.unbind(1)
+    to_cart = torch.stack([s * t * torch.cos(p), s * t * torch.sin(p), (t**2 - s**2) / 2], 1)
+    f = _net(3, 1)
+    xc = to_cart.detach().requires_grad_()
+    torch.testing.assert_close(PARABOLIC.laplacian(f(to_cart)[:, 0], q),
+                               gk.laplacian(f(xc)[:, 0], xc), **TOL)
+    with pytest.raises(ValueError, match=r"^parabolic_laplacian: `x` must hold .*\(sigma"):
+        PARABOLIC.laplacian(s, q[:, :2])
+
+
+def test_a_users_planar_system_elliptic():
+    """Elliptic coordinates (mu, nu): x^2 + y^2 = cosh^2 mu cos^2 nu + sinh^2 mu sin^2 nu
+    has Laplacian 4."""
+    elliptic = gk.OrthogonalCoordinates(
+        "elliptic", "(mu, nu)",
+        lambda q: torch.hypot(torch.sinh(q[:, 0]), torch.sin(q[:, 1])).unsqueeze(1).expand(-1, 2),
+        (2,),
+    )
+    q = _par()[:, :2].detach().requires_grad_()
+    mu, nu = q[:, 0], q[:, 1]
+    f = (torch.cosh(mu) * torch.cos(nu)) ** 2 + (torch.sinh(mu) * torch.sin(nu)) ** 2
+    torch.testing.assert_close(elliptic.laplacian(f, q), torch.full_like(mu, 4.0), **TOL)

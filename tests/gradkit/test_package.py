@@ -10,9 +10,13 @@ EXPECTED = {
     "print_graph", "vjp", "vector_laplacian", "weighted_laplacian", "TaylorModeError",
     "TaylorModeWarning", "laplacian_estimate", "cylindrical_curl", "cylindrical_divergence",
     "cylindrical_gradient", "cylindrical_laplacian", "spherical_curl", "spherical_divergence",
-    "spherical_gradient", "spherical_laplacian",
+    "spherical_gradient", "spherical_laplacian", "CouplingError", "check_pointwise",
+    "OrthogonalCoordinates", "cylindrical", "spherical",
 }
-CLASSES = {"GradientReport", "TaylorModeError", "TaylorModeWarning"}
+CLASSES = {
+    "CouplingError", "OrthogonalCoordinates", "GradientReport", "TaylorModeError",
+    "TaylorModeWarning",
+}
 
 
 def test_all_is_the_public_api():

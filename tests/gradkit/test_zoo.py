@@ -359,10 +359,10 @@ def test_closure_tensor_is_a_constant():
     torch.testing.assert_close(lap, gk.laplacian(torch.tanh(x @ w).sum(1), x), **TOL)
 
 
-def test_batch_mixing_operation_falls_back():
-    """A sum over the points (dim 0) breaks the pointwise assumption: no forward rule."""
+def test_batch_mixing_operation_is_refused():
+    """A sum over the points (dim 0) breaks the pointwise assumption: a CouplingError."""
     x0 = torch.rand(5, 2, dtype=torch.float64)
-    with pytest.warns(gk.TaylorModeWarning, match="mixes the points"):
+    with pytest.raises(gk.CouplingError, match="reduces over the points"):
         gk.laplacian(lambda z: (z**2).sum(1) + (z**2).sum(0, keepdim=True)[:, 0], x0)
 
 
