@@ -555,6 +555,8 @@ def to_markdown(data: dict) -> str:
         f"deepxde {m['deepxde']}; {m['date']}",
         "- cells: time in ms (peak extra memory in MiB); `ratio` = best gradkit time / "
         "fastest non-gradkit time (target <= 1.05); `mem` = gradkit peak <= nested loop peak",
+        "- no spread recorded: each verdict (`✗`, `ok`, or none) compares medians only, so a "
+        "ratio within about 5% of its target (about 1.00 to 1.10) cannot be told from noise",
         "",
     ]
     for wl in sorted({c["workload"] for c in data["results"]}):

@@ -124,7 +124,8 @@ torch.testing.assert_close(chain, x.grad)
 # The commonest trap: ``.to()`` after ``requires_grad=True``
 # ----------------------------------------------------------
 # ``torch.randn(3, requires_grad=True).to(device)`` looks like a parameter,
-# but ``.to()`` is a recorded operation: the result is a *non-leaf* copy, and
+# but ``.to()`` to another device or dtype is a recorded operation: the
+# result is a *non-leaf* copy, and
 # its ``.grad`` stays ``None`` after ``backward()``, with the same warning.
 # (PyTorch issues #13113 and #12627; a change of dtype shows it on any
 # machine, so we use ``.to(torch.float64)``.)
@@ -206,7 +207,8 @@ assert xs.grad is None
 # non-leaf's ``.grad`` is ``None`` with a warning unless you call
 # ``retain_grad()`` first; a constant leaf's is ``None`` silently.
 # ``requires_grad`` can be changed only on leaves; for a non-leaf use
-# ``detach()``. ``.to()`` on a tensor that requires grad returns a non-leaf:
+# ``detach()``. ``.to()`` that changes the device or dtype of a tensor that
+# requires grad returns a non-leaf:
 # create tensors on their device and dtype, or call ``requires_grad_()``
 # last. :func:`torch.autograd.grad` reaches any tensor in the graph without
 # storing anything.

@@ -4,9 +4,10 @@ r"""
 The graph autograd records
 ==========================
 
-Every operation on a tensor that requires grad adds a node to a graph, and
-``backward()`` walks that graph from the output back to the leaves. For a
-function that uses its input twice we list the nodes, draw the graph with
+Every differentiable operation that runs in grad mode on a tensor that requires
+grad adds a node to a graph (comparisons, argmax, integer casts and detach add
+none), and ``backward()`` walks that graph from the output back to the leaves.
+For a function that uses its input twice we list the nodes, draw the graph with
 each node once, and watch the two paths from the output to the input meet at
 one node, where their gradients are added.
 
@@ -25,10 +26,10 @@ The function is :math:`y = \sum_i x_i \sin x_i`, and the two paths give
 # ``grad_fn`` and ``next_functions``
 # ----------------------------------
 # Each recorded operation stores its backward function, a *node*, in the
-# result's ``grad_fn``. A node's ``next_functions`` holds one pair per input
-# of the operation: the node that produced that input, which receives the
-# gradient next, and the index of that node's output the input was (0 for a
-# node with one output).
+# result's ``grad_fn``. A node's ``next_functions`` holds one pair per tensor
+# input of the operation (a Python number counts too, as shown below): the node
+# that produced that input, which receives the gradient next, and the index of
+# that node's output the input was (0 for a node with one output).
 import torch
 
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -56,12 +57,36 @@ assert [i for _, i in halves] == [1, 0]
 
 # %%
 # An input that does not require grad has no node: its slot in
-# ``next_functions`` is ``None``.
+# ``next_functions`` is ``None``. A Python number, the 3 in ``x * 3``, is
+# wrapped into such a tensor input: it gets a pair of its own, with ``None``.
 c = torch.tensor(2.0)
 slots = (x * c).grad_fn.next_functions
 names = [type(f).__name__ if f else None for f, _ in slots]
 print(f"next_functions of x * c: {names}")
 assert slots[1][0] is None
+number_slots = (x * 3).grad_fn.next_functions
+number_names = [type(f).__name__ if f else None for f, _ in number_slots]
+print(f"next_functions of x * 3: {number_names}")
+assert len(number_slots) == 2 and number_slots[1][0] is None
+
+# %%
+# Only differentiable operations in grad mode add nodes. A comparison,
+# ``argmax``, an integer cast and ``detach()`` return results with no
+# ``grad_fn`` that do not require grad, and so does a differentiable
+# operation under ``torch.no_grad()``.
+with torch.no_grad():
+    under_no_grad = x * 2
+untracked = {
+    "x > 1": x > 1,
+    "x.argmax()": x.argmax(),
+    "x.long()": x.long(),
+    "x.detach()": x.detach(),
+    "x * 2 under no_grad": under_no_grad,
+}
+print({name: t.grad_fn for name, t in untracked.items()})
+assert all(
+    t.grad_fn is None and not t.requires_grad for t in untracked.values()
+)
 
 # %%
 # Each node once

@@ -60,7 +60,7 @@ else:
     raise AssertionError("backward through a modified saved tensor must fail")
 
 # %%
-# The same in-place change is harmless when no node saved :math:`h`: ``exp``
+# An in-place change is harmless when no node saved :math:`h`: ``exp``
 # saved its *output* :math:`y = e^{h}`, and its backward multiplies the
 # incoming gradient by that saved :math:`y`, which ``h.add_(1)`` did not
 # touch. Backward then gives :math:`\frac{d}{dx} e^{3x} = 3e^{3x}`.

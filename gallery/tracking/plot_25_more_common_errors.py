@@ -7,12 +7,14 @@ Common autograd errors, and their fixes
 Four mistakes that learners meet again and again, each produced live with
 its real error or symptom, then fixed, with the fixed gradient checked
 against a closed form: an integer tensor that should require grad, a
-``.to()`` that turns a leaf into a non-leaf, a recurrent hidden state that
+``.to()`` that changes a leaf's dtype or device and so returns a non-leaf
+copy, a recurrent hidden state that
 drags the whole history into backward, and ``.item()`` under ``vmap``.
 
 .. reading-path::
    :learn: four mistakes learners meet again and again (an integer tensor that
-      should require grad, a ``.to()`` that makes a non-leaf, a hidden state
+      should require grad, a ``.to()`` to another dtype or device, which makes
+      a non-leaf, a hidden state
       that drags its history into backward, ``.item()`` under ``vmap``), each
       with its error and its fix
    :after: example-leaf-tensors, example-detach-numpy
@@ -51,10 +53,11 @@ assert not x.argmax().requires_grad and not x.long().requires_grad
 # %%
 # ``.to()`` makes a non-leaf
 # --------------------------
-# ``torch.randn(3, requires_grad=True).to(...)`` creates the leaf, then
-# *copies* it: the name now holds the copy, a non-leaf, whose ``.grad`` stays
-# ``None`` (and PyTorch warns when you read it). A change of dtype shows it
-# on any machine; a change of device is the same kind of copy (below).
+# ``torch.randn(3, requires_grad=True).to(...)`` creates the leaf, then, when
+# ``.to()`` changes its dtype or device, *copies* it: the name now holds the
+# copy, a non-leaf, whose ``.grad`` stays ``None`` (and PyTorch warns when you
+# read it). A change of dtype shows it on any machine; a change of device is
+# the same kind of copy (below).
 import warnings
 
 torch.manual_seed(0)
@@ -76,6 +79,15 @@ w_moved = torch.randn(3, requires_grad=True).to("meta")
 print(f"after .to('meta'): is_leaf = {w_moved.is_leaf}, "
       f"grad_fn = {type(w_moved.grad_fn).__name__}")
 assert not w_moved.is_leaf and w_moved.grad_fn is not None
+
+# %%
+# A ``.to()`` that changes neither the dtype nor the device copies nothing:
+# it returns the leaf itself, which keeps its ``.grad``.
+leaf = torch.randn(3, requires_grad=True)
+unchanged = leaf.to(torch.float32).to("cpu")
+print(f"leaf.to(float32).to('cpu') is leaf: {unchanged is leaf}, "
+      f"is_leaf = {unchanged.is_leaf}")
+assert unchanged is leaf and unchanged.is_leaf
 
 # %%
 # Create the tensor where and as it will be used, so that it is the leaf
@@ -169,7 +181,7 @@ torch.testing.assert_close(per_example, 3 * ts**2)
 # ``None`` after ``.cuda()`` or ``.to(device)`` (issues #13113, #12627 and
 # #22860); ``.item()`` under ``vmap`` (pytorch/functorch issues #1108 and
 # #770). The RNN case is asked in tutorial repositories
-# (yunjey/pytorch-tutorial issue #90: "why states = detach(states)?").
+# (yunjey/pytorch-tutorial issue #90, "language model detach(states)").
 #
 # Conclusion
 # ----------

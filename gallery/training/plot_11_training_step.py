@@ -69,6 +69,12 @@ print(f"saved self (the logits): {node._saved_self.detach()}")
 print(f"saved target:            {node._saved_target}")
 assert node._saved_self is z
 assert torch.equal(node._saved_target, y)
+# z = x @ w + b: the add's first input is x @ w, a matrix product of x (as a
+# 1 x 5 row) and w, squeezed back to a vector; the product's node saves x.
+add_node = node.next_functions[0][0]  # z = (x @ w) + b
+matmul_node = add_node.next_functions[0][0].next_functions[0][0]
+print(f"{matmul_node.name()} saves x: {matmul_node._saved_self.flatten()}")
+assert torch.equal(matmul_node._saved_self.flatten(), x)
 
 # %%
 # The gradients, by hand and by autograd
@@ -99,9 +105,9 @@ assert all(torch.equal(row, b.grad) for row in w.grad)
 #
 # A graph is used once
 # --------------------
-# ``backward()`` frees the tensors the nodes saved (here the logits and the
-# target) as it goes, so a second call on the same ``loss`` raises. The
-# message is live:
+# ``backward()`` frees the tensors the nodes saved (here the input ``x``, the
+# logits and the target) as it goes, so a second call on the same ``loss``
+# raises. The message is live:
 try:
     loss.backward()
 except RuntimeError as err:
@@ -188,11 +194,12 @@ w0, b0 = w.detach().clone(), b.detach().clone()
 
 
 def train(*, zero_grad, steps=10, lr=0.5):
-    """Run SGD from (w0, b0); return the losses and the norms of b.grad."""
+    """Run SGD from (w0, b0); return the losses, the norms of b.grad and the
+    norms of the current loss's own gradient dL/db."""
     w = w0.clone().requires_grad_()
     b = b0.clone().requires_grad_()
     opt = torch.optim.SGD([w, b], lr=lr)
-    losses, grad_norms, expected = [], [], torch.zeros(3)
+    losses, grad_norms, true_norms, expected = [], [], [], torch.zeros(3)
     for _ in range(steps):
         if zero_grad:
             opt.zero_grad()
@@ -200,29 +207,33 @@ def train(*, zero_grad, steps=10, lr=0.5):
         z = x @ w + b
         loss = F.binary_cross_entropy_with_logits(z, y)
         loss.backward()
-        expected = expected + (torch.sigmoid(z.detach()) - y) / 3
+        true_grad = (torch.sigmoid(z.detach()) - y) / 3
+        expected = expected + true_grad
         torch.testing.assert_close(b.grad, expected, rtol=1e-5, atol=0.0)
         losses.append(loss.item())
         grad_norms.append(b.grad.norm().item())
+        true_norms.append(true_grad.norm().item())
         opt.step()
-    return losses, grad_norms
+    return losses, grad_norms, true_norms
 
 
-losses_zeroed, norms_zeroed = train(zero_grad=True)
-losses_summed, norms_summed = train(zero_grad=False)
+losses_zeroed, norms_zeroed, _ = train(zero_grad=True)
+losses_summed, norms_summed, true_norms_summed = train(zero_grad=False)
 print(f"|dL/db| at the last step with zero_grad():    {norms_zeroed[-1]:.4f}")
 print(f"|dL/db| at the last step without zero_grad(): {norms_summed[-1]:.4f}")
 
 # %%
 # Without ``zero_grad()`` each step follows the sum of every gradient seen so
-# far, not the gradient of the current loss: the step size keeps growing while
-# the true gradient shrinks. It is a different optimizer from the one we asked
-# for (here it happens to lower this loss faster, whose minimum lies at
-# :math:`\mathbf{z} \to -\infty`), and an accidental one. The checks below
+# far, not the gradient of the current loss: along that run the step size
+# keeps growing while the true gradient, that of the current loss, shrinks.
+# It is a different optimizer from the one we asked for (here it happens to
+# lower this loss faster; with :math:`\mathbf{y} = \mathbf{0}` the loss has no
+# minimum, its infimum 0 is approached as :math:`\mathbf{z} \to -\infty`),
+# and an accidental one. The checks below
 # state each of these observations.
 pairs = list(zip(norms_summed, norms_summed[1:], strict=False))
 assert all(b > a for a, b in pairs), "the summed gradient grows"
-pairs = list(zip(norms_zeroed, norms_zeroed[1:], strict=False))
+pairs = list(zip(true_norms_summed, true_norms_summed[1:], strict=False))
 assert all(b < a for a, b in pairs), "the true gradient shrinks"
 assert losses_summed[-1] < losses_zeroed[-1], "lower loss, by accident"
 import matplotlib.pyplot as plt
@@ -360,9 +371,9 @@ assert all(alive == 0 for _, alive in train_counts)
 # %%
 # Exercises
 # ---------
-# 1. Train with ``reduction="sum"`` instead of the mean: what becomes of
-#    :math:`\partial L / \partial \mathbf{b}`? Check it against the closed
-#    form.
+# 1. Compute the gradient with ``reduction="sum"`` instead of the mean: what
+#    becomes of :math:`\partial L / \partial \mathbf{b}`? Check it against
+#    the closed form.
 # 2. Which tensor does the node of ``torch.exp(z)`` save: its input or its
 #    output? Look at its ``_saved_*`` attributes and check.
 

@@ -101,12 +101,14 @@ model.bias.requires_grad_(True)
 # %%
 # Accumulating over micro-batches
 # -------------------------------
-# When a batch does not fit in memory, split it and call ``backward()`` on
-# each part: gradients add up in ``.grad``. With a *mean* loss, the sum of
-# :math:`k` micro-batch gradients is :math:`k` times the full-batch gradient;
-# dividing each micro-batch loss by :math:`k` makes them equal.
+# When a batch does not fit in memory, split it and call ``backward()`` on each
+# part: gradients add up in ``.grad``. With a *mean* loss and :math:`k`
+# micro-batches of equal size, the sum of the :math:`k` micro-batch gradients
+# is :math:`k` times the full-batch gradient; dividing each micro-batch loss by
+# :math:`k` makes them equal. (Unequal sizes need other weights: exercise 1.)
 model.zero_grad(set_to_none=True)
 k = 4
+assert len({len(part) for part in X.chunk(k)}) == 1  # equal sizes
 for X_part, y_part in zip(X.chunk(k), y.chunk(k), strict=True):
     loss = torch.nn.functional.mse_loss(model(X_part), y_part)
     (loss / k).backward()
@@ -340,18 +342,18 @@ torch.testing.assert_close(
 # (issue #7338) and whether weight decay applies to a parameter without a
 # gradient (issue #150610). Whether evaluation wants ``model.eval()``,
 # ``torch.no_grad()`` or both is the subject of d2l-ai/d2l-en pull request
-# #1785 (both: they do different things). The gradient-scaler order
+# #1786 (both: they do different things). The gradient-scaler order
 # (unscale, then clip) follows PyTorch's AMP examples.
 #
 # Conclusion
 # ----------
-# Freezing stops backward from writing a parameter's ``.grad``; ``AdamW``
-# skips the parameter only while that ``.grad`` is ``None``, so freeze after
+# Freezing stops backward from writing a parameter's ``.grad``; ``AdamW`` skips
+# the parameter only while that ``.grad`` is ``None``, so freeze after
 # ``zero_grad()`` (or leave frozen parameters out of the optimizer). Accumulate
-# micro-batch gradients with each mean loss divided by the number of
-# micro-batches. ``eval()`` changes layers, ``no_grad()`` changes recording;
-# evaluation wants both. Under autocast, gradients stay float32; with a
-# scaler, ``unscale_`` before you clip or inspect them.
+# the gradients of equal-sized micro-batches with each mean loss divided by the
+# number of micro-batches. ``eval()`` changes layers, ``no_grad()`` changes
+# recording; evaluation wants both. Under autocast, gradients stay float32;
+# with a scaler, ``unscale_`` before you clip or inspect them.
 #
 # Exercises
 # ---------
