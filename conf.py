@@ -340,6 +340,8 @@ SEARCH_KEYWORDS = {
     "auto_examples/training/plot_12_gradient_hooks": ["hooks", "register_hook",
                                                       "modify a gradient", "scale a gradient",
                                                       "mask a gradient"],
+    # the error's own words, as learners paste them
+    "howto/common_errors": ["trying to backward through the graph a second time"],
     "auto_examples/tracking/plot_27_views_and_inplace": ["view", "in-place operation",
                                                          "CopySlices", "mark_dirty",
                                                          "version counter"],
