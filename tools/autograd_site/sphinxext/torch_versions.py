@@ -110,7 +110,12 @@ class TorchVersionsTable(SphinxDirective):
         run = results["run"]
         caption = (
             f"Made by make check-torch-versions on {run['date']} (commit {run['commit']}, "
-            f"{run['machine']}). The site itself is built with torch {results['site_torch']}."
+            f"{run['machine']}). The site itself is built with torch {results['site_torch']}. "
+            "Time per cell, installing its torch included: "
+            + "; ".join(
+                f"torch {c['torch']}, Python {c['python']}: {c['seconds']} s" for c in cells
+            )
+            + "."
         )
         out = [_paragraph(caption), nodes.container("", table, classes=["table-scroll"])]
         skipped = [c for c in results["cells"] if c["status"] != "ran"]
