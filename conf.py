@@ -48,7 +48,8 @@ extensions = [
     # The theme's icon fonts cut down to the icons the site shows
     "autograd_site.sphinxext.icons",
     "sphinxext.opengraph",
-    "sphinx_sitemap",
+    # sitemap.xml from every document, also after an incremental build
+    "autograd_site.sphinxext.sitemap",
     "notfound.extension",
 ]
 
@@ -242,7 +243,6 @@ ogp_site_name = project
 ogp_social_cards = {"enable": False}  # no generated images; the build stays offline and quick
 ogp_enable_meta_description = True  # <meta name="description"> from each page's first paragraph
 
-sitemap_url_scheme = "{link}"
 sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html", "404.html",
                     "*sg_execution_times.html"]
 
