@@ -3,21 +3,18 @@
 Whether a script runs and what it prints is judged on the built page
 (test_recorded_values.py, test_isolation.py). Here each edit listed in
 ``gallery_mutations/<script>.toml`` (a wrong derivative, a wrong source term)
-is applied to a copy of the script, which is run as a reader runs it (``python
-script.py`` in a fresh process): its own checks must then raise AssertionError.
+is applied to a copy of the script, which runs as ``python script.py`` would, in a
+fresh process from an empty folder: its own checks must then raise AssertionError.
 """
 
 import ast
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from autograd_site.preloaded import PreloadedRunner
 from autograd_site.project import gallery_intro, gallery_scripts, page_id
 
 SCRIPTS = gallery_scripts()
@@ -35,36 +32,24 @@ MUTATION_CASES = [
 ]
 
 
-def run_as_reader(source: str, name: str) -> subprocess.CompletedProcess:
-    """Run a script's source as ``python name`` from an empty folder, without a display."""
-    with tempfile.TemporaryDirectory(prefix="mutant-") as folder:
-        path = Path(folder) / name
-        path.write_text(source)
-        env = {**os.environ, "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-        return subprocess.run(
-            [sys.executable, str(path)],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-
 @pytest.fixture(scope="session")
 def mutant_runs():
-    """Every mutant, run two at a time (each pays for its own ``import torch``)."""
+    """Every mutant, two at a time, each in a fresh process with torch already imported
+    (autograd_site.preloaded: a fork server imports torch and matplotlib once)."""
 
     def run(case):
         script, old, new = case
         source = script.read_text()
-        if source.count(old) != 1:
+        if old and source.count(old) != 1:
             return None
-        return run_as_reader(source.replace(old, new), script.name)
+        return runner.run(source.replace(old, new) if old else source, script.name)
 
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(run, MUTATION_CASES))
-    return {(s, o, n): r for (s, o, n), r in zip(MUTATION_CASES, results, strict=True)}
+    # Each script also runs unchanged: a mutant counts as caught only if the script
+    # passes in this runner without it.
+    cases = [(script, "", "") for script in SCRIPTS] + MUTATION_CASES
+    with PreloadedRunner() as runner, ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, cases))
+    return {(s, o, n): r for (s, o, n), r in zip(cases, results, strict=True)}
 
 
 def test_gallery_is_not_empty():
@@ -76,6 +61,13 @@ def test_every_script_has_mutations():
     """Each script has a mutation table with at least one edit, and no table is stale."""
     assert set(MUTATIONS) == set(IDS)
     assert all(MUTATIONS.values())
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_each_script_passes_unchanged_in_the_mutants_runner(script, mutant_runs):
+    """The runner that decides the mutants runs each script as it stands without failing."""
+    result = mutant_runs[(script, "", "")]
+    assert result.returncode == 0, f"{script.name} fails unmutated:\n{result.stderr[-2000:]}"
 
 
 @pytest.mark.parametrize(
