@@ -8,7 +8,8 @@
 - A second build of the same tree stops at once; Ctrl-C leaves no kernel running.
 
 The builds run in scratch copies of the project with make html's own command;
-``-D`` options keep each to the pages it needs.
+``-D`` options and the copy's conf.py keep each to the pages it needs (one MyST-NB
+page runs in the copies, not all of them: these tests are about how pages run).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ import time
 from pathlib import Path
 
 import pytest
-from autograd_site.project import ROOT, build_command, copy_project, stage_static_assets
+from autograd_site.project import (
+    ROOT,
+    build_command,
+    copy_project,
+    myst_nb_pages,
+    stage_static_assets,
+)
 from autograd_site.sphinxext.execution import inputs_fingerprint
 
 FAILING_PAGE = """---
@@ -51,9 +58,16 @@ NO_NOTEBOOKS = ["-D", "nb_execution_mode=off"]
 
 @pytest.fixture
 def scratch(tmp_path):
-    """A copy of the project to build, with the assets make html stages."""
+    """A copy of the project to build, with the assets make html stages, in which only the
+    first MyST-NB page runs (the others are excluded from execution in the copy's conf.py)."""
     copy = copy_project(tmp_path / "project")
     stage_static_assets(copy)
+    docs = copy / "docs"
+    others = [page.relative_to(docs).as_posix() for page in myst_nb_pages(copy)[1:]]
+    with open(copy / "conf.py", "a") as conf:
+        conf.write(f"\nnb_execution_excludepatterns = [*nb_execution_excludepatterns, *{others}]\n")
+        # a page that does not run has no kernel information to name its code's lexer
+        conf.write('suppress_warnings = ["myst-nb.lexer"]\n')
     return copy
 
 
@@ -216,3 +230,32 @@ def test_ctrl_c_leaves_no_kernel_running(scratch):
         time.sleep(0.5)
     assert not _session_pids(process.pid), "build processes left running"
     assert not _kernels_of(seen), "kernels left running"
+
+
+# -- a parallel build spreads the executed pages over its processes --------------------
+
+
+def test_executed_pages_are_spread_over_the_chunks_a_parallel_build_reads(monkeypatch):
+    """Sorted by name, the MyST-NB pages would sit in one chunk and run one by one."""
+    from types import SimpleNamespace
+
+    from autograd_site.sphinxext import execution
+    from sphinx.util.parallel import make_chunks
+
+    names = [f"page{i:02}" for i in range(54)]
+    executed = names[30:39]
+    monkeypatch.setattr(execution, "_myst_nb_docnames", lambda env: executed)
+
+    def off_share(order):
+        """How far each chunk's count of executed pages is from its share by size."""
+        share = len(executed) / len(order)
+        return [
+            abs(sum(n in executed for n in chunk) - share * len(chunk))
+            for chunk in make_chunks(order, 2)
+        ]
+
+    docnames = names[:]
+    execution._spread_executed_pages(SimpleNamespace(parallel=2), None, docnames)
+    assert sorted(docnames) == names
+    assert max(off_share(names)) > 4  # the layout the hook corrects
+    assert max(off_share(docnames)) < 1, off_share(docnames)

@@ -190,6 +190,25 @@ def _reread_notebooks_if_inputs_changed(app, env, added, changed, removed):
     return [name for name in _myst_nb_docnames(env) if name not in added]
 
 
+def _spread_executed_pages(app, env, docnames):
+    """Space the MyST-NB pages evenly through the list of pages to read.
+
+    A parallel build (``-j``) reads the list in consecutive chunks, one process per
+    chunk; sorted by name, the executed pages fall in one or two chunks and run one
+    after another while the other processes sit idle. Spread out, each chunk runs its
+    share. The order changes only which process reads a page, not what it shows (each
+    runs in a kernel of its own)."""
+    executed = set(_myst_nb_docnames(env)) & set(docnames)
+    if len(executed) < 2 or app.parallel <= 1:
+        return
+    others = [name for name in docnames if name not in executed]
+    spread = others[:]
+    step = len(docnames) / len(executed)
+    for index, name in enumerate(sorted(executed)):
+        spread.insert(min(round(index * step), len(spread)), name)
+    docnames[:] = spread
+
+
 def _problems_in(app, doctree) -> list[str]:
     """What went wrong running this page (NOTE: [A failing page fails the build])."""
     from myst_nb.sphinx_ import NbMetadataCollector
@@ -198,7 +217,11 @@ def _problems_in(app, doctree) -> list[str]:
     source = env.doc2path(env.docname)
     problems = []
     exec_data = NbMetadataCollector.get_exec_data(env, env.docname)
-    if exec_data and not exec_data.get("succeeded", True):
+    if exec_data is None:
+        # myst-nb did not run this page (not a notebook, execution off, or the page
+        # excluded from execution): it has no outputs to judge.
+        return problems
+    if not exec_data.get("succeeded", True):
         problems.append(f"{source}: executing the page failed:\n{exec_data.get('traceback')}")
     for cell in doctree.findall(nodes.container):
         if "tag_raises-exception" not in cell.get("classes", []):
@@ -263,6 +286,7 @@ def setup(app):
     # before sphinx-gallery's generate_gallery_rst (priority 500)
     app.connect("builder-inited", _rerun_if_inputs_changed, priority=100)
     app.connect("env-get-outdated", _reread_notebooks_if_inputs_changed)
+    app.connect("env-before-read-docs", _spread_executed_pages)
     app.connect("doctree-read", _collect_problems)
     app.connect("env-purge-doc", _purge_problems)
     app.connect("env-merge-info", _merge_problems)
