@@ -109,7 +109,25 @@ def check_cell(found, files, torch: str, python: str, log, html: Path = HTML) ->
         ],
         "gradkit_tests": gradkit_tests(venv_python),
         "seconds": round(time.perf_counter() - start),
+        # cells run at different times: each says on which pages (commit) and when
+        **ran_on(),
     }
+
+
+def ran_on() -> dict:
+    """The date and the commit the pages were built from (with "+changes" when the work
+    tree differed from it)."""
+    head = subprocess.run(
+        ["git", "log", "-1", "--format=%h"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "gallery", "docs", "src"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    commit = f"{head}+changes" if head and dirty else head
+    return {"date": datetime.date.today().isoformat(), "commit": commit}
 
 
 def failures(cells: list[dict]) -> list[str]:

@@ -4,9 +4,9 @@
    ``.zip`` that a page links, and gradkit's wheel.
 2. Makes a venv outside the repository with only the pinned torch, matplotlib
    and numpy (and nbclient and ipykernel, to run notebooks).
-3. Runs each file from an empty folder with the default thread settings: first
-   the pages that do not say they need gradkit, in that venv as it is; then
-   installs the served wheel and runs the pages that say so.
+3. Runs each file from an empty folder with the default thread settings, one
+   file per CPU at a time: first the pages that do not say they need gradkit, in
+   that venv as it is; then installs the served wheel and runs the pages that say so.
 4. Each run must succeed, and the numbers it prints must equal those its page
    shows (every number a page prints is exact by construction; values that
    depend on the machine are printed as the bound the page checks).
@@ -24,6 +24,7 @@ import functools
 import hashlib
 import http.server
 import itertools
+import os
 import re
 import subprocess
 import sys
@@ -33,6 +34,7 @@ import time
 import urllib.request
 import zipfile
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -140,10 +142,31 @@ def first_difference(page: Shown, run: Shown) -> str:
     return f"{len(page.numbers)} numbers on the page, {len(run.numbers)} printed"
 
 
-def run_downloads(found, files, python: str, log=print, html: Path = HTML) -> list[Outcome]:
+def judge(url, path: Path, run, found, html: Path, with_gradkit: bool) -> Outcome:
+    """One run against the numbers its page shows."""
+    page = sorted(found[url])[0]
+    expected = shown_on_page(html / page)
+    if run.returncode != 0:
+        status, detail = "fails", last_line(run.stderr) or f"exit {run.returncode}"
+    elif len(run.shown.numbers) != len(expected.numbers) or not np.allclose(
+        run.shown.numbers, expected.numbers, rtol=RECORDED_RTOL, atol=0.0
+    ):
+        status, detail = "differs", first_difference(expected, run.shown)
+    else:
+        status, detail = "same", ""
+    return Outcome(url, page, path.name, with_gradkit, status, detail, run.seconds)
+
+
+def run_downloads(
+    found, files, python: str, log=print, html: Path = HTML, workers: int | None = None
+) -> list[Outcome]:
     """Run every linked .py and .ipynb in the reader's venv of ``python``, as a reader does:
     first the pages that do not need gradkit, then, with the site's wheel installed, those
-    that do (gradkit's pages say so with the install box)."""
+    that do (gradkit's pages say so with the install box).
+
+    Each file runs in its own process from its own empty folder, ``workers`` at a time
+    (default: one per CPU): runs share nothing, so their order cannot change what they
+    print. Outcomes come back in URL order."""
     wheels = [path for path in files.values() if path.suffix == ".whl"]
     if len(wheels) != 1:
         raise SystemExit(f"test-downloads: expected one gradkit wheel on the site, found {wheels}")
@@ -154,31 +177,24 @@ def run_downloads(found, files, python: str, log=print, html: Path = HTML) -> li
     runnable = [u for u in sorted(files) if files[u].suffix in (".py", ".ipynb")]
     env = reader_env()
     outcomes = []
-    for with_gradkit in (False, True):
-        if with_gradkit:
-            subprocess.run(
-                [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheels[0])],
-                check=True,
-                env=pip_environment(),
-            )
-        for url in runnable:
-            if needs_gradkit(url) != with_gradkit:
-                continue
-            path = files[url]
-            run = run_download(path, python, env=env)
-            page = sorted(found[url])[0]
-            expected = shown_on_page(html / page)
-            if run.returncode != 0:
-                status, detail = "fails", last_line(run.stderr) or f"exit {run.returncode}"
-            elif len(run.shown.numbers) != len(expected.numbers) or not np.allclose(
-                run.shown.numbers, expected.numbers, rtol=RECORDED_RTOL, atol=0.0
-            ):
-                status, detail = "differs", first_difference(expected, run.shown)
-            else:
-                status, detail = "same", ""
-            outcome = Outcome(url, page, path.name, with_gradkit, status, detail, run.seconds)
-            outcomes.append(outcome)
-            log(f"  {status:7} {run.seconds:5.1f} s  {outcome.label}")
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for with_gradkit in (False, True):
+            if with_gradkit:
+                wheel = str(wheels[0])
+                subprocess.run(
+                    [python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel],
+                    check=True,
+                    env=pip_environment(),
+                )
+            group = [url for url in runnable if needs_gradkit(url) == with_gradkit]
+
+            def run_one(url, with_gradkit=with_gradkit):
+                run = run_download(files[url], python, env=env)
+                outcome = judge(url, files[url], run, found, html, with_gradkit)
+                log(f"  {outcome.status:7} {outcome.seconds:5.1f} s  {outcome.label}")
+                return outcome
+
+            outcomes.extend(pool.map(run_one, group))
     return outcomes
 
 

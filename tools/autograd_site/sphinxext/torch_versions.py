@@ -113,7 +113,9 @@ class TorchVersionsTable(SphinxDirective):
             f"{run['machine']}). The site itself is built with torch {results['site_torch']}. "
             "Time per cell, installing its torch included: "
             + "; ".join(
-                f"torch {c['torch']}, Python {c['python']}: {c['seconds']} s" for c in cells
+                f"torch {c['torch']}, Python {c['python']}: {c['seconds']} s"
+                + (f" ({c['date']}, commit {c['commit']})" if "commit" in c else "")
+                for c in cells
             )
             + "."
         )
