@@ -159,6 +159,8 @@ def _render(app, resolve, seen: set[str]):
             before = ", ".join(links) + "." if links else reading_path.FIRST
             return (f"**{reading_path.LEARN}** {directive.options.get('learn', '')}.\n\n"
                     f"**{reading_path.BEFORE}** {before}\n")
+        if directive.name in ("search", "figure-alt"):
+            return ""  # for the site's search and figures; nothing for the notebook's reader
         return None
 
     return render
