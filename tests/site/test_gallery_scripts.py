@@ -52,8 +52,15 @@ def run_as_reader(source: str, name: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def mutant_runs():
-    """Every mutant, run two at a time (each pays for its own ``import torch``)."""
+def mutant_runs(request):
+    """The mutants of the selected tests (every one under plain ``pytest``; ``-k plot_19``
+    selects one page's), run two at a time (each pays for its own ``import torch``)."""
+    selected = {
+        (item.callspec.params["script"], item.callspec.params["old"], item.callspec.params["new"])
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_wrong_value_fails_the_checks"
+    }
+    cases = [case for case in MUTATION_CASES if case in selected]
 
     def run(case):
         script, old, new = case
@@ -63,8 +70,8 @@ def mutant_runs():
         return run_as_reader(source.replace(old, new), script.name)
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(run, MUTATION_CASES))
-    return {(s, o, n): r for (s, o, n), r in zip(MUTATION_CASES, results, strict=True)}
+        results = list(pool.map(run, cases))
+    return dict(zip(cases, results, strict=True))
 
 
 def test_gallery_is_not_empty():
