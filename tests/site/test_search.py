@@ -70,13 +70,6 @@ def _tiny_build(tmp_path, body: str):
     )
 
 
-def test_keywords_are_main_entries_of_the_general_index(tmp_path):
-    result = _tiny_build(tmp_path, ".. search::\n   :keywords: leaf tensor, retain_grad\n")
-    assert result.returncode == 0, result.stderr
-    index = (tmp_path / "out" / "genindex.html").read_text()
-    assert "<strong>leaf tensor</strong>" in index and "<strong>retain_grad</strong>" in index
-
-
 @pytest.mark.parametrize(("body", "message"), [
     (".. search::\n   :keywords: a; b\n", "a keyword may not hold ';'"),
     (".. search::\n   :weight: 0\n", "the weight must be above 0"),

@@ -12,8 +12,10 @@ A page names its subjects with the ``search`` directive, in a gallery script's d
     ```
 
 ``:keywords:`` (comma-separated): a query that is one of them puts the page first
-(Pagefind meta "keywords", written by ``docs/_templates/layout.html``, ";"-separated);
-they are also the page's main entries in the general index. ``:weight:``: Pagefind's
+(Pagefind meta "keywords", written by ``docs/_templates/layout.html``, ";"-separated).
+(They are not entries of the general index: the index nodes conf.py used to add for them
+came after Sphinx had collected the page's entries, so the site never showed them.)
+``:weight:``: Pagefind's
 weight of the page's text (default 1; the glossary, which defines every word in a line,
 is lowered so that the page that teaches a topic comes first). The directive shows
 nothing on the page and nothing in the notebook. A second ``search`` on one page, an
@@ -25,7 +27,6 @@ from __future__ import annotations
 from fnmatch import fnmatch
 
 from docutils.parsers.rst import Directive, directives
-from sphinx import addnodes
 
 KEYWORDS = "search_keywords"  # env.metadata keys: the ";"-separated keywords, the weight
 WEIGHT = "search_weight"
@@ -68,9 +69,7 @@ class Search(Directive):
             metadata[KEYWORDS] = SEPARATOR.join(words)
         if "weight" in self.options:
             metadata[WEIGHT] = str(self.options["weight"])
-        # the page's main entries in the general index, linked to the page itself
-        return [addnodes.index(entries=[("single", word, "", "main", None) for word in words],
-                               inline=False)] if words else []
+        return []
 
 
 def _search_context(app, pagename, templatename, context, doctree):
