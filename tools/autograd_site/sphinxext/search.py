@@ -35,7 +35,7 @@ SEPARATOR = "; "  # between keywords in Pagefind's meta (pagefind-search.js spli
 
 def keyword_list(value: str) -> list[str]:
     """The ``:keywords:`` option as a list (comma-separated; line breaks are spaces)."""
-    return [word.strip() for word in value.replace("\n", " ").split(",") if word.strip()]
+    return [" ".join(word.split()) for word in value.split(",") if word.strip()]
 
 
 def page_weight(value: str) -> float:
