@@ -160,10 +160,9 @@ def check_mutation_docs(page: Path, log: Path) -> Step:
     out = log.with_suffix(".json")
     result = _run([sys.executable, "-m", "autograd_site.cli.mutation_docs", page_id(page),
                    "--out", str(out)], log)
-    lines = result.stdout.strip().splitlines()
-    score = next((line.split(None, 1)[1].strip() for line in lines
-                  if line.startswith(page_id(page))), "no score")
-    return Step(result.returncode == 0, f"caught/tried {score}", str(log))
+    total = [line for line in result.stdout.splitlines() if line.startswith("total: ")]
+    score = total[-1].removeprefix("total: ").split(";")[0] if total else "no score"
+    return Step(result.returncode == 0, score, str(log))
 
 
 def lint(page: Path, log: Path) -> Step:
