@@ -51,3 +51,33 @@ def test_the_steps_cover_what_the_project_checks():
 
 def test_the_makefile_has_the_target():
     assert "check-page:" in (ROOT / "Makefile").read_text()
+
+
+def _fake_steps(outcomes):
+    def steps_for(page):
+        return [(name, lambda page, log, passed=passed: check_page.Step(passed, "said"))
+                for name, passed in outcomes]
+    return steps_for
+
+
+def test_a_failed_step_fails_the_run_and_the_others_still_run(monkeypatch, capsys):
+    monkeypatch.setattr(check_page, "steps_for",
+                        _fake_steps([("build", True), ("recording", False), ("lint", True)]))
+    assert check_page.main(["plot_19"]) == 1
+    out = capsys.readouterr().out
+    assert "[2/3] recording     FAILED" in out and "[3/3] lint" in out
+    assert "check-page plot_19_nondifferentiable_points: FAILED" in out and "(recording)" in out
+
+
+def test_a_failed_build_stops_the_run(monkeypatch, capsys):
+    monkeypatch.setattr(check_page, "steps_for",
+                        _fake_steps([("build", False), ("recording", True)]))
+    assert check_page.main(["plot_19"]) == 1
+    assert "[2/2]" not in capsys.readouterr().out
+
+
+def test_a_run_that_passes_says_so_and_nothing_reads_as_a_failure(monkeypatch, capsys):
+    monkeypatch.setattr(check_page, "steps_for", _fake_steps([("build", True), ("lint", True)]))
+    assert check_page.main(["plot_19"]) == 0
+    out = capsys.readouterr().out
+    assert "every check passed" in out and "FAIL" not in out
