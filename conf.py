@@ -172,8 +172,11 @@ templates_path = [
 html_css_files = [("custom.css", {"priority": 800})]
 html_js_files = [("a11y.js", {"priority": 800})]
 html_permalinks_icon = "#"
-# Math is rendered by KaTeX at build time; MyST need not write a MathJax configuration.
-myst_update_mathjax = False
+# Math is rendered by KaTeX at build time, but MyST writes the MathJax classes it marks
+# its pages with into this value while building: written here as MyST leaves it.
+mathjax4_config = {
+    "options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"},
+}
 html_theme_options = {
     "navbar_align": "left",
     "header_links_before_dropdown": 5,
