@@ -24,11 +24,12 @@ SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 1795737
 endif
 export SOURCE_DATE_EPOCH
 
-.PHONY: help install html test lint clean bench bench-quick bench-build lock check-lock audit mutation-docs record-values check-reproducible check-links check-portable test-downloads check-torch-versions
+.PHONY: help install html test lint clean bench bench-quick bench-build lock check-lock audit mutation-docs check-page record-values check-reproducible check-links check-portable test-downloads check-torch-versions
 
 help:
 	@echo "make html         build the site into $(BUILDDIR)/html (sets up $(VENV) first)"
 	@echo "make test         run the whole test suite (sets up $(VENV) first)"
+	@echo "make check-page PAGE=name  everything checked about one page, step by step (builds first)"
 	@echo "make lint         ruff over src, tests, gallery, benchmarks; mypy --strict and pyright on src/gradkit"
 	@echo "make bench-build  time clean, no-op and one-example rebuilds against 'import torch'"
 	@echo "make bench        gradkit speed and memory benchmark (writes benchmarks/results/)"
@@ -147,6 +148,12 @@ audit: $(LOCK_VENV)/.installed
 
 clean: $(STAMP)
 	$(BIN)/python -m autograd_site.cli.clean
+
+# Everything the project checks about one page (PAGE=plot_19: its file stem, or a part of it
+# that names one page), one line per step with its time; lists the companion files it lacks.
+check-page: $(STAMP) katex
+	@test -n "$(PAGE)" || { echo "check-page: name the page, e.g. make check-page PAGE=plot_19" >&2; exit 1; }
+	@$(BIN)/python -m autograd_site.cli.check_page $(PAGE)
 
 # PAGE=plot_19 (any part of a page's name) mutates one page.
 mutation-docs: $(STAMP)

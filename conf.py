@@ -4,8 +4,8 @@ Build with ``sphinx-build -c . docs _build/html`` (``make html`` does it).
 """
 
 import tomllib
-from fnmatch import fnmatch
 from importlib.metadata import version as _version
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -45,12 +45,18 @@ extensions = [
     "autograd_site.sphinxext.notebooks",
     # What each tutorial teaches, the pages before it, and the next one
     "autograd_site.sphinxext.reading_path",
+    # A page's search keywords and weight, from the page (``.. search::``)
+    "autograd_site.sphinxext.search",
+    # Each gallery figure's alt text, from its script (``.. figure-alt::``)
+    "autograd_site.sphinxext.alt_text",
     # The theme's icon fonts cut down to the icons the site shows
     "autograd_site.sphinxext.icons",
     "sphinxext.opengraph",
     # sitemap.xml from every document, also after an incremental build
     "autograd_site.sphinxext.sitemap",
     "notfound.extension",
+    # The configuration stays as written below: no "configuration has changed" on a no-op build
+    "autograd_site.sphinxext.settled_config",
 ]
 
 exclude_patterns = [
@@ -148,10 +154,30 @@ katex_render_js = str(_KATEX_STAGE / "render" / "katex.min.js")
 # -- HTML --------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"Autograd by Example {release}"
-html_static_path = [str(ROOT / "docs" / "_static"), str(_KATEX_STAGE / "static")]
-templates_path = [str(ROOT / "docs" / "_templates")]
-html_css_files = ["custom.css"]
-html_js_files = ["a11y.js"]
+# Each value below is set in its final form: Sphinx compares the configuration with the
+# previous build's, and a value an extension changes while building reads as a change on
+# every build (autograd_site.sphinxext.settled_config). So the folders that
+# sphinx-copybutton, sphinx-design and the theme add are named here, the priority Sphinx
+# gives the site's own CSS and JavaScript (800: after the extensions') is written out, and
+# so is the theme's permalink icon.
+html_static_path = [
+    str(ROOT / "docs" / "_static"),
+    str(_KATEX_STAGE / "static"),
+    str(files("sphinx_copybutton") / "_static"),
+    str(files("sphinx_design") / "static"),
+]
+templates_path = [
+    str(ROOT / "docs" / "_templates"),
+    str(files("pydata_sphinx_theme") / "theme" / "pydata_sphinx_theme" / "components"),
+]
+html_css_files = [("custom.css", {"priority": 800})]
+html_js_files = [("a11y.js", {"priority": 800})]
+html_permalinks_icon = "#"
+# Math is rendered by KaTeX at build time, but MyST writes the MathJax classes it marks
+# its pages with into this value while building: written here as MyST leaves it.
+mathjax4_config = {
+    "options": {"processHtmlClass": "tex2jax_process|mathjax_process|math|output_area"},
+}
 html_theme_options = {
     "navbar_align": "left",
     "header_links_before_dropdown": 5,
@@ -323,163 +349,6 @@ def _page_assets(app, pagename, templatename, context, doctree):
         app.add_js_file("solutions.js", loading_method="defer")
 
 
-# -- search: the page that teaches a topic is its first hit -------------------------
-# The search page queries a Pagefind index (Makefile; docs/_static/pagefind-search.js).
-# Each page's subjects: a query that is one of them puts the page first (Pagefind meta
-# "keywords", written by docs/_templates/layout.html); they are also the page's main
-# entries in the general index. Separated by ";" in the meta, so no "," or ";" in them.
-# (For the gallery pages these could move into the scripts as ``.. index:: ! word``.)
-SEARCH_KEYWORDS = {
-    "auto_examples/basics/plot_04_leaf_tensors": ["leaf", "leaf tensor", "retain_grad"],
-    "auto_examples/basics/plot_05_higher_order_derivatives": ["create_graph",
-                                                              "higher-order derivative"],
-    "auto_examples/vectors/plot_06_vector_jacobian_product": ["vjp", "vector-Jacobian product"],
-    "auto_examples/tracking/plot_10_no_grad_and_inference_mode": ["inference_mode", "no_grad"],
-    "auto_examples/jacobians/plot_15_forward_mode": ["forward mode", "jvp"],
-    "auto_examples/pinns/plot_18_poisson_2d": ["Laplacian", "Poisson"],
-    "auto_examples/training/plot_12_gradient_hooks": ["hooks", "register_hook",
-                                                      "modify a gradient", "scale a gradient",
-                                                      "mask a gradient"],
-    # the error's own words, as learners paste them
-    "howto/common_errors": ["trying to backward through the graph a second time"],
-    "auto_examples/tracking/plot_27_views_and_inplace": ["view", "in-place operation",
-                                                         "CopySlices", "mark_dirty",
-                                                         "version counter"],
-}
-# Pagefind's weight of a page's text (default 1). The glossary defines every word in a
-# line, so it would come first for many queries; the page that teaches the topic comes
-# first, the glossary after it (weight measured on tests/browser/learner_queries.py).
-SEARCH_WEIGHTS = {"explanation/glossary": 0.3}
-if bad := [w for words in SEARCH_KEYWORDS.values() for w in words if {",", ";"} & set(w)]:
-    raise ValueError(f"SEARCH_KEYWORDS may not hold ',' or ';' (Pagefind meta): {bad}")
-
-
-def _search_keywords(app, doctree):
-    """Add the page's SEARCH_KEYWORDS as main index entries at its top."""
-    from sphinx import addnodes
-
-    words = SEARCH_KEYWORDS.get(app.env.docname)
-    if words:
-        entries = [("single", word, "", "main", None) for word in words]
-        doctree.insert(0, addnodes.index(entries=entries, inline=False))
-
-
-def _search_context(app, pagename, templatename, context, doctree):
-    """What layout.html gives Pagefind: whether the page is indexed (not a generated
-    list: sitemap_excludes), its keywords and the weight of its text."""
-    context["searchable"] = not any(fnmatch(f"{pagename}.html", pattern)
-                                    for pattern in sitemap_excludes)
-    context["search_keywords"] = "; ".join(SEARCH_KEYWORDS.get(pagename, []))
-    context["search_weight"] = SEARCH_WEIGHTS.get(pagename)
-
-
-# -- figure alt text: what each figure shows, in plain text ---------------------------
-# (Gallery card tooltips need nothing here: sphinx-gallery takes each one from its
-# script's first paragraph, which is plain text by rule; tests/site/test_gallery_scripts.py
-# checks the scripts, tests/browser/test_site_basics.py the built cards.)
-_TEX_WORDS = {
-    r"\partial": "∂", r"\Delta": "Δ", r"\nabla": "∇", r"\theta": "θ", r"\lambda": "λ",
-    r"\sigma": "σ", r"\dots": "…", r"\ldots": "…", r"\cdots": "⋯", r"\cdot": "·",
-    r"\times": "×", r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\ne": "≠",
-    r"\infty": "∞", r"\sum": "Σ", r"\pi": "π", r"\to": "→", r"\,": " ", r"\;": " ",
-    r"\!": "", r"\left": "", r"\right": "",
-}
-_SUPERSCRIPTS = str.maketrans("0123456789T+-n", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵀ⁺⁻ⁿ")
-
-
-def tex_to_text(text: str) -> str:
-    """LaTeX in a plain-text attribute (a figure's alt text) as readable Unicode."""
-    import re
-
-    text = text.replace("``", "").replace("$", "")
-    for _ in range(3):  # nested \frac, \mathbf{...}, ...
-        text = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", text)
-        text = re.sub(r"\\(?:mathbf|mathrm|mathit|operatorname|text|boldsymbol|mathcal)"
-                      r"\{([^{}]*)\}", r"\1", text)
-        text = re.sub(r"\^\{([0-9T+\-n]+)\}", lambda m: m[1].translate(_SUPERSCRIPTS), text)
-    text = re.sub(r"\^([0-9Tn])", lambda m: m[1].translate(_SUPERSCRIPTS), text)
-    for tex, plain in sorted(_TEX_WORDS.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(re.escape(tex) + r"(?![A-Za-z])", plain, text)
-    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)  # \sin, \log, \exp ... as words
-    text = re.sub(r"_\{([^{}]*)\}", r"_\1", text).replace("{", "").replace("}", "")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-# What each gallery figure shows, where its title alone does not say it (without a title
-# sphinx-gallery falls back to the file name, "plot 07 pointwise derivatives"). Keyed by the
-# image's name, which sphinx-gallery derives from the script's name and the figure number.
-# A figure that gets a title in its script can leave this table.
-FIGURE_ALT = {
-    "sphx_glr_plot_01_scalar_derivative_001": "The parabola y = 4x² and its derivative dy/dx "
-    "from autograd, a straight line through the origin that matches the closed form 8x at "
-    "every marked point.",
-    "sphx_glr_plot_02_gradient_accumulation_001": "x.grad after each of four backward() calls "
-    "as a step line: it climbs by each call's derivative (grey bars, one negative) and "
-    "matches the running sum of the closed forms.",
-    "sphx_glr_plot_05_higher_order_derivatives_001": "y = 4x³ and its first three derivatives "
-    "12x², 24x and the constant 24 from autograd, each matching its closed form at the "
-    "marked points.",
-    "sphx_glr_plot_07_pointwise_derivatives_001": "sin x with its first derivative (matching "
-    "cos x) and second derivative (matching -sin x) computed by autograd at every point.",
-    "sphx_glr_plot_09_detach_and_numpy_001": "y = x² with two derivatives: d/dx(x·x) = 2x and "
-    "d/dx(x·detach(x)) = x, a line with half the slope.",
-    "sphx_glr_plot_10_no_grad_and_inference_mode_001": "Gradient descent on f(w) = (w - 3)²: "
-    "the iterates w_k rise to 3 along 3(1 - 2⁻ᵏ) and f(w_k) falls to 0.",
-    "sphx_glr_plot_11_training_step_001": "Loss and bias-gradient norm over ten SGD steps, with "
-    "and without zero_grad(): without it the summed gradients grow and the loss falls faster "
-    "for the wrong reason.",
-    "sphx_glr_plot_19_nondifferentiable_points_001": "The derivative of a guarded sqrt(x) "
-    "on either side of 0: with a single torch.where it is nan for x ≤ 0, with the double-where "
-    "fix it is 0 there and 1/(2√x) for x > 0.",
-    "sphx_glr_plot_20_saved_tensors_and_memory_001": "Bar chart of the MiB the graph keeps "
-    "between forward and backward, for the plain graph and for checkpointed segments of "
-    "several sizes, with the recomputed segment stacked on top as an estimate.",
-    "sphx_glr_plot_23_complex_autograd_001": "Iterates of gradient descent on a complex "
-    "parameter z in the complex plane, converging to the minimiser b/a (a star).",
-    "sphx_glr_plot_26_distributed_data_parallel_001": "Bar chart of the three weight "
-    "gradients: each of the two processes' own (under no_sync) and the synchronised one, "
-    "which lies halfway between them.",
-    "sphx_glr_plot_12b_gradient_clipping_001": "Bar chart of the weight, bias and total "
-    "gradient norms: raw, after clip_grad_norm_(1) and after clip_grad_value_(3).",
-    "sphx_glr_plot_13_per_sample_gradients_001": "Bar chart of the gradient norm of each of five "
-    "samples, and the same norms clipped to C = 10.",
-    "sphx_glr_plot_15_forward_mode_001": "h(t) = t³ - 3t, its derivative from one JVP per point "
-    "matching the closed form 3t² - 3, and the tangent at t₀ = 1/2.",
-    "sphx_glr_plot_16_custom_autograd_function_001": "The derivative of softplus(x) from the "
-    "custom Function stays at 1 for large x, while the naive log(1 + eˣ) gives nan past the "
-    "overflow near x = 89.",
-    "sphx_glr_plot_17_pinn_ode_001": "PINN training loss on a log scale, falling from about "
-    "10² to 10⁻⁶: Adam for 300 evaluations, then L-BFGS.",
-    "sphx_glr_plot_17_pinn_ode_002": "The PINN solution u_θ(x) on top of the exact sin(πx) on "
-    "[0, 1], with the collocation points marked.",
-    "sphx_glr_plot_17_pinn_ode_003": "The residual u_θ''(x) - f(x) of the trained network: "
-    "oscillating within about ±0.004 across [0, 1].",
-    "sphx_glr_plot_18_poisson_2d_002": "Two heat maps over the domain: the trained PINN's "
-    "solution u_θ beside the exact solution u.",
-    "sphx_glr_plot_18_poisson_2d_003": "Heat map of the error u_θ - u of the trained PINN over "
-    "the domain.",
-    "sphx_glr_plot_18_poisson_2d_001": "PINN training loss for the 2-D Poisson problem on a log "
-    "scale, falling from about 10² to 10⁻⁴: Adam, then L-BFGS after 100 evaluations.",
-}
-
-
-def _figure_alt_text(app, doctree, docname):
-    """Each figure's alt text says what it shows, in plain text.
-
-    sphinx-gallery takes a figure's alt text from its title, or else from the script's
-    file name; FIGURE_ALT gives the figures whose title does not say enough, and LaTeX
-    left in any other alt text is turned into Unicode. Both set the ``alt`` attribute of
-    the doctree's image nodes (docutils images, sphinx-gallery's ``image-sg`` figures)
-    before any HTML is written.
-    """
-    for image in doctree.findall(lambda n: "alt" in getattr(n, "attributes", {})):
-        name = Path(image.get("uri", "")).stem
-        if name in FIGURE_ALT:
-            image["alt"] = FIGURE_ALT[name]
-        elif image.get("alt"):
-            image["alt"] = tex_to_text(image["alt"])
-
-
 # The theme's head script sets data-theme to "auto" and its main script, run after the page
 # is parsed, turns that into "light" or "dark": every element of the page is styled twice
 # (up to 0.8 s of blocking time on Lighthouse's phone for the longest pages). This inline script,
@@ -499,7 +368,4 @@ COLOR_SCHEME_JS = (
 
 def setup(app):
     app.add_js_file(None, body=COLOR_SCHEME_JS, priority=100, **{"data-cfasync": "false"})
-    app.connect("doctree-resolved", _figure_alt_text)
-    app.connect("doctree-read", _search_keywords)
-    app.connect("html-page-context", _search_context)
     app.connect("html-page-context", _page_assets)

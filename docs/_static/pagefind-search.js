@@ -76,7 +76,7 @@ async function rankedResults(pagefind, query) {
   return [...pages.values()].sort((a, b) => b.score - a.score).map((page) => page.result);
 }
 
-// The first pages' data, best first; a page whose keywords (conf.py: SEARCH_KEYWORDS)
+// The first pages' data, best first; a page whose keywords (its `search` block)
 // include the whole query comes before the others, as the page that teaches it.
 async function rankedPages(results, query) {
   const wanted = query.trim().toLowerCase();

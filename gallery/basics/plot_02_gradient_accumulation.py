@@ -15,6 +15,12 @@ The functions are :math:`y = 4x^2` and then :math:`t = 3x^3`, at
    :learn: that ``backward()`` adds to ``x.grad`` instead of overwriting it,
       and the two ways to reset it
    :after: example-scalar-derivative
+
+.. figure-alt:: 1
+
+   x.grad after each of four backward() calls as a step line: it climbs by each
+   call's derivative (grey bars, one negative) and matches the running sum of
+   the closed forms.
 """
 
 # %%

@@ -16,6 +16,9 @@ The chain is :math:`z = 2x^2` and :math:`y = z^2 = 4x^4`, at :math:`x = 3`.
       ``.grad`` of a non-leaf, and what ``retain_grad()`` and
       ``requires_grad_()`` change
    :after: example-partial-derivatives
+
+.. search::
+   :keywords: leaf, leaf tensor, retain_grad
 """
 
 # %%

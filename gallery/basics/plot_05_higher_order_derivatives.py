@@ -15,6 +15,14 @@ The cubic is :math:`y = 4x^3`, differentiated at :math:`x = 4`.
    :learn: how to differentiate a derivative again with ``create_graph=True``,
       what fails without it, and how to get derivatives of any order
    :after: example-partial-derivatives, example-computational-graph
+
+.. search::
+   :keywords: create_graph, higher-order derivative
+
+.. figure-alt:: 1
+
+   y = 4x³ and its first three derivatives 12x², 24x and the constant 24 from
+   autograd, each matching its closed form at the marked points.
 """
 
 # %%

@@ -17,6 +17,12 @@ not protect a gradient from ``nan``, and the "double where" that does.
       ``clamp``, ``max``), where ``nan`` and ``inf`` gradients come from, and
       the double ``torch.where`` that keeps them out
    :after: example-scalar-derivative, example-computational-graph
+
+.. figure-alt:: 1
+
+   The derivative of a guarded sqrt(x) on either side of 0: with a single
+   torch.where it is nan for x ≤ 0, with the double-where fix it is 0 there and
+   1/(2√x) for x > 0.
 """
 
 # %%

@@ -26,6 +26,11 @@ holomorphic), ``z.grad`` holds
       conjugate Wirtinger derivative), and why gradient descent then works as
       it does for real parameters
    :after: example-partial-derivatives, example-no-grad
+
+.. figure-alt:: 1
+
+   Iterates of gradient descent on a complex parameter z in the complex plane,
+   converging to the minimiser b/a (a star).
 """
 
 # %%

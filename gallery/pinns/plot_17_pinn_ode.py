@@ -21,6 +21,21 @@ The network :math:`u_\theta` learns :math:`u(x)` by penalising how far
       example-training-step
 
 .. gradkit-install::
+
+.. figure-alt:: 1
+
+   PINN training loss on a log scale, falling from about 10² to 10⁻⁶: Adam for
+   300 evaluations, then L-BFGS.
+
+.. figure-alt:: 2
+
+   The PINN solution u_θ(x) on top of the exact sin(πx) on [0, 1], with the
+   collocation points marked.
+
+.. figure-alt:: 3
+
+   The residual u_θ''(x) - f(x) of the trained network: oscillating within
+   about ±0.004 across [0, 1].
 """
 
 # sphinx_gallery_thumbnail_number = 2

@@ -17,6 +17,11 @@ not :math:`2x`.
    :learn: how ``detach()`` takes a tensor out of the graph (for NumPy and for
       plots), and how a detached value changes a derivative
    :after: example-leaf-tensors, example-computational-graph
+
+.. figure-alt:: 1
+
+   y = x² with two derivatives: d/dx(x·x) = 2x and d/dx(x·detach(x)) = x, a
+   line with half the slope.
 """
 
 # %%

@@ -18,6 +18,14 @@ The quadratic is :math:`f(w) = (w - 3)^2`.
       ``torch.set_grad_enabled()`` switch it back, and why a hand-written
       parameter update needs them
    :after: example-gradient-accumulation, example-detach-numpy
+
+.. search::
+   :keywords: inference_mode, no_grad
+
+.. figure-alt:: 1
+
+   Gradient descent on f(w) = (w - 3)²: the iterates w_k rise to 3 along 3(1 -
+   2⁻ᵏ) and f(w_k) falls to 0.
 """
 
 # %%

@@ -22,6 +22,9 @@ place.
       ``grad_fn`` means, why ``x.detach()`` is safe where ``x.data`` is not,
       what ``ctx.mark_dirty`` and ``backward(inputs=...)`` do
    :after: example-leaf-tensors, example-saved-tensors
+
+.. search::
+   :keywords: view, in-place operation, CopySlices, mark_dirty, version counter
 """
 
 # %%

@@ -15,6 +15,10 @@ gradients once ``backward()`` is done.
       tensor, on an intermediate result, on a module, or on a parameter once
       its ``.grad`` is final
    :after: example-leaf-tensors, example-training-step
+
+.. search::
+   :keywords: hooks, register_hook, modify a gradient, scale a gradient, mask a
+      gradient
 """
 
 # %%

@@ -14,6 +14,11 @@ layer with exact integer gradients we check both against closed forms.
    :learn: how ``clip_grad_norm_`` and ``clip_grad_value_`` bound the gradients
       between ``backward()`` and ``optimizer.step()``
    :after: example-training-step, example-hooks
+
+.. figure-alt:: 1
+
+   Bar chart of the weight, bias and total gradient norms: raw, after
+   clip_grad_norm_(1) and after clip_grad_value_(3).
 """
 
 # %%

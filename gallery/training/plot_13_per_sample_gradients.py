@@ -16,6 +16,11 @@ gradient.
       ``torch.func.vmap(torch.func.grad(...))``, and how they relate to the
       batch gradient
    :after: example-training-step
+
+.. figure-alt:: 1
+
+   Bar chart of the gradient norm of each of five samples, and the same norms
+   clipped to C = 10.
 """
 
 # %%

@@ -22,6 +22,11 @@ synchronised gradient is
    :learn: how ``DistributedDataParallel`` averages the gradients of its
       processes during ``backward()``, and what ``no_sync()`` changes
    :after: example-training-step, example-autograd-in-training
+
+.. figure-alt:: 1
+
+   Bar chart of the three weight gradients: each of the two processes' own
+   (under no_sync) and the synchronised one, which lies halfway between them.
 """
 
 # %%

@@ -19,6 +19,9 @@ return :math:`\mathbf{J}^{\mathrm{T}} \mathbf{v}`, not
       vector-Jacobian product, not the Jacobian), and how to rebuild the
       Jacobian from it
    :after: example-partial-derivatives, example-computational-graph
+
+.. search::
+   :keywords: vjp, vector-Jacobian product
 """
 
 # %%

@@ -18,6 +18,11 @@ At the points :math:`x_1, \dots, x_N` we need :math:`y'(x_i)` and
       batch with ``grad_outputs=torch.ones_like(y)``, and why that call is
       right
    :after: example-vector-jacobian-product, example-higher-order
+
+.. figure-alt:: 1
+
+   sin x with its first derivative (matching cos x) and second derivative
+   (matching -sin x) computed by autograd at every point.
 """
 
 # %%

@@ -245,7 +245,7 @@ def test_site_has_pages(need_browser):
 
 # Each query and the page it must put first (tests/browser: the search page as a reader
 # uses it): the site's own terms; learners' phrasings are in learner_queries.py. A new
-# chapter adds its query here, and its subjects to conf.py's SEARCH_KEYWORDS.
+# chapter adds its query here, and its subjects to its own ``.. search::`` block.
 SEARCH_FIRST_HIT = {
     "retain_grad": ("auto_examples/basics/plot_04_leaf_tensors.html",),
     "leaf": ("auto_examples/basics/plot_04_leaf_tensors.html",),

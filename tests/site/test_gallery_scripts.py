@@ -33,9 +33,28 @@ MUTATION_CASES = [
 
 
 @pytest.fixture(scope="session")
-def mutant_runs():
-    """Every mutant, two at a time, each in a fresh process with torch already imported
-    (autograd_site.preloaded: a fork server imports torch and matplotlib once)."""
+def mutant_runs(request):
+    """The runs the selected tests judge (all under plain ``pytest``; ``-k plot_19`` selects
+    one page's): each script unchanged, then its mutants, two at a time, each in a fresh
+    process with torch already imported (autograd_site.preloaded: a fork server imports
+    torch and matplotlib once)."""
+    wanted = {
+        "test_each_script_passes_unchanged_in_the_mutants_runner",
+        "test_wrong_value_fails_the_checks",
+    }
+    selected = {
+        (
+            item.callspec.params["script"],
+            item.callspec.params.get("old", ""),
+            item.callspec.params.get("new", ""),
+        )
+        for item in request.session.items
+        if getattr(item, "originalname", None) in wanted
+    }
+    # Each script also runs unchanged: a mutant counts as caught only if the script
+    # passes in this runner without it.
+    every = [(script, "", "") for script in SCRIPTS] + MUTATION_CASES
+    cases = [case for case in every if case in selected]
 
     def run(case):
         script, old, new = case
@@ -44,12 +63,9 @@ def mutant_runs():
             return None
         return runner.run(source.replace(old, new) if old else source, script.name)
 
-    # Each script also runs unchanged: a mutant counts as caught only if the script
-    # passes in this runner without it.
-    cases = [(script, "", "") for script in SCRIPTS] + MUTATION_CASES
     with PreloadedRunner() as runner, ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(run, cases))
-    return {(s, o, n): r for (s, o, n), r in zip(cases, results, strict=True)}
+    return dict(zip(cases, results, strict=True))
 
 
 def test_gallery_is_not_empty():

@@ -3,8 +3,8 @@
 A figure's alt text is what a screen reader reads and what shows when the image does
 not load. Without one, Sphinx writes the image's path (``../_images/3d35dd....png``),
 and sphinx-gallery the script's file name. Gallery figures get theirs from their titles
-or ``FIGURE_ALT`` in conf.py; a figure drawn by a MyST-NB code cell gets its own from
-the cell's metadata::
+or their script's ``.. figure-alt::`` blocks; a figure drawn by a MyST-NB code cell gets
+its own from the cell's metadata::
 
     ```{code-cell} ipython3
     ---

@@ -83,6 +83,17 @@ def built_page(page: Path, html_root: Path = HTML, root: Path | None = None) -> 
     return html_root / page.relative_to(docs).with_suffix(".html")
 
 
+def notebook_download(page: Path, html_root: Path = HTML) -> Path:
+    """The ``.ipynb`` the built site offers for a gallery script or a MyST-NB page."""
+    if page.suffix == ".py":
+        found = sorted(html_root.glob(f"_downloads/*/{page.stem}.ipynb"))
+        if len(found) != 1:
+            raise FileNotFoundError(f"{page.name}: expected one notebook download in "
+                                    f"{html_root}/_downloads, found {found}")
+        return found[0]
+    return built_page(page, html_root).with_suffix(".ipynb")
+
+
 def shown_on_page(html_file: Path) -> Shown:
     """The outputs of a built gallery or MyST-NB page, cell by cell."""
     from bs4 import BeautifulSoup

@@ -142,6 +142,11 @@ def _install_command(app) -> str:
     return downloads.install_command(app.config.html_baseurl, app.config.release)
 
 
+# The site's directives that show nothing in a notebook: the page's search keywords and
+# its figures' alt text (autograd_site.sphinxext.search, .alt_text).
+INVISIBLE = {"search", "figure-alt"}
+
+
 def _render(app, resolve, seen: set[str]):
     """The Markdown of the site's own directives; ``seen`` collects their names."""
 
@@ -159,6 +164,9 @@ def _render(app, resolve, seen: set[str]):
             before = ", ".join(links) + "." if links else reading_path.FIRST
             return (f"**{reading_path.LEARN}** {directive.options.get('learn', '')}.\n\n"
                     f"**{reading_path.BEFORE}** {before}\n")
+        if directive.name in INVISIBLE:
+            seen.add(directive.name)
+            return ""
         return None
 
     return render
@@ -198,6 +206,8 @@ def clean_cells(app, docname: str, cells: list, *, gallery: bool, where: str) ->
                 f"{where}, cell {index}: the directive '{error}' has no Markdown form for "
                 "the notebook; give it one in autograd_site/sphinxext/notebooks.py (_render)"
             ) from None
+        if INVISIBLE & (seen - before):  # at the docstring's end: no blank lines left for them
+            markdown = markdown.rstrip("\n") + "\n"
         cell["source"] = [markdown] if isinstance(cell["source"], list) else markdown
         if "gradkit-install" in seen - before:
             cleaned.append(_code_cell(INSTALL_CELL.format(command=_install_command(app)),
