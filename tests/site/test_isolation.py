@@ -11,31 +11,32 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from autograd_site.pages import built_page, shown_on_page
-from autograd_site.project import HTML, executable_pages, page_id
+from autograd_site.pages import built_page, notebook_download, shown_on_page
+from autograd_site.project import executable_pages, page_id
 from autograd_site.readers import reader_env, run_download
 
 PAGES = executable_pages()
 
 
-def notebook_download(page):
-    """The ``.ipynb`` the built site offers for a page."""
-    if page.suffix == ".py":
-        found = sorted(HTML.glob(f"_downloads/*/{page.stem}.ipynb"))
-        assert len(found) == 1, f"{page.name}: expected one notebook download, found {found}"
-        return found[0]
-    return built_page(page).with_suffix(".ipynb")
-
-
 @pytest.fixture(scope="session")
-def alone(built_site):
-    """Every page's notebook, run alone, two at a time."""
+def alone(built_site, request):
+    """The selected pages' notebooks (every page under plain ``pytest``; ``-k plot_19``
+    selects one), each run alone, two at a time."""
+    selected = [
+        page
+        for page in PAGES
+        if any(
+            getattr(item, "originalname", None) == "test_page_shows_what_it_shows_alone"
+            and item.callspec.params["page"] == page
+            for item in request.session.items
+        )
+    ]
     env = reader_env(threads="1")
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
         runs = pool.map(
-            lambda p: run_download(notebook_download(p), sys.executable, env=env), PAGES
+            lambda p: run_download(notebook_download(p), sys.executable, env=env), selected
         )
-        return dict(zip(PAGES, runs, strict=True))
+        return dict(zip(selected, runs, strict=True))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page_id(p) for p in PAGES])

@@ -83,7 +83,7 @@ def _search_context(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
-    app.setup_extension("sphinx_sitemap")  # its sitemap_excludes: the pages not to index
+    app.setup_extension("autograd_site.sphinxext.sitemap")  # sitemap_excludes: not indexed
     app.add_directive("search", Search)
     app.connect("html-page-context", _search_context)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
