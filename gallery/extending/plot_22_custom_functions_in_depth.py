@@ -379,7 +379,8 @@ else:
 
 # %%
 # A tensor where the number was gets its own error, and so does a gradient
-# whose shape does not match its input (here summed to a scalar):
+# whose shape cannot be summed down to its input's shape (here a scalar for a
+# vector):
 class ScaledMulGradientForScale(ScaledMul):
     @staticmethod
     def backward(ctx, grad_z):
@@ -404,10 +405,31 @@ for wrong in (ScaledMulGradientForScale, ScaledMulWrongShape):
 
 
 # %%
+# A gradient with an extra broadcast dimension raises nothing: autograd sums
+# it down to the input's shape. Here the gradient for :math:`x` repeated on
+# two rows (shape ``(2, 3)`` for an input of shape ``(3,)``) becomes twice
+# the right one, :math:`w` instead of :math:`0.5\,w`, silently. Check the
+# shapes your backward returns yourself.
+class ScaledMulExtraDimension(ScaledMul):
+    @staticmethod
+    def backward(ctx, grad_z):
+        x, w = ctx.saved_tensors
+        grad_x = (ctx.scale * grad_z * w).expand(2, 3)
+        return grad_x, ctx.scale * grad_z * x, None
+
+
+g_x_summed, _ = torch.autograd.grad(
+    ScaledMulExtraDimension.apply(x, w, 0.5).sum(), (x, w)
+)
+print(f"dz/dx from a (2, 3) gradient: {g_x_summed} (right: 0.5 w)")
+torch.testing.assert_close(g_x_summed, 2 * 0.5 * w.detach())
+
+
+# %%
 # ``None`` for a tensor that requires grad is allowed, and means a zero
-# gradient: nothing raises, and that input's ``.grad`` stays ``None``. Return
-# ``None`` only where the derivative really is zero (or nobody asked for it,
-# as ``needs_input_grad`` says).
+# gradient: with ``.backward()`` nothing raises, and that input's ``.grad``
+# stays ``None``. Return ``None`` only where the derivative really is zero
+# (or nobody asked for it, as ``needs_input_grad`` says).
 class ScaledMulNoneForX(ScaledMul):
     @staticmethod
     def backward(ctx, grad_z):
@@ -420,6 +442,31 @@ ScaledMulNoneForX.apply(x, w, 0.5).sum().backward()
 print(f"x.grad = {x.grad}, w.grad = {w.grad}")
 assert x.grad is None
 torch.testing.assert_close(w.grad, 0.5 * x.detach())
+
+# %%
+# ``torch.autograd.grad`` instead reports that input as unused, and raises:
+try:
+    torch.autograd.grad(ScaledMulNoneForX.apply(x, w, 0.5).sum(), (x, w))
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("autograd.grad must raise for a None gradient")
+
+# %%
+# Pass ``allow_unused=True`` to get ``None`` for it, or
+# ``materialize_grads=True`` to get zeros:
+g_x_none, g_w = torch.autograd.grad(
+    ScaledMulNoneForX.apply(x, w, 0.5).sum(), (x, w), allow_unused=True
+)
+print(f"allow_unused=True:      dz/dx = {g_x_none}, dz/dw = {g_w}")
+assert g_x_none is None
+torch.testing.assert_close(g_w, 0.5 * x.detach())
+g_x_zeros, g_w = torch.autograd.grad(
+    ScaledMulNoneForX.apply(x, w, 0.5).sum(), (x, w), materialize_grads=True
+)
+print(f"materialize_grads=True: dz/dx = {g_x_zeros}, dz/dw = {g_w}")
+torch.testing.assert_close(g_x_zeros, torch.zeros(3))
+torch.testing.assert_close(g_w, 0.5 * x.detach())
 
 
 # %%

@@ -279,8 +279,7 @@ torch.testing.assert_close(H_params, 2 / len(X) * A.T @ A)
 
 # %%
 # A Hessian-vector product :math:`Hv` needs no Hessian: it is the forward-mode
-# derivative of the gradient in the direction :math:`v`, ``jvp(grad(loss))``,
-# at the cost of about two gradients.
+# derivative of the gradient in the direction :math:`v`, ``jvp(grad(loss))``.
 v = torch.tensor([1.0, -1.0, 0.5])
 _, Hv = jvp(grad(loss_of), (theta,), (v,))
 print(f"Hv = {Hv}")

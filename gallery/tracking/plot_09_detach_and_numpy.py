@@ -81,8 +81,8 @@ assert b_copy[0] == 100.0 and b[0] == 100.0  # the view wrote into b
 
 # %%
 # Autograd notices: ``exp`` saved its output for the backward pass, and a
-# version counter on the shared memory records the in-place change. The
-# backward pass refuses to use the modified value.
+# version counter, which ``b`` shares with its detached view, records the
+# in-place change. The backward pass refuses to use the modified value.
 try:
     b.sum().backward()
 except RuntimeError as err:
@@ -91,6 +91,10 @@ else:
     raise AssertionError(
         "backward through a modified saved tensor was expected to raise"
     )
+
+# %%
+# What the same in-place change of ``b`` does when it is made through
+# ``.data`` or through a NumPy array instead: :ref:`example-views-inplace`.
 
 # %%
 # Plotting needs detached tensors
@@ -151,9 +155,8 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 
 # %%
-# The same in-place change made through ``.data`` instead of ``detach()``:
-# :ref:`example-views-inplace`. When to use ``detach()`` and when
-# ``torch.no_grad()``: :ref:`example-no-grad`.
+# When to use ``detach()`` and when ``torch.no_grad()``:
+# :ref:`detach-vs-no-grad`.
 
 # %%
 # Conclusion

@@ -207,12 +207,15 @@ for ax in (ax_w, ax_f):
 fig.tight_layout()
 
 # %%
+# .. _detach-vs-no-grad:
+#
 # ``detach()`` and ``no_grad()`` side by side
 # -------------------------------------------
 # :meth:`~torch.Tensor.detach` acts on *one tensor*: it returns the same
 # numbers without history, and the rest of the expression is still recorded.
 # ``torch.no_grad()`` acts on *a block of code*: nothing computed inside is
-# recorded, whatever its inputs. Take :math:`y = w\,u` with both factors
+# recorded, whatever its inputs (unless ``torch.enable_grad()`` switches
+# recording back on, as above). Take :math:`y = w\,u` with both factors
 # requiring grad.
 w = torch.tensor(3.0, requires_grad=True)
 u = torch.tensor(4.0, requires_grad=True)
@@ -252,7 +255,7 @@ assert h_plain.grad_fn is None and torch.equal(h_cut, h_plain)
 # - ``detach()`` inside a computation that is differentiated, for *one value*
 #   that must act as a constant: a target computed by the model itself, a
 #   generator's output while the discriminator trains
-#   (:ref:`example-autograd-in-training`), a value for NumPy or a plot
+#   (:ref:`gan-detach-generator`), a value for NumPy or a plot
 #   (:ref:`example-detach-numpy`).
 # - ``no_grad()`` around *code* that needs no gradient at all: parameter
 #   updates (above), evaluation, metrics. It saves the memory of the nodes

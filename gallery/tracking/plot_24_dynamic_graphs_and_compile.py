@@ -232,7 +232,11 @@ torch.testing.assert_close(g, torch.sin(x0) + 2 * x0 * torch.cos(x0))
 # (``create_graph=True``), and is right: :math:`\sin x + x\cos x` for
 # :math:`f(x) = \sum_i x_i \sin x_i`. Differentiating that gradient again
 # raises: ``aot_eager`` traces the backward with AOTAutograd, which does not
-# support double backward on this PyTorch version.
+# support double backward on this PyTorch version. The message names
+# AOTAutograd, not ``aot_eager``, and PyTorch's ``torch.compiler`` overview
+# documents that the default backend, TorchInductor, also captures the
+# backward with AOTAutograd: expect the same error there (this page does not
+# run it, since it needs a C++ compiler).
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 xd = x.detach()
 (g1,) = torch.autograd.grad(compiled_f(x), x, create_graph=True)
@@ -244,6 +248,7 @@ try:
     torch.autograd.grad(g1.sum(), x)
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
+    assert "aot_autograd" in str(err)
 else:
     raise AssertionError("double backward through aot_eager must raise")
 
@@ -291,7 +296,7 @@ torch.testing.assert_close(g_a, expected_a)
 # %%
 # ``backend="eager"`` captures the graph but leaves backward to ordinary
 # autograd: there the double backward works (useful to check whether a
-# failure comes from the backward's tracing; it does not speed anything up).
+# failure comes from AOTAutograd's tracing of the backward).
 (g1_eager,) = torch.autograd.grad(
     torch.compile(f, backend="eager")(x), x, create_graph=True
 )

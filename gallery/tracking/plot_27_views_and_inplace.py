@@ -91,9 +91,10 @@ torch.testing.assert_close(x.detach(), torch.tensor([1.0, 4.0, 6.0]))
 # ``x.detach()`` is safe, ``x.data`` is not
 # -----------------------------------------
 # Both give a tensor on the same memory, outside the graph. The difference is
-# the *version counter*: a node that saved a tensor records how many in-place
-# changes its memory had seen, and backward checks that count. A change made
-# through ``detach()`` counts; one made through ``.data`` does not. ``sigmoid``
+# the *version counter*: a node that saved a tensor records the tensor's
+# version, a count of the in-place torch operations made through the tensor
+# (or through ``detach()``), and backward checks it. A change made through
+# ``detach()`` counts; one made through ``.data`` does not. ``sigmoid``
 # saves its output :math:`s`, since :math:`\sigma' = s(1 - s)`. Zeroing
 # :math:`s` through ``detach()`` raises at backward:
 p = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
@@ -121,23 +122,37 @@ torch.testing.assert_close(p.grad, torch.zeros(3))
 assert not torch.allclose(p.grad, true_grad)
 
 # %%
+# The counter sees torch operations only. A write through NumPy into the
+# memory of ``s.detach()`` (``.numpy()`` makes no copy) goes unnoticed just as
+# ``.data`` does: the first entry of the gradient is silently 0.
+p = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
+s = torch.sigmoid(p)
+s.detach().numpy()[0] = 0.0
+s.sum().backward()
+print(f"gradient after s.detach().numpy()[0] = 0: {p.grad}")
+torch.testing.assert_close(p.grad[1:], true_grad[1:])
+assert p.grad[0] == 0.0 and true_grad[0] > 0.2
+
+# %%
 # So reach the data with ``detach()`` (and update under ``torch.no_grad()``):
-# an in-place change to a tensor that backward needs then raises, as above,
-# instead of giving a wrong number.
+# an in-place torch operation on a tensor that backward needs then raises, as
+# above, instead of giving a wrong number. To change the values through NumPy
+# or otherwise, work on a copy: ``.detach().clone()`` (or
+# ``.numpy().copy()``).
 #
 # In-place custom Functions: ``ctx.mark_dirty``
 # ---------------------------------------------
 # A :class:`torch.autograd.Function` whose ``forward`` changes an input in
-# place must say so with ``ctx.mark_dirty(x)`` and return that input. This
-# one replaces :math:`h` by :math:`e^h` and saves the result, since
-# :math:`\frac{d}{dh} e^h = e^h`.
+# place must say so with ``ctx.mark_dirty(x)`` and return that input (shown
+# below). This one replaces :math:`h` by :math:`e^h` and saves the result,
+# since :math:`\frac{d}{dh} e^h = e^h`.
 class ExpInPlace(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h):
         h.exp_()
         ctx.mark_dirty(h)
         ctx.save_for_backward(h)
-        return h
+        return h  # the changed input itself, not a copy
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -160,9 +175,31 @@ torch.testing.assert_close(g, 2 * torch.exp(2 * x.detach()))
 
 
 # %%
-# Without ``mark_dirty`` nothing raises, but ``h`` keeps its old history
-# (``h = 2x``) while holding :math:`e^{2x}`: differentiating it gives 2,
-# silently wrong.
+# Marking the input dirty but returning a copy of it raises at once, in
+# ``apply``:
+class ExpInPlaceReturnsCopy(ExpInPlace):
+    @staticmethod
+    def forward(ctx, h):
+        h.exp_()
+        ctx.mark_dirty(h)
+        return h.clone()
+
+
+try:
+    ExpInPlaceReturnsCopy.apply(2 * x)
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("a dirty input that is not returned must raise")
+
+
+# %%
+# Without ``mark_dirty``, ``apply`` returns a new tensor that carries the
+# Function's node (differentiating it gives the right :math:`2e^{2x}`), but
+# ``h`` itself keeps its old history (``h = 2x``) while holding
+# :math:`e^{2x}`. Here nothing raises, because ``h``'s old node,
+# ``MulBackward0``, saved nothing that the change touched: differentiating
+# ``h`` gives 2, silently wrong.
 class ExpInPlaceUnmarked(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h):
@@ -178,12 +215,30 @@ class ExpInPlaceUnmarked(torch.autograd.Function):
 
 x = torch.tensor([0.0, 0.5, 1.0], requires_grad=True)
 h = 2 * x
-ExpInPlaceUnmarked.apply(h)
+out = ExpInPlaceUnmarked.apply(h)
+(g_out,) = torch.autograd.grad(out.sum(), x, retain_graph=True)
+print(f"out is h: {out is h}; out.grad_fn: {type(out.grad_fn).__name__}; "
+      f"d/dx sum(out) = {g_out}")
+assert out is not h
+assert type(out.grad_fn).__name__ == "ExpInPlaceUnmarkedBackward"
+torch.testing.assert_close(g_out, 2 * torch.exp(2 * x.detach()))
 (g_unmarked,) = torch.autograd.grad(h.sum(), x)
 print(f"h.grad_fn: {h.grad_fn.name()}; d/dx sum(h) = {g_unmarked}")
 assert h.grad_fn.name() == "MulBackward0"
 torch.testing.assert_close(g_unmarked, torch.full((3,), 2.0))
 assert not torch.allclose(g_unmarked, 2 * torch.exp(2 * x.detach()))
+
+# %%
+# Had ``h``'s old node saved ``h``, as ``sigmoid`` saves its output, the
+# version counter would have caught the unmarked change: backward raises.
+h = torch.sigmoid(x)
+ExpInPlaceUnmarked.apply(h)
+try:
+    torch.autograd.grad(h.sum(), x)
+except RuntimeError as err:
+    print(f"RuntimeError: {err}")
+else:
+    raise AssertionError("the unmarked change of sigmoid's output must raise")
 
 # %%
 # Gradients for some leaves only: ``backward(inputs=...)``
@@ -205,10 +260,12 @@ assert c.grad is None
 # A view shares its base's memory; an in-place operation on it rewrites the
 # base's ``grad_fn`` into ``CopySlices``, and the gradients follow the new
 # values. Reach a tensor's data with ``detach()``, whose shared version
-# counter turns a harmful in-place change into an error; ``.data`` turned the
-# same change into a wrong gradient above. A custom Function that changes an
-# input in place calls ``ctx.mark_dirty``; without it, the input kept a
-# history that no longer matched its values. ``backward(inputs=[...])`` fills
+# counter turns a harmful in-place torch operation into an error; ``.data``
+# and a write through NumPy turned the same change into a wrong gradient
+# above. A custom Function that changes an input in place calls
+# ``ctx.mark_dirty`` and returns that input; without ``mark_dirty``, the
+# input kept a history that no longer matched its values (silently wrong
+# unless its old node had saved it). ``backward(inputs=[...])`` fills
 # ``.grad`` of the listed leaves only.
 #
 # Exercises

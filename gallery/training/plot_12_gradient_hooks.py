@@ -234,9 +234,9 @@ print(f"masked dL/dW:\n{layer.weight.grad}")
 torch.testing.assert_close(layer.weight.grad, torch.where(keep, grad_W, 0.0))
 
 # %%
-# Plain SGD then leaves row 0 alone. An optimizer with weight decay still
-# moves it: the decay term :math:`\eta\,\mathrm{wd}\,W` does not come from
-# ``.grad``, so masking the gradient does not freeze the entry.
+# Plain SGD then leaves row 0 alone. SGD with weight decay still moves it:
+# its decay term :math:`\eta\,\mathrm{wd}\,W` does not come from ``.grad``,
+# so masking the gradient does not freeze the entry.
 weight_before = layer.weight.detach().clone()
 with torch.no_grad():
     for wd in (0.0, 0.5):

@@ -255,6 +255,8 @@ expected_wrong = torch.tensor(max_norm / scaler.get_scale())
 torch.testing.assert_close(wrong, expected_wrong, rtol=1e-5, atol=0.0)
 
 # %%
+# .. _gan-detach-generator:
+#
 # A GAN's discriminator step: detach the generator's output
 # ---------------------------------------------------------
 # A generator :math:`G(z) = g z + h` makes fake samples; a discriminator with
