@@ -232,11 +232,8 @@ torch.testing.assert_close(g, torch.sin(x0) + 2 * x0 * torch.cos(x0))
 # (``create_graph=True``), and is right: :math:`\sin x + x\cos x` for
 # :math:`f(x) = \sum_i x_i \sin x_i`. Differentiating that gradient again
 # raises: ``aot_eager`` traces the backward with AOTAutograd, which does not
-# support double backward on this PyTorch version. The message names
-# AOTAutograd, not ``aot_eager``, and PyTorch's ``torch.compiler`` overview
-# documents that the default backend, TorchInductor, also captures the
-# backward with AOTAutograd: expect the same error there (this page does not
-# run it, since it needs a C++ compiler).
+# support double backward on this PyTorch version: the message names
+# AOTAutograd, not ``aot_eager``.
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 xd = x.detach()
 (g1,) = torch.autograd.grad(compiled_f(x), x, create_graph=True)
