@@ -6,7 +6,7 @@ their graph by default (``create_graph=True``) so losses built from them can be 
 """
 
 from ._taylor import TaylorModeError, TaylorModeWarning
-from .checking import GradientReport, check_gradient
+from .checking import GradientReport, check_gradient, check_pointwise
 from .coordinates import (
     OrthogonalCoordinates,
     cylindrical,
@@ -20,7 +20,7 @@ from .coordinates import (
     spherical_gradient,
     spherical_laplacian,
 )
-from .coupling import CouplingError, check_pointwise
+from .coupling import CouplingError
 from .graph import plot_graph, print_graph
 from .jacobians import hessian, jacobian, jvp, vjp
 from .pointwise import Derivatives, derivative, gradient, partial

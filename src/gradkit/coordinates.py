@@ -25,10 +25,8 @@ from typing import TypeAlias
 import torch
 from torch import Tensor
 
-from ._checks import _check_grad_mode, _check_x, _check_y
-from ._engine import _grad, _like, _rows
-from .jacobians import _jacobian
-from .vector_calculus import _curl_of_jacobian, _second_diag
+from ._checks import Checked, check_inputs, coordinate_points, one_per_coordinate
+from ._engine import _curl_of_jacobian, _divergence, _grad, _jacobian, _like, _rows
 
 __all__ = [
     "OrthogonalCoordinates",
@@ -101,26 +99,17 @@ class OrthogonalCoordinates:
     def __repr__(self) -> str:
         return f"OrthogonalCoordinates({self.name!r}, {self.coordinates!r})"
 
-    def _points(self, fname: str, x: object, widths: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-        """Validate the points (shape (N, k), k in ``widths``) and return them with ``h``."""
-        x = _check_x(fname, x, ndims=(2,))
-        if x.shape[1] not in widths:
-            want = " or ".join(f"(N, {w})" for w in widths)
-            raise ValueError(
-                f"{fname}: `x` must hold the coordinates {self.coordinates}, one column "
-                f"each: shape {want}, got {tuple(x.shape)}."
-            )
-        return x, self.scale_factors(x)
-
-    def _vector(self, fname: str, v: object, x: Tensor, allow_unused: bool) -> Tensor:
-        """Validate a vector field with one component per coordinate of ``x``."""
-        v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-        if v.shape != x.shape:
-            raise ValueError(
-                f"{fname}: `v` must have one component per coordinate, the shape of `x` "
-                f"{tuple(x.shape)}, got {tuple(v.shape)}."
-            )
-        return v
+    def _field(
+        self, op: str, y: object, x: object, allow_unused: bool, *, vector: bool = False,
+        widths: tuple[int, ...] | None = None,
+    ) -> tuple[Checked, Tensor]:
+        """Check the field and the points of operator ``op`` (one boundary call); return
+        them with the scale factors at the points."""
+        a = check_inputs(f"{self.name}_{op}", y, x, name="v" if vector else "u", scalar=not vector,
+                  ndims=(2,), allow_unused=allow_unused,
+                  points=coordinate_points(self.coordinates, widths or self.widths),
+                  shape=one_per_coordinate if vector else None)
+        return a, self.scale_factors(a.x)
 
     def gradient(
         self, u: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
@@ -146,12 +135,9 @@ class OrthogonalCoordinates:
         >>> cylindrical.gradient(x[:, 0] ** 2 * x[:, 1], x)  # (2 r phi, r, 0)
         tensor([[2., 2., 0.]], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_gradient"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, self.widths)
-        u = _check_y(fname, u, x, name="u", allow_unused=allow_unused)
-        g = _grad(fname, u, x, torch.ones_like(u), create_graph=create_graph,
-                  allow_unused=allow_unused, name="u")
+        a, h = self._field("gradient", u, x, allow_unused)
+        g = _grad(f"{self.name}_gradient", a.y, a.x, torch.ones_like(a.y),
+                  create_graph=create_graph, allow_unused=allow_unused, name="u")
         return g / h
 
     def divergence(
@@ -179,12 +165,9 @@ class OrthogonalCoordinates:
         >>> cylindrical.divergence(v, x)
         tensor([6.], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_divergence"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, self.widths)
-        v = self._vector(fname, v, x, allow_unused)
+        a, h = self._field("divergence", v, x, allow_unused, vector=True)
         vol = h.prod(1, keepdim=True)
-        return self._div(x, vol / h * v, create_graph) / vol[:, 0]
+        return self._div("divergence", a, vol / h * a.y, create_graph) / vol[:, 0]
 
     def laplacian(
         self, u: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
@@ -210,14 +193,12 @@ class OrthogonalCoordinates:
         >>> cylindrical.laplacian(torch.log(x[:, 0]), x)  # log r is harmonic in the plane
         tensor([0.], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_laplacian"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, self.widths)
-        u = _check_y(fname, u, x, name="u", allow_unused=allow_unused)
-        g = _rows(_grad(fname, u, x, torch.ones_like(u), create_graph=True,
-                        allow_unused=allow_unused, name="u"))
+        a, h = self._field("laplacian", u, x, allow_unused)
+        g = _rows(_grad(f"{self.name}_laplacian", a.y, a.x, torch.ones_like(a.y),
+                        create_graph=True, allow_unused=allow_unused, name="u"))
         vol = h.prod(1, keepdim=True)
-        return _like(self._div(x, vol / (h * h) * g, create_graph) / vol[:, 0], u.shape)
+        flux = vol / (h * h) * g
+        return _like(self._div("laplacian", a, flux, create_graph) / vol[:, 0], a.y.shape)
 
     def curl(
         self, v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
@@ -245,19 +226,15 @@ class OrthogonalCoordinates:
         >>> cylindrical.curl(v, x)
         tensor([[0., 0., 2.]], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_curl"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, (3,))
-        v = self._vector(fname, v, x, allow_unused)
-        j = _jacobian(fname, h * v, x, create_graph=create_graph,
+        a, h = self._field("curl", v, x, allow_unused, vector=True, widths=(3,))
+        j = _jacobian(f"{self.name}_curl", h * a.y, a.x, create_graph=create_graph,
                       allow_unused=allow_unused, name="v")
         return _curl_of_jacobian(j) * h / h.prod(1, keepdim=True)
 
-    @staticmethod
-    def _div(x: Tensor, flux: Tensor, create_graph: bool) -> Tensor:
+    def _div(self, op: str, a: Checked, flux: Tensor, create_graph: bool) -> Tensor:
         """Return :math:`\\sum_i \\partial_i flux_i`, one value per point."""
-        diag, _ = _second_diag(flux, x, list(range(x.shape[1])), create_graph)
-        return diag.sum(1)
+        return _divergence(f"{self.name}_{op}", flux, a.x, a.cols, create_graph=create_graph,
+                           allow_unused=True)
 
 
 def _cylindrical_h(q: Tensor) -> Tensor:

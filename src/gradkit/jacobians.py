@@ -8,29 +8,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import (
-    _check_grad_mode,
-    _check_tensor,
-    _check_x,
-    _check_y,
-    _type_name,
-    _unused_error,
-)
-from ._engine import _grad, _ncols, _per_column
+from ._checks import _check_tensor, _model, check_inputs, same_shape
+from ._engine import _grad, _jacobian
 
 __all__ = ["hessian", "jacobian", "jvp", "vjp"]
-
-
-def _jacobian(
-    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool, name: str = "y"
-) -> Tensor:
-    """Return the (N, m, d) pointwise Jacobian, one backward pass per output column."""
-    rows, used = _per_column(y, x, list(range(_ncols(y))), create_graph=create_graph)
-    if not used and not allow_unused:
-        raise _unused_error(fname, x, name)
-    if not rows:
-        return x.new_zeros(x.shape[0], 0, _ncols(x))
-    return torch.stack(rows, dim=1)
 
 
 def jacobian(
@@ -83,11 +64,8 @@ def jacobian(
     tensor([[[2., 1.],
              [2., 0.]]], grad_fn=<StackBackward0>)
     """
-    fname = "jacobian"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
-    return _jacobian(fname, y, x, create_graph=create_graph, allow_unused=allow_unused)
+    a = check_inputs("jacobian", y, x, scalar=False, allow_unused=allow_unused)
+    return _jacobian("jacobian", a.y, a.x, create_graph=create_graph, allow_unused=allow_unused)
 
 
 def hessian(
@@ -139,12 +117,10 @@ def hessian(
     tensor([[[4., 2.],
              [2., 0.]]], grad_fn=<StackBackward0>)
     """
-    fname = "hessian"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
-    return _jacobian(fname, g, x, create_graph=create_graph, allow_unused=True)
+    a = check_inputs("hessian", y, x, allow_unused=allow_unused)
+    g = _grad("hessian", a.y, a.x, torch.ones_like(a.y), create_graph=True,
+              allow_unused=allow_unused)
+    return _jacobian("hessian", g, a.x, create_graph=create_graph, allow_unused=True)
 
 
 def vjp(
@@ -197,16 +173,9 @@ def vjp(
     >>> vjp(y, x, torch.tensor([[1.0, 1.0]]))  # (x1 + 2 x0, x0)
     tensor([[4., 1.]], grad_fn=<AddBackward0>)
     """
-    fname = "vjp"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
-    v = _check_tensor(fname, "v", v)
-    if v.shape != y.shape:
-        raise ValueError(
-            f"{fname}: `v` must have the shape of `y`, {tuple(y.shape)}, got {tuple(v.shape)}."
-        )
-    return _grad(fname, y, x, v, create_graph=create_graph, allow_unused=allow_unused)
+    a = check_inputs("vjp", y, x, scalar=False, allow_unused=allow_unused)
+    v = same_shape("vjp", "v", v, a.y, "y")
+    return _grad("vjp", a.y, a.x, v, create_graph=create_graph, allow_unused=allow_unused)
 
 
 def jvp(
@@ -265,33 +234,20 @@ def jvp(
     tensor([[3., 2.]])
     """
     fname = "jvp"
-    if not isinstance(y, Tensor) and callable(y):
+    if not isinstance(y, Tensor) and callable(y):  # forward mode: torch.func.jvp is the engine
         x = _check_tensor(fname, "x", x)
-        v = _check_tensor(fname, "v", v)
-        if v.shape != x.shape:
-            raise ValueError(
-                f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got "
-                f"{tuple(v.shape)}."
-            )
+        v = same_shape(fname, "v", v, x, "x")
         with warnings.catch_warnings():
             # torch.func's first forward-mode call scripts its decompositions with the
             # deprecated torch.jit.script: a torch-internal warning users cannot act on.
             warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
-            out = torch.func.jvp(y, (x,), (v,))[1]
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(out)}.")
+            out = torch.func.jvp(_model(fname, y), (x,), (v,))[1]
         return out if create_graph else out.detach()
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
-    v = _check_tensor(fname, "v", v)
-    if v.shape != x.shape:
-        raise ValueError(
-            f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got {tuple(v.shape)}."
-        )
-    u = torch.zeros_like(y, requires_grad=True)
-    g = _grad(fname, y, x, u, create_graph=True, allow_unused=allow_unused)
+    a = check_inputs(fname, y, x, scalar=False, allow_unused=allow_unused)
+    v = same_shape(fname, "v", v, a.x, "x")
+    u = torch.zeros_like(a.y, requires_grad=True)
+    g = _grad(fname, a.y, a.x, u, create_graph=True, allow_unused=allow_unused)
     if not g.requires_grad:
-        return torch.zeros_like(y)
+        return torch.zeros_like(a.y)
     (out,) = torch.autograd.grad(g, u, v, create_graph=create_graph)
     return out
