@@ -62,17 +62,9 @@ class Checked:
 
 
 def check_inputs(
-    fname: str,
-    y: object,
-    x: object,
-    *,
-    name: str = "y",
-    scalar: bool = True,
-    ndims: tuple[int, ...] = (1, 2),
-    dims: object = None,
-    allow_unused: bool = False,
-    model: Forward | str | None = None,
-    points: Callable[[str, Tensor], None] | None = None,
+    fname: str, y: object, x: object, *, name: str = "y", scalar: bool = True,
+    ndims: tuple[int, ...] = (1, 2), dims: object = None, allow_unused: bool = False,
+    model: Forward | str | None = None, points: Callable[[str, Tensor], None] | None = None,
     shape: Rule | None = None,
 ) -> Checked:
     """Check a field ``y`` (tensor, or callable when ``model`` is given) and its points ``x``.
@@ -93,8 +85,9 @@ def check_inputs(
     if is_model:
         assert model is not None and callable(y)
         run = _model(fname, y)
-        stopped = model
-        if isinstance(model, Forward):
+        if isinstance(model, str):
+            stopped = model
+        else:
             res = _forward(fname, y, run, x, cols, model)
             if not isinstance(res, str):
                 out, j, lap = res
@@ -127,11 +120,7 @@ def _model(fname: str, f: Callable[..., object]) -> Callable[[Tensor], Tensor]:
 
 
 def _forward(
-    fname: str,
-    f: object,
-    run: Callable[[Tensor], Tensor],
-    x: Tensor,
-    cols: list[int],
+    fname: str, f: object, run: Callable[[Tensor], Tensor], x: Tensor, cols: list[int],
     how: Forward,
 ) -> tuple[Tensor, Tensor, Tensor] | str:
     """Run the forward (Taylor-mode) engine: ``(f(x), J, L)``; or warn (raise with
@@ -161,7 +150,7 @@ def _unit_vectors(x: Tensor, cols: list[int]) -> Tensor:
 
 
 def _call_plainly(
-    fname: str, run: Callable[[Tensor], Tensor], x: Tensor, stopped: str
+    fname: str, run: Callable[[Tensor], Tensor], x: Tensor, stopped: str,
 ) -> tuple[Tensor, Tensor]:
     """Evaluate the callable on ``x`` (made to require grad) for the nested engine, which
     runs because ``stopped``; refuse a callable that mixes the points."""
@@ -239,7 +228,7 @@ def _check_tensor(fname: str, name: str, t: object) -> Tensor:
 
 
 def _check_x(
-    fname: str, x: object, *, ndims: tuple[int, ...] = (1, 2), needs_grad: bool = True
+    fname: str, x: object, *, ndims: tuple[int, ...] = (1, 2), needs_grad: bool = True,
 ) -> Tensor:
     """Validate the input points: a floating tensor of allowed rank (that requires grad)."""
     x = _check_tensor(fname, "x", x)
@@ -277,12 +266,7 @@ def _check_network_scalar(fname: str, y: Tensor) -> None:
 
 
 def _check_y(
-    fname: str,
-    y: object,
-    x: Tensor,
-    *,
-    name: str = "y",
-    scalar: bool = True,
+    fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
     """Validate an output of ``x``: dtype, batch size and, optionally, one value per point."""
@@ -419,6 +403,12 @@ def same_shape(fname: str, name: str, v: object, like: Tensor, of: str) -> Tenso
             f"{tuple(v.shape)}."
         )
     return v
+
+
+def tangent(fname: str, x: object, v: object) -> tuple[Tensor, Tensor]:
+    """Check the points and the tangent vectors of a forward-mode product with a callable."""
+    x = _check_x(fname, x, needs_grad=False)
+    return x, same_shape(fname, "v", v, x, "x")
 
 
 def probe_options(fname: str, samples: object, probes: object) -> None:

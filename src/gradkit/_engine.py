@@ -51,14 +51,8 @@ def _unused_error(fname: str, x: Tensor, name: str) -> ValueError:
 
 
 def _grad(
-    fname: str,
-    y: Tensor,
-    x: Tensor,
-    grad_outputs: Tensor,
-    *,
-    create_graph: bool,
-    allow_unused: bool,
-    name: str = "y",
+    fname: str, y: Tensor, x: Tensor, grad_outputs: Tensor, *, create_graph: bool,
+    allow_unused: bool, name: str = "y",
 ) -> Tensor:
     """Return the vector-Jacobian product; raise (or give zeros) if ``y`` ignores ``x``."""
     if not y.requires_grad:
@@ -77,7 +71,7 @@ def _grad(
 
 
 def _per_column(
-    y: Tensor, x: Tensor, columns: list[int], *, create_graph: bool
+    y: Tensor, x: Tensor, columns: list[int], *, create_graph: bool,
 ) -> tuple[list[Tensor], bool]:
     """Return ``d y[:, i] / d x`` as (N, d) rows for each listed column ``i`` of ``y``.
 
@@ -102,7 +96,7 @@ def _per_column(
 
 
 def _jacobian(
-    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool, name: str = "y"
+    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool, name: str = "y",
 ) -> Tensor:
     """Return the (N, m, d) pointwise Jacobian, one backward pass per output column."""
     rows, used = _per_column(y, x, list(range(_ncols(y))), create_graph=create_graph)
@@ -113,9 +107,7 @@ def _jacobian(
     return torch.stack(rows, dim=1)
 
 
-def _second_diag(
-    g: Tensor, x: Tensor, dims: list[int], create_graph: bool
-) -> tuple[Tensor, bool]:
+def _second_diag(g: Tensor, x: Tensor, dims: list[int], create_graph: bool) -> tuple[Tensor, bool]:
     """Return d g[:, i] / d x[:, dims[i]] per i, shape (N, len(dims)), and whether any used x."""
     rows, used = _per_column(g, x, list(range(len(dims))), create_graph=create_graph)
     cols = [r[:, c] for r, c in zip(rows, dims, strict=True)]
@@ -123,8 +115,8 @@ def _second_diag(
 
 
 def _divergence(
-    fname: str, v: Tensor, x: Tensor, cols: list[int], *, create_graph: bool,
-    allow_unused: bool, name: str = "v",
+    fname: str, v: Tensor, x: Tensor, cols: list[int], *, create_graph: bool, allow_unused: bool,
+    name: str = "v",
 ) -> Tensor:
     """Return :math:`\\sum_i \\partial v_i / \\partial x_{cols_i}`, one value per point."""
     diag, used = _second_diag(v, x, cols, create_graph)

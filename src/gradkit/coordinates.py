@@ -2,14 +2,7 @@
 
 An orthogonal coordinate system is data: its scale factors (Lamé coefficients)
 ``h_i(q)``, the lengths of the tangent vectors ``d position / d q_i``. One implementation
-of each operator serves every system:
-
-* gradient: :math:`(\\nabla u)_i = \\frac{1}{h_i} \\partial_i u`;
-* divergence: :math:`\\nabla \\cdot v = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i} v_i)`,
-  with :math:`H = \\prod_i h_i`;
-* Laplacian: :math:`\\Delta u = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i^2} \\partial_i u)`;
-* curl (three coordinates): :math:`(\\nabla \\times v)_i = \\frac{h_i}{H}
-  (\\partial_j (h_k v_k) - \\partial_k (h_j v_j))` for ``(i, j, k)`` cyclic.
+of each operator (its formula is in its docstring) serves every system.
 
 The points are given in the coordinates themselves, one column each, and vector fields by
 their components on the orthonormal local basis, as in every textbook formula. The
@@ -114,7 +107,9 @@ class OrthogonalCoordinates:
     def gradient(
         self, u: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
     ) -> Tensor:
-        """Return the gradient of a scalar field: ``(d_i u / h_i)`` per point.
+        """Return the gradient of a scalar field, one row per point.
+
+        :math:`(\\nabla u)_i = \\frac{1}{h_i} \\partial_i u`.
 
         Parameters
         ----------
@@ -126,6 +121,7 @@ class OrthogonalCoordinates:
         Returns
         -------
         Tensor, shape of ``x``
+            The components on the orthonormal local basis.
 
         Examples
         --------
@@ -144,6 +140,9 @@ class OrthogonalCoordinates:
         self, v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
     ) -> Tensor:
         """Return the divergence of a vector field, one value per point.
+
+        :math:`\\nabla \\cdot v = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i} v_i)`,
+        with :math:`H = \\prod_i h_i`.
 
         Parameters
         ----------
@@ -174,12 +173,14 @@ class OrthogonalCoordinates:
     ) -> Tensor:
         """Return the Laplacian of a scalar field, one value per point.
 
+        :math:`\\Delta u = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i^2} \\partial_i u)`.
+
         Parameters
         ----------
         u : Tensor, shape (N,) or (N, 1)
-            Scalar field computed pointwise from ``x``.
+            Scalar field computed pointwise from ``x``, twice differentiable.
         x, create_graph, allow_unused
-            Points in these coordinates, and options as in :func:`gradkit.laplacian`.
+            As in :meth:`gradient` (options as in :func:`gradkit.laplacian`).
 
         Returns
         -------
@@ -205,12 +206,15 @@ class OrthogonalCoordinates:
     ) -> Tensor:
         """Return the curl of a vector field in three coordinates, one row per point.
 
+        :math:`(\\nabla \\times v)_i = \\frac{h_i}{H}
+        (\\partial_j (h_k v_k) - \\partial_k (h_j v_j))` for ``(i, j, k)`` cyclic.
+
         Parameters
         ----------
         v : Tensor, shape of ``x``
             Components on the orthonormal local basis, computed pointwise from ``x``.
         x, create_graph, allow_unused
-            Points in these coordinates, and options as in :func:`gradkit.curl`.
+            As in :meth:`divergence` (options as in :func:`gradkit.curl`).
 
         Returns
         -------

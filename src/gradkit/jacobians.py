@@ -8,18 +8,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import _check_tensor, _model, check_inputs, same_shape
+from ._checks import _model, check_inputs, same_shape, tangent
 from ._engine import _grad, _jacobian
 
 __all__ = ["hessian", "jacobian", "jvp", "vjp"]
 
 
 def jacobian(
-    y: Tensor,
-    x: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return the Jacobian of a vector field at every point.
 
@@ -29,10 +25,8 @@ def jacobian(
         Field computed pointwise from ``x``; ``(N,)`` counts as ``m = 1``.
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``; ``(N,)`` counts as ``d = 1``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -41,13 +35,11 @@ def jacobian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` does not require grad, the numbers of points differ, or ``y`` does not
         depend on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -69,24 +61,21 @@ def jacobian(
 
 
 def hessian(
-    y: Tensor,
-    x: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return the Hessian of a scalar field at every point.
+
+    The symmetric matrix of second partial derivatives; for its trace alone, use
+    :func:`laplacian`.
 
     Parameters
     ----------
     y : Tensor, shape (N,) or (N, 1)
         Scalar field computed pointwise from ``x``.
     x : Tensor, shape (N, d) or (N,)
-        Collocation points, with ``requires_grad=True``; ``(N,)`` counts as ``d = 1``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        Collocation points (``(N,)``: one column), with ``requires_grad=True``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -95,13 +84,10 @@ def hessian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
-        If ``x`` does not require grad, ``y`` is not a scalar field, the numbers of points
-        differ, or ``y`` does not depend on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+        As :func:`gradient`.
 
     Notes
     -----
@@ -124,12 +110,7 @@ def hessian(
 
 
 def vjp(
-    y: Tensor,
-    x: Tensor,
-    v: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, v: Tensor, *, create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return the vector-Jacobian product :math:`v^T J` at every point (reverse mode).
 
@@ -140,11 +121,9 @@ def vjp(
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``.
     v : Tensor, shape of ``y``
-        One cotangent vector per point.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        One cotangent vector per point: the weights of the components of ``y``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -153,12 +132,10 @@ def vjp(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``v`` does not have the shape of ``y``, or as :func:`jacobian`.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -179,11 +156,7 @@ def vjp(
 
 
 def jvp(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    v: Tensor,
-    *,
-    create_graph: bool = True,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, v: Tensor, *, create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
     """Return the Jacobian-vector product :math:`J v` at every point.
@@ -195,11 +168,9 @@ def jvp(
     x : Tensor, shape (N, d) or (N,)
         Collocation points; ``requires_grad=True`` is needed when ``y`` is a tensor.
     v : Tensor, shape of ``x``
-        One tangent vector per point.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        One tangent vector per point: the direction of the derivative.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -208,12 +179,11 @@ def jvp(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also for a ``y`` that
+        is neither a tensor nor callable.
     ValueError
         If ``v`` does not have the shape of ``x``, or as :func:`jacobian`.
-    TypeError
-        If ``y`` is neither a tensor nor callable, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
 
     Notes
     -----
@@ -235,13 +205,12 @@ def jvp(
     """
     fname = "jvp"
     if not isinstance(y, Tensor) and callable(y):  # forward mode: torch.func.jvp is the engine
-        x = _check_tensor(fname, "x", x)
-        v = same_shape(fname, "v", v, x, "x")
+        x, v = tangent(fname, x, v)
         with warnings.catch_warnings():
             # torch.func's first forward-mode call scripts its decompositions with the
             # deprecated torch.jit.script: a torch-internal warning users cannot act on.
             warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
-            out = torch.func.jvp(_model(fname, y), (x,), (v,))[1]
+            out: Tensor = torch.func.jvp(_model(fname, y), (x,), (v,))[1]
         return out if create_graph else out.detach()
     a = check_inputs(fname, y, x, scalar=False, allow_unused=allow_unused)
     v = same_shape(fname, "v", v, a.x, "x")

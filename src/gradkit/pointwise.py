@@ -23,13 +23,8 @@ __all__ = ["Derivatives", "derivative", "gradient", "partial"]
 
 
 def derivative(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    order: int = 1,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, order: int = 1, *, create_graph: bool = True,
+    allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the ``order``-th derivative of ``y`` with respect to a 1-D input, per point.
 
@@ -59,13 +54,12 @@ def derivative(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``order``
+        is not an int.
     ValueError
         If ``x`` does not require grad, has more than one column, ``y`` is not a scalar field,
         the numbers of points differ, ``y`` does not depend on ``x``, or ``order < 1``.
-    TypeError
-        If ``order`` is not an int, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -99,15 +93,12 @@ def derivative(
 
 
 def partial(
-    y: Tensor,
-    x: Tensor,
-    dim: int,
-    order: int = 1,
-    *,
-    create_graph: bool = True,
+    y: Tensor, x: Tensor, dim: int, order: int = 1, *, create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
     """Return the ``order``-th partial derivative of ``y`` with respect to column ``dim`` of ``x``.
+
+    One column at a time (:class:`Derivatives` keeps whole gradient rows, for mixed partials).
 
     Parameters
     ----------
@@ -119,10 +110,8 @@ def partial(
         Column of ``x`` to differentiate against, ``-d <= dim < d``.
     order : int, default 1
         Order ``k >= 1``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -131,12 +120,11 @@ def partial(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``dim``
+        or ``order`` is not an int.
     ValueError
         If ``dim`` is out of range, or for the cases listed in :func:`derivative`.
-    TypeError
-        If ``dim`` or ``order`` is not an int, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -167,15 +155,12 @@ def partial(
 
 
 def gradient(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the gradient of a scalar field ``y`` with respect to ``x``, one row per point.
+
+    With ``dims``, only the listed columns, e.g. the spatial gradient of space-time inputs.
 
     Parameters
     ----------
@@ -186,11 +171,7 @@ def gradient(
         Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
     dims : list of int, optional
         Return only these columns of the gradient, in this order (default: all).
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
-    strict : bool, default False
+    create_graph, allow_unused, strict : bool
         As in :func:`gradkit.laplacian`.
 
     Returns
@@ -200,13 +181,11 @@ def gradient(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` does not require grad, ``y`` is not a scalar field, the numbers of points
         differ, or ``y`` does not depend on ``x`` (e.g. ``x`` is a slice taken after ``y``).
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -286,7 +265,7 @@ class Derivatives:
     """
 
     def __init__(
-        self, y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = True
+        self, y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = True,
     ) -> None:
         a = check_inputs("Derivatives", y, x, model="mixed partials use nested passes")
         self.x: Tensor = a.x

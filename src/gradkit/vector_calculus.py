@@ -43,15 +43,12 @@ __all__ = [
 
 
 def laplacian(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the Laplacian of a scalar field, one value per point.
+
+    The sum of the second derivatives along the columns in ``dims`` (default: all).
 
     Parameters
     ----------
@@ -78,13 +75,12 @@ def laplacian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``y`` is
+        neither a tensor nor callable.
     ValueError
         If ``x`` does not require grad (tensor ``y``), ``y`` is not a scalar field, the
         numbers of points differ, ``y`` does not depend on ``x``, or ``dims`` is invalid.
-    TypeError
-        If ``y`` is neither a tensor nor callable, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
     CouplingError
@@ -146,15 +142,12 @@ def laplacian(
 
 
 def vector_laplacian(
-    v: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    v: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the Laplacian of each component of a vector field, one row per point.
+
+    Each Cartesian component's Laplacian, as in the viscous term of the Navier-Stokes equations.
 
     Parameters
     ----------
@@ -175,13 +168,12 @@ def vector_laplacian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``v`` is
+        neither a tensor nor callable.
     ValueError
         If ``x`` does not require grad (tensor ``v``), the numbers of points differ, no
         component of ``v`` depends on ``x``, or ``dims`` is invalid.
-    TypeError
-        If ``v`` is neither a tensor nor callable, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``v``).
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
 
@@ -211,15 +203,9 @@ def vector_laplacian(
 
 
 def laplacian_estimate(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    samples: int = 16,
-    probes: str = "rademacher",
-    generator: torch.Generator | None = None,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, samples: int = 16,
+    probes: str = "rademacher", generator: torch.Generator | None = None,
+    dims: Sequence[int] | None = None, create_graph: bool = True, strict: bool = False,
 ) -> Tensor:
     """Return an unbiased random estimate of the Laplacian, for large input dimensions.
 
@@ -249,12 +235,10 @@ def laplacian_estimate(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``samples < 1``, ``probes`` is unknown, or as :func:`laplacian`.
-    TypeError
-        As :func:`laplacian`.
-    RuntimeError
-        As :func:`laplacian`.
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
 
@@ -310,15 +294,12 @@ def laplacian_estimate(
 
 
 def weighted_laplacian(
-    y: Tensor,
-    x: Tensor,
-    k: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, k: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return :math:`\\nabla \\cdot (K \\nabla y)`, the weighted Laplacian, one value per point.
+
+    The diffusion operator with a coefficient ``k`` that varies in space or is anisotropic.
 
     Parameters
     ----------
@@ -343,12 +324,10 @@ def weighted_laplacian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``k`` has another shape, or as :func:`laplacian`.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -382,15 +361,12 @@ def weighted_laplacian(
 
 
 def divergence(
-    v: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    v: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the divergence of a vector field, one value per point.
+
+    The trace of the Jacobian, taken over the columns in ``dims``.
 
     Parameters
     ----------
@@ -403,12 +379,8 @@ def divergence(
     dims : list of int, optional
         The columns of ``x`` that ``v``'s components go with (default: all), e.g. the
         spatial columns of space-time inputs.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``v`` does not depend on ``x``.
-    strict : bool, default False
-        As in :func:`laplacian`.
+    create_graph, allow_unused, strict : bool
+        As in :func:`laplacian`, with ``v`` for ``y``.
 
     Returns
     -------
@@ -417,13 +389,11 @@ def divergence(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` does not require grad, shapes of ``v`` and ``x`` differ, or no component
         of ``v`` depends on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -450,13 +420,7 @@ def divergence(
                        allow_unused=allow_unused)
 
 
-def curl(
-    v: Tensor,
-    x: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-) -> Tensor:
+def curl(v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False) -> Tensor:
     """Return the curl of a 3-D vector field, one row per point.
 
     Parameters
@@ -465,10 +429,8 @@ def curl(
         Vector field computed pointwise from ``x``.
     x : Tensor, shape (N, 3)
         Collocation points, with ``requires_grad=True``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``v`` does not depend on ``x``.
+    create_graph, allow_unused : bool
+        As in :func:`laplacian`, with ``v`` for ``y``.
 
     Returns
     -------
@@ -477,13 +439,11 @@ def curl(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` or ``v`` is not of shape (N, 3), ``x`` does not require grad, or ``v``
         does not depend on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
