@@ -1,19 +1,20 @@
 """The boundary: every input of every public operator is validated here, once.
 
-A public operator makes one call into this module, :func:`check_inputs`, which returns its inputs
-checked (a :class:`Checked`), and then computes with one engine, which does not check again:
-the nested-autograd engine (``_engine``) or, for a callable, the values the forward
+A public operator first checks all its inputs here: :func:`check_inputs` for the field and
+its points (it returns them as a :class:`Checked`), and the checks of its own options
+(``order``, ``dim``, ``k``, ``v``). Then it computes with one engine, which checks nothing
+again: the nested-autograd engine (``_engine``) or, for a callable, the values the forward
 (Taylor-mode) engine (``_taylor``) carried. The path of ``x`` through e.g.
 ``laplacian(y, x)``:
 
-* tensor ``y``: :func:`check_inputs` checks the grad mode, ``x``, ``dims`` and ``y``; the operator
-  runs the nested engine on them and returns.
-* callable ``y``: :func:`check_inputs` checks ``x`` and ``dims``, runs the callable once in the
-  forward engine (its output can only be checked once it exists) and checks the output; the
-  operator reads the result from the carried derivatives. Where the forward engine cannot
-  run the callable, :func:`check_inputs` warns (raises with ``strict``), calls it plainly, refuses
-  it if it couples the points, checks its output as a tensor ``y``, and the operator runs the
-  nested engine.
+* tensor ``y``: :func:`check_inputs` checks the grad mode, ``x``, ``dims`` and ``y``; the
+  operator runs the nested engine on them and returns.
+* callable ``y``: :func:`check_inputs` checks ``x`` and ``dims``, runs the callable once in
+  the forward engine (its output can only be checked once it exists) and checks the output;
+  the operator reads the result from the carried derivatives. Where the forward engine
+  cannot run the callable, :func:`check_inputs` warns (raises with ``strict``), calls it
+  plainly, refuses it if it couples the points, checks its output as a tensor ``y``, and the
+  operator runs the nested engine.
 
 Every error message starts with the public function's name, states what was expected and
 what was received, and says how to fix it.

@@ -8,6 +8,10 @@ The points are given in the coordinates themselves, one column each, and vector 
 their components on the orthonormal local basis, as in every textbook formula. The
 formulas are singular where a scale factor vanishes (the axis ``r = 0``; ``sin(theta) = 0``):
 keep the points off it.
+
+Each operator checks its field and points with one call to the boundary
+(``_checks.check_inputs``), with the system's own rule for the number of columns, and then
+computes with the backward passes of ``_engine``.
 """
 
 from __future__ import annotations
@@ -99,9 +103,9 @@ class OrthogonalCoordinates:
         """Check the field and the points of operator ``op`` (one boundary call); return
         them with the scale factors at the points."""
         a = check_inputs(f"{self.name}_{op}", y, x, name="v" if vector else "u", scalar=not vector,
-                  ndims=(2,), allow_unused=allow_unused,
-                  points=coordinate_points(self.coordinates, widths or self.widths),
-                  shape=one_per_coordinate if vector else None)
+                         ndims=(2,), allow_unused=allow_unused,
+                         points=coordinate_points(self.coordinates, widths or self.widths),
+                         shape=one_per_coordinate if vector else None)
         return a, self.scale_factors(a.x)
 
     def gradient(

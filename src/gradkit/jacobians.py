@@ -1,4 +1,9 @@
-"""Pointwise Jacobians, Hessians and Jacobian-vector products."""
+"""Pointwise Jacobians, Hessians and Jacobian-vector products.
+
+Each function checks its inputs at the boundary (``_checks``) and then computes with one
+engine: the backward passes of ``_engine``, or ``torch.func.jvp`` for :func:`jvp` of a
+callable.
+"""
 
 from __future__ import annotations
 

@@ -204,7 +204,7 @@ def gradient(
             [9.]], grad_fn=<IndexBackward0>)
     """
     a = check_inputs("gradient", y, x, dims=dims, allow_unused=allow_unused,
-              model=Forward(create_graph, strict))
+                     model=Forward(create_graph, strict))
     if a.jet is not None:  # the derivatives along the columns in `dims`
         g = a.jet[0].reshape(len(a.cols), a.x.shape[0]).T
         return _like(g, a.x.shape) if dims is None else g

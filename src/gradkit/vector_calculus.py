@@ -132,7 +132,7 @@ def laplacian(
     (True, torch.Size([2, 1]))
     """
     a = check_inputs("laplacian", y, x, dims=dims, allow_unused=allow_unused,
-              model=Forward(create_graph, strict))
+                     model=Forward(create_graph, strict))
     if a.jet is not None:
         return a.jet[1]
     g = _grad("laplacian", a.y, a.x, torch.ones_like(a.y), create_graph=True,
@@ -193,7 +193,7 @@ def vector_laplacian(
     """
     fname = "vector_laplacian"
     a = check_inputs(fname, v, x, name="v", scalar=False, dims=dims, allow_unused=allow_unused,
-              model=Forward(create_graph, strict))
+                     model=Forward(create_graph, strict))
     if a.jet is not None:
         return a.jet[1]
     grads = _jacobian(fname, a.y, a.x, create_graph=True, allow_unused=allow_unused, name="v")
@@ -279,7 +279,7 @@ def laplacian_estimate(
     # With a callable the probes are the forward mode's directions (scaled so that their
     # second derivatives sum to the mean); with a tensor, each is one Hessian-vector product.
     a = check_inputs(fname, y, x, dims=dims,
-              model=Forward(create_graph, strict, lambda x, c: draw(x, c) / samples**0.5))
+                     model=Forward(create_graph, strict, lambda x, c: draw(x, c) / samples**0.5))
     if a.jet is not None:
         return a.jet[1]
     v = draw(a.x, a.cols)
@@ -412,8 +412,8 @@ def divergence(
     tensor([4., 2.], grad_fn=<SumBackward1>)
     """
     a = check_inputs("divergence", v, x, name="v", scalar=False, ndims=(2,), dims=dims,
-              allow_unused=allow_unused, model=Forward(create_graph, strict),
-              shape=one_per_column(dims))
+                     allow_unused=allow_unused, model=Forward(create_graph, strict),
+                     shape=one_per_column(dims))
     if a.jet is not None:
         return torch.diagonal(a.jet[0], 0, 0, 2).sum(1)
     return _divergence("divergence", a.y, a.x, a.cols, create_graph=create_graph,
@@ -460,7 +460,7 @@ def curl(v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool 
     tensor([[ 1., -2.,  0.]], grad_fn=<StackBackward0>)
     """
     a = check_inputs("curl", v, x, name="v", scalar=False, ndims=(2,), allow_unused=allow_unused,
-              shape=three_d)
+                     shape=three_d)
     j = _jacobian("curl", a.y, a.x, create_graph=create_graph, allow_unused=allow_unused,
                   name="v")
     return _curl_of_jacobian(j)
