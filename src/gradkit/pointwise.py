@@ -4,9 +4,10 @@ gradkit assumes, like every PINN library, that row ``i`` of the output depends o
 ``i`` of the input (no batch norm, no attention across points). One backward pass with a
 vector of ones then returns every point's derivative at once.
 
-Each function checks its inputs with one call to the boundary (``_checks.check_inputs``) and then
-computes with one engine: the nested backward passes of ``_engine``, or, for a callable the
-forward mode could run, the derivatives it carried.
+Each function first checks all its inputs at the boundary (``_checks``: the field and its
+points in one call, then its own options) and then computes with one engine: the nested
+backward passes of ``_engine``, or, for a callable the forward mode could run, the
+derivatives it carried.
 """
 
 from __future__ import annotations

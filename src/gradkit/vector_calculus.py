@@ -1,9 +1,9 @@
 """Laplacian, divergence and curl of fields sampled at collocation points.
 
-Each operator checks its inputs with one call to the boundary (``_checks.check_inputs``) and then
-computes with one engine: the nested backward passes of ``_engine``, or, for a callable the
-forward mode could run, the derivatives it carried (``L`` is the Laplacian, the diagonal of
-``J`` the divergence).
+Each operator first checks all its inputs at the boundary (``_checks``: the field and its
+points in one call, then its own options) and then computes with one engine: the nested
+backward passes of ``_engine``, or, for a callable the forward mode could run, the
+derivatives it carried (``L`` is the Laplacian, the diagonal of ``J`` the divergence).
 """
 
 from __future__ import annotations
