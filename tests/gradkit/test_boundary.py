@@ -29,7 +29,7 @@ def _scalar(x: Tensor) -> Tensor:
 
 
 def _vector(x: Tensor) -> Tensor:
-    return torch.sin(x) * x.prod(1, keepdim=True)
+    return torch.sin(x) * x.sum(1, keepdim=True)
 
 
 def _coupled_free_fallback(x: Tensor) -> Tensor:
@@ -198,7 +198,8 @@ def test_coordinate_operator_under_no_grad(name: str) -> None:
 @pytest.mark.parametrize("name", COORDINATE_OPS)
 def test_coordinate_operator_rejects_a_field_with_other_rows(name: str) -> None:
     x = _leaf()
-    match = rf"^{name}: `(u|v)` and `x` must have the same number of points \(rows\)"
+    field = "u" if name.endswith(("gradient", "laplacian")) else "v"
+    match = rf"^{name}: `{field}` and `x` must have the same number of points \(rows\)"
     with pytest.raises(ValueError, match=match):
         getattr(gk, name)(_coordinate_field(name, x)[:3], x)
 
@@ -244,3 +245,52 @@ def test_weighted_laplacian_checks_k_before_any_backward_pass() -> None:
     with pytest.raises(ValueError, match=r"^weighted_laplacian: `k` must have shape \(N,\)"):
         gk.weighted_laplacian(y, x, torch.ones(2, 2))
     assert calls == 0
+
+
+def test_divergence_names_the_columns_in_dims_when_v_does_not_fit() -> None:
+    x = _leaf()
+    with pytest.raises(ValueError) as info:
+        gk.divergence(_vector(x), x, dims=[0, 2])
+    assert str(info.value) == (
+        "divergence: `v` must have shape (4, 2), one component per column in `dims`, got "
+        "(4, 3). The divergence needs one component per input dimension."
+    )
+
+
+def test_fallback_refuses_a_coupled_callable_with_the_whole_message() -> None:
+    """The forward mode has no rule for cumsum; the plain call finds the coupling over the
+    points (dim 0) and the error names the function, what stopped the forward mode and the
+    fix."""
+    x = _leaf()
+    with pytest.warns(gk.TaylorModeWarning), pytest.raises(gk.CouplingError) as info:
+        gk.laplacian(lambda t: torch.cumsum(t, 0).sin().sum(1), x)
+    head, _, tail = str(info.value).partition("cumsum`")  # torch's own name for cumsum
+    assert head.startswith(
+        "laplacian: the model couples the points: its output at one point changes with the "
+        "input at other points (the forward mode stopped earlier: no forward rule for `"
+    )
+    assert tail == (
+        "). Its derivatives per point are not what autograd returns (a sum over all points' "
+        "outputs), so gradkit gives no number. Evaluate the model in eval mode "
+        "(`net.eval()`: BatchNorm then uses its running statistics), or compute each point on "
+        "its own with torch.func.vmap, e.g. `f = torch.func.vmap(lambda p: "
+        "net(p.unsqueeze(0)).squeeze(0))` and pass `f`."
+    )
+
+
+def test_fallback_reports_a_reduced_output_as_a_row_count() -> None:
+    """A callable the forward mode cannot run that returns one number for all points gets the
+    rows message (not an IndexError from the coupling test)."""
+    with pytest.warns(gk.TaylorModeWarning), pytest.raises(
+            ValueError, match=r"^gradient: `y` and `x` must have the same number.*a 0-d tensor"):
+        gk.gradient(lambda t: torch.cumsum(t, 1).sum(), _leaf())
+
+
+@pytest.mark.parametrize("field", ["zero gradient", "other tensor", "empty batch"])
+def test_check_pointwise_accepts_fields_without_coupling(field: str) -> None:
+    """Fields with nothing to couple pass: gradient zero everywhere, no path from x, no points."""
+    x = _leaf(n=0) if field == "empty batch" else _leaf()
+    y = {"zero gradient": lambda: 0.0 * _vector(x),
+         "other tensor": lambda: _vector(_leaf().detach().requires_grad_()),
+         "empty batch": lambda: _vector(x)}[field]()
+    gk.check_pointwise(y, x)
