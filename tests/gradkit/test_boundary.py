@@ -294,3 +294,74 @@ def test_check_pointwise_accepts_fields_without_coupling(field: str) -> None:
          "other tensor": lambda: _vector(_leaf().detach().requires_grad_()),
          "empty batch": lambda: _vector(x)}[field]()
     gk.check_pointwise(y, x)
+
+
+def test_points_without_columns_give_empty_results_with_allow_unused() -> None:
+    """The boundary lets points with no columns through: a field of no components has an
+    empty Jacobian and a zero divergence at every point (with allow_unused, as nothing depends
+    on x)."""
+    x = torch.rand(4, 0, requires_grad=True)
+    v = 2 * x
+    torch.testing.assert_close(gk.divergence(v, x, allow_unused=True), torch.zeros(4))
+    assert gk.jacobian(v, x, allow_unused=True).shape == (4, 0, 0)
+    y = 2 * _leaf()
+    assert gk.jacobian(y[:, :0], _leaf(), allow_unused=True).shape == (4, 0, 3)
+
+
+def test_forward_mode_coupling_error_names_the_function() -> None:
+    """The forward engine finds a batch mean; the error it raises names the function."""
+    with pytest.raises(gk.CouplingError, match=r"^gradient: the model couples the points: `"):
+        gk.gradient(lambda t: (t - t.mean(0)).sin().sum(1), _leaf())
+
+
+def test_fallback_warning_in_full() -> None:
+    with pytest.warns(gk.TaylorModeWarning) as record:
+        gk.laplacian(lambda t: torch.cumsum(t, 1)[:, -1] ** 2, _leaf())
+    head, _, tail = str(record[0].message).partition("cumsum`")
+    assert head.startswith(
+        "laplacian: the forward (Taylor-mode) path cannot run on this callable: no forward "
+        "rule for `"
+    )
+    assert tail == (
+        ". gradkit computes the exact result with nested backward passes instead (slower). "
+        "Pass `strict=True` to make this an error."
+    )
+
+
+@pytest.mark.parametrize("samples", [0, 2.0, True])
+def test_laplacian_estimate_refuses_samples_that_are_not_positive_ints(samples: object) -> None:
+    x = _leaf()
+    with pytest.raises(ValueError, match=r"^laplacian_estimate: `samples` must be a positive"):
+        gk.laplacian_estimate(_scalar(x), x, samples=samples)  # type: ignore[arg-type]
+
+
+def test_laplacian_estimate_takes_one_sample() -> None:
+    """One Rademacher probe is exact for a diagonal Hessian: sin summed over columns."""
+    x = _leaf()
+    gen = torch.Generator().manual_seed(0)
+    est = gk.laplacian_estimate(_scalar(x), x, samples=1, generator=gen)
+    torch.testing.assert_close(est, -_scalar(x))
+
+
+def test_weighted_laplacian_checks_k_as_a_tensor() -> None:
+    x = _leaf()
+    with pytest.raises(TypeError, match=r"^weighted_laplacian: `k` must be a torch\.Tensor, got"):
+        gk.weighted_laplacian(_scalar(x), x, [[1.0]])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("shape", [(4,), (4, 1), (3, 3), (4, 3, 3)])
+def test_weighted_laplacian_takes_each_documented_k(shape: tuple[int, ...]) -> None:
+    """k = 1 in every documented shape gives the plain Laplacian (4 points, 3 columns)."""
+    x = _leaf()
+    k = torch.eye(3).expand(shape) if len(shape) > 1 and shape[-1] == 3 else torch.ones(shape)
+    torch.testing.assert_close(gk.weighted_laplacian(_scalar(x), x, k), -_scalar(x))
+
+
+def test_weighted_laplacian_k_message_in_full() -> None:
+    x = _leaf()
+    with pytest.raises(ValueError) as info:
+        gk.weighted_laplacian(_scalar(x), x, torch.ones(3))
+    assert str(info.value) == (
+        "weighted_laplacian: `k` must have shape (N,), (N, 1), (3, 3) or (N, 3, 3) for N = 4 "
+        "points and 3 column(s) in `dims`, got (3,)."
+    )
