@@ -267,8 +267,7 @@ def _check_network_scalar(fname: str, y: Tensor) -> None:
 
 
 def _check_y(
-    fname: str, y: object, x: Tensor, *, name: str = "y", scalar: bool = True,
-    allow_unused: bool = False,
+    fname: str, y: object, x: Tensor, *, name: str, scalar: bool, allow_unused: bool
 ) -> Tensor:
     """Validate an output of ``x``: dtype, batch size and, optionally, one value per point."""
     y = _check_tensor(fname, name, y)

@@ -317,6 +317,7 @@ def test_forward_mode_coupling_error_names_the_function() -> None:
 def test_fallback_warning_in_full() -> None:
     with pytest.warns(gk.TaylorModeWarning) as record:
         gk.laplacian(lambda t: torch.cumsum(t, 1)[:, -1] ** 2, _leaf())
+    assert record[0].filename == __file__  # the warning points at the caller's line
     head, _, tail = str(record[0].message).partition("cumsum`")
     assert head.startswith(
         "laplacian: the forward (Taylor-mode) path cannot run on this callable: no forward "
@@ -365,3 +366,15 @@ def test_weighted_laplacian_k_message_in_full() -> None:
         "weighted_laplacian: `k` must have shape (N,), (N, 1), (3, 3) or (N, 3, 3) for N = 4 "
         "points and 3 column(s) in `dims`, got (3,)."
     )
+
+
+@pytest.mark.parametrize("name", ["gradient", "divergence", "check_pointwise"])
+def test_a_field_of_integers_is_refused_naming_it(name: str) -> None:
+    x = _leaf()
+    y = torch.ones(4, 3, dtype=torch.int64)
+    field = "v" if name == "divergence" else "y"
+    call = {"gradient": lambda: gk.gradient(y[:, 0], x),
+            "divergence": lambda: gk.divergence(y, x),
+            "check_pointwise": lambda: gk.check_pointwise(y, x)}[name]
+    with pytest.raises(TypeError, match=rf"^{name}: `{field}` has dtype torch\.int64"):
+        call()
