@@ -30,7 +30,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from ._checks import _call_on_points
 from .coupling import coupling_error
 
 __all__ = ["TaylorModeError", "TaylorModeWarning"]
@@ -657,7 +656,7 @@ _register([F.batch_norm], _batch_norm)
 
 
 # ------------------------------------------------------------------------------- driver
-def _known_tensors(f: object) -> Iterator[Tensor]:
+def known_tensors(f: object) -> Iterator[Tensor]:
     """Yield the tensors a module holds: parameters, buffers, tensor attributes."""
     if isinstance(f, nn.Module):
         for m in f.modules():
@@ -667,16 +666,22 @@ def _known_tensors(f: object) -> Iterator[Tensor]:
 
 
 def taylor_second_order(
-    fname: str, f: Callable[[Tensor], Tensor], x: Tensor, directions: Tensor
+    fname: str,
+    run: Callable[[Tensor], Tensor],
+    known: Iterator[Tensor],
+    x: Tensor,
+    directions: Tensor,
 ) -> tuple[Tensor, Tensor, Tensor] | str:
-    """Run ``f(x)`` and return ``(f(x), J, L)``, or why it cannot.
+    """Run ``run(x)`` and return ``(run(x), J, L)``, or why it cannot.
 
+    ``run`` is the callable as the boundary (``_checks``) wraps it: it returns a tensor or
+    raises; ``known`` are the tensors that exist before the call (see :func:`known_tensors`).
     ``directions`` has shape ``(k, *x.shape)`` (or broadcasts to it). ``J`` holds the first
-    directional derivatives of ``f`` at every point, shape ``(k, *f(x).shape)``; ``L`` is the
-    sum over ``k`` of the second directional derivatives, shape of ``f(x)``. With the unit
+    directional derivatives at every point, shape ``(k, *run(x).shape)``; ``L`` is the sum
+    over ``k`` of the second directional derivatives, shape of ``run(x)``. With the unit
     vectors of the columns, ``J`` is the gradient and ``L`` the Laplacian.
     """
-    tracer = _Tracer(fname, _known_tensors(f))
+    tracer = _Tracer(fname, known)
     # The input is an alias that gradkit owns: it keeps the graph to x (if any), and nothing
     # else in the call can be this tensor.
     xin = x.view_as(x)
@@ -684,7 +689,7 @@ def taylor_second_order(
     y: object = None
     try:
         with tracer:
-            y = _call_on_points(fname, f, xin)
+            y = run(xin)
     except _Unsupported:
         pass
     except Exception:
@@ -693,10 +698,9 @@ def taylor_second_order(
         # The callable caught our stop signal and failed later: report the first cause.
     if tracer.failure is not None:
         return tracer.failure
-    if not isinstance(y, Tensor):
-        raise TypeError(f"{fname}: the callable must return a Tensor, got {type(y).__name__}.")
     jl = tracer.jet(y)
     if jl is None:
         return "the output does not come from the input through operations the forward mode sees"
+    assert isinstance(y, Tensor)  # a tracked value is a tensor
     j, lap = _full(jl, y)
     return y, j, lap.contiguous()

@@ -2,19 +2,16 @@
 
 An orthogonal coordinate system is data: its scale factors (Lamé coefficients)
 ``h_i(q)``, the lengths of the tangent vectors ``d position / d q_i``. One implementation
-of each operator serves every system:
-
-* gradient: :math:`(\\nabla u)_i = \\frac{1}{h_i} \\partial_i u`;
-* divergence: :math:`\\nabla \\cdot v = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i} v_i)`,
-  with :math:`H = \\prod_i h_i`;
-* Laplacian: :math:`\\Delta u = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i^2} \\partial_i u)`;
-* curl (three coordinates): :math:`(\\nabla \\times v)_i = \\frac{h_i}{H}
-  (\\partial_j (h_k v_k) - \\partial_k (h_j v_j))` for ``(i, j, k)`` cyclic.
+of each operator (its formula is in its docstring) serves every system.
 
 The points are given in the coordinates themselves, one column each, and vector fields by
 their components on the orthonormal local basis, as in every textbook formula. The
 formulas are singular where a scale factor vanishes (the axis ``r = 0``; ``sin(theta) = 0``):
 keep the points off it.
+
+Each operator checks its field and points with one call to the boundary
+(``_checks.check_inputs``), with the system's own rule for the number of columns, and then
+computes with the backward passes of ``_engine``.
 """
 
 from __future__ import annotations
@@ -25,10 +22,8 @@ from typing import TypeAlias
 import torch
 from torch import Tensor
 
-from ._checks import _check_grad_mode, _check_x, _check_y
-from ._engine import _grad, _like, _rows
-from .jacobians import _jacobian
-from .vector_calculus import _curl_of_jacobian, _second_diag
+from ._checks import Checked, check_inputs, coordinate_points, one_per_coordinate
+from ._engine import _curl_of_jacobian, _divergence, _grad, _jacobian, _like, _rows, _second_diag
 
 __all__ = [
     "OrthogonalCoordinates",
@@ -101,31 +96,24 @@ class OrthogonalCoordinates:
     def __repr__(self) -> str:
         return f"OrthogonalCoordinates({self.name!r}, {self.coordinates!r})"
 
-    def _points(self, fname: str, x: object, widths: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-        """Validate the points (shape (N, k), k in ``widths``) and return them with ``h``."""
-        x = _check_x(fname, x, ndims=(2,))
-        if x.shape[1] not in widths:
-            want = " or ".join(f"(N, {w})" for w in widths)
-            raise ValueError(
-                f"{fname}: `x` must hold the coordinates {self.coordinates}, one column "
-                f"each: shape {want}, got {tuple(x.shape)}."
-            )
-        return x, self.scale_factors(x)
-
-    def _vector(self, fname: str, v: object, x: Tensor, allow_unused: bool) -> Tensor:
-        """Validate a vector field with one component per coordinate of ``x``."""
-        v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-        if v.shape != x.shape:
-            raise ValueError(
-                f"{fname}: `v` must have one component per coordinate, the shape of `x` "
-                f"{tuple(x.shape)}, got {tuple(v.shape)}."
-            )
-        return v
+    def _field(
+        self, op: str, y: object, x: object, allow_unused: bool, *, vector: bool = False,
+        widths: tuple[int, ...] | None = None,
+    ) -> tuple[Checked, Tensor]:
+        """Check the field and the points of operator ``op`` (one boundary call); return
+        them with the scale factors at the points."""
+        a = check_inputs(f"{self.name}_{op}", y, x, name="v" if vector else "u", scalar=not vector,
+                         ndims=(2,), allow_unused=allow_unused,
+                         points=coordinate_points(self.coordinates, widths or self.widths),
+                         shape=one_per_coordinate if vector else None)
+        return a, self.scale_factors(a.x)
 
     def gradient(
         self, u: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
     ) -> Tensor:
-        """Return the gradient of a scalar field: ``(d_i u / h_i)`` per point.
+        """Return the gradient of a scalar field, one row per point.
+
+        :math:`(\\nabla u)_i = \\frac{1}{h_i} \\partial_i u`.
 
         Parameters
         ----------
@@ -137,6 +125,7 @@ class OrthogonalCoordinates:
         Returns
         -------
         Tensor, shape of ``x``
+            The components on the orthonormal local basis.
 
         Examples
         --------
@@ -146,18 +135,18 @@ class OrthogonalCoordinates:
         >>> cylindrical.gradient(x[:, 0] ** 2 * x[:, 1], x)  # (2 r phi, r, 0)
         tensor([[2., 2., 0.]], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_gradient"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, self.widths)
-        u = _check_y(fname, u, x, name="u", allow_unused=allow_unused)
-        g = _grad(fname, u, x, torch.ones_like(u), create_graph=create_graph,
-                  allow_unused=allow_unused, name="u")
+        a, h = self._field("gradient", u, x, allow_unused)
+        g = _grad(f"{self.name}_gradient", a.y, a.x, torch.ones_like(a.y),
+                  create_graph=create_graph, allow_unused=allow_unused, name="u")
         return g / h
 
     def divergence(
         self, v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
     ) -> Tensor:
         """Return the divergence of a vector field, one value per point.
+
+        :math:`\\nabla \\cdot v = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i} v_i)`,
+        with :math:`H = \\prod_i h_i`.
 
         Parameters
         ----------
@@ -179,24 +168,25 @@ class OrthogonalCoordinates:
         >>> cylindrical.divergence(v, x)
         tensor([6.], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_divergence"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, self.widths)
-        v = self._vector(fname, v, x, allow_unused)
+        a, h = self._field("divergence", v, x, allow_unused, vector=True)
         vol = h.prod(1, keepdim=True)
-        return self._div(x, vol / h * v, create_graph) / vol[:, 0]
+        div = _divergence(f"{self.name}_divergence", vol / h * a.y, a.x, a.cols,
+                          create_graph=create_graph, allow_unused=allow_unused)
+        return div / vol[:, 0]
 
     def laplacian(
         self, u: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
     ) -> Tensor:
         """Return the Laplacian of a scalar field, one value per point.
 
+        :math:`\\Delta u = \\frac{1}{H} \\sum_i \\partial_i (\\frac{H}{h_i^2} \\partial_i u)`.
+
         Parameters
         ----------
         u : Tensor, shape (N,) or (N, 1)
-            Scalar field computed pointwise from ``x``.
+            Scalar field computed pointwise from ``x``, twice differentiable.
         x, create_graph, allow_unused
-            Points in these coordinates, and options as in :func:`gradkit.laplacian`.
+            As in :meth:`gradient` (options as in :func:`gradkit.laplacian`).
 
         Returns
         -------
@@ -210,26 +200,28 @@ class OrthogonalCoordinates:
         >>> cylindrical.laplacian(torch.log(x[:, 0]), x)  # log r is harmonic in the plane
         tensor([0.], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_laplacian"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, self.widths)
-        u = _check_y(fname, u, x, name="u", allow_unused=allow_unused)
-        g = _rows(_grad(fname, u, x, torch.ones_like(u), create_graph=True,
-                        allow_unused=allow_unused, name="u"))
+        a, h = self._field("laplacian", u, x, allow_unused)
+        g = _rows(_grad(f"{self.name}_laplacian", a.y, a.x, torch.ones_like(a.y),
+                        create_graph=True, allow_unused=allow_unused, name="u"))
         vol = h.prod(1, keepdim=True)
-        return _like(self._div(x, vol / (h * h) * g, create_graph) / vol[:, 0], u.shape)
+        # A flux that is constant in x (u linear, constant scale factors) gives zeros.
+        div, _ = _second_diag(vol / (h * h) * g, a.x, a.cols, create_graph)
+        return _like(div.sum(1) / vol[:, 0], a.y.shape)
 
     def curl(
         self, v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False
     ) -> Tensor:
         """Return the curl of a vector field in three coordinates, one row per point.
 
+        :math:`(\\nabla \\times v)_i = \\frac{h_i}{H}
+        (\\partial_j (h_k v_k) - \\partial_k (h_j v_j))` for ``(i, j, k)`` cyclic.
+
         Parameters
         ----------
         v : Tensor, shape of ``x``
             Components on the orthonormal local basis, computed pointwise from ``x``.
         x, create_graph, allow_unused
-            Points in these coordinates, and options as in :func:`gradkit.curl`.
+            As in :meth:`divergence` (options as in :func:`gradkit.curl`).
 
         Returns
         -------
@@ -245,19 +237,10 @@ class OrthogonalCoordinates:
         >>> cylindrical.curl(v, x)
         tensor([[0., 0., 2.]], grad_fn=<DivBackward0>)
         """
-        fname = f"{self.name}_curl"
-        _check_grad_mode(fname)
-        x, h = self._points(fname, x, (3,))
-        v = self._vector(fname, v, x, allow_unused)
-        j = _jacobian(fname, h * v, x, create_graph=create_graph,
+        a, h = self._field("curl", v, x, allow_unused, vector=True, widths=(3,))
+        j = _jacobian(f"{self.name}_curl", h * a.y, a.x, create_graph=create_graph,
                       allow_unused=allow_unused, name="v")
         return _curl_of_jacobian(j) * h / h.prod(1, keepdim=True)
-
-    @staticmethod
-    def _div(x: Tensor, flux: Tensor, create_graph: bool) -> Tensor:
-        """Return :math:`\\sum_i \\partial_i flux_i`, one value per point."""
-        diag, _ = _second_diag(flux, x, list(range(x.shape[1])), create_graph)
-        return diag.sum(1)
 
 
 def _cylindrical_h(q: Tensor) -> Tensor:

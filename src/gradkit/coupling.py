@@ -1,11 +1,14 @@
-"""Refusing models that couple the points.
+"""Models that couple the points: the error, and the test that finds them.
 
 gradkit's derivatives are per point: row ``i`` of the output differentiated with respect to
 row ``i`` of the input, the other rows held fixed. Autograd cannot see rows: one backward
 pass with a vector of ones returns :math:`\\sum_j \\partial y_j / \\partial x_i`, which is the
 per-point derivative only when ``y_j`` does not depend on ``x_i`` for ``j != i``. A model
 that mixes the rows (batch statistics in training mode, a mean over the batch, attention
-over the points) would get a wrong number, so gradkit raises :class:`CouplingError` instead.
+over the points) would get a wrong number, so gradkit raises :class:`CouplingError` instead:
+the forward engine (``_taylor``) names the operation, the boundary (``_checks``) tests a
+callable it runs plainly with :func:`is_coupled`, and :func:`gradkit.check_pointwise` offers
+that test for tensors.
 """
 
 from __future__ import annotations
@@ -13,9 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ._checks import _check_grad_mode, _check_x, _check_y
-
-__all__ = ["CouplingError", "check_pointwise"]
+__all__ = ["CouplingError"]
 
 _FIX = (
     "Evaluate the model in eval mode (`net.eval()`: BatchNorm then uses its running "
@@ -41,7 +42,7 @@ def coupling_error(fname: str, what: str) -> CouplingError:
     )
 
 
-def _is_coupled(y: Tensor, x: Tensor) -> bool:
+def is_coupled(y: Tensor, x: Tensor) -> bool:
     """Return True if some ``y_j`` depends on ``x_i`` for ``j != i`` (two backward passes).
 
     For a pointwise ``y`` the gradient of ``sum_j w_j y_j`` is ``w_i`` times the gradient of
@@ -58,52 +59,3 @@ def _is_coupled(y: Tensor, x: Tensor) -> bool:
     w_x = w.reshape((x.shape[0],) + (1,) * (x.ndim - 1)).to(g1.dtype)
     tol = torch.finfo(g1.dtype).eps ** 0.5 * 2 * float(g1.abs().max())
     return bool((g2 - w_x * g1).abs().max() > tol)
-
-def require_pointwise(fname: str, y: Tensor, x: Tensor, what: str) -> None:
-    """Raise :class:`CouplingError` (naming ``what``) if ``y`` mixes the rows of ``x``."""
-    if _is_coupled(y, x):
-        raise coupling_error(fname, what)
-
-
-def check_pointwise(y: Tensor, x: Tensor) -> None:
-    """Raise :class:`CouplingError` if the output at one point depends on other points' input.
-
-    Parameters
-    ----------
-    y : Tensor, shape (N, ...)
-        A field computed from ``x``, one row per point.
-    x : Tensor, shape (N, d) or (N,)
-        Collocation points, with ``requires_grad=True``.
-
-    Raises
-    ------
-    CouplingError
-        If some row of ``y`` depends on another row of ``x`` (e.g. a model with BatchNorm in
-        training mode, a mean over the batch, or attention over the points).
-    ValueError, TypeError, RuntimeError
-        As :func:`gradkit.gradient`, for invalid inputs.
-
-    Notes
-    -----
-    gradkit's operators on a tensor ``y`` assume it was computed pointwise (they cannot see
-    the model). This check costs two backward passes: with random per-point weights ``w``,
-    a pointwise ``y`` has ``grad(sum w y) = w grad(sum y)`` at every point. Coupling smaller
-    than about ``sqrt(eps)`` of the largest gradient entry is not detected.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from gradkit import CouplingError, check_pointwise
-    >>> x = torch.tensor([[1.0], [2.0], [4.0]], requires_grad=True)
-    >>> check_pointwise(x**2, x)  # pointwise: no error
-    >>> try:
-    ...     check_pointwise(x - x.mean(0), x)  # subtracts the batch mean
-    ... except CouplingError as e:
-    ...     print(str(e)[:60])
-    check_pointwise: the model couples the points: row i of `y`
-    """
-    fname = "check_pointwise"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False)
-    require_pointwise(fname, y, x, "row i of `y` depends on other rows of `x`")

@@ -120,10 +120,8 @@ def plot_graph(t: Tensor, *, ax: Any = None) -> Any:
 
     Raises
     ------
-    TypeError
-        If ``t`` is not a tensor.
-    ValueError
-        If ``t`` has no graph.
+    TypeError, ValueError
+        As :func:`print_graph`.
     ModuleNotFoundError
         If matplotlib is not installed (the message says how to install it).
 

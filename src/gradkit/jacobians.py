@@ -1,4 +1,9 @@
-"""Pointwise Jacobians, Hessians and Jacobian-vector products."""
+"""Pointwise Jacobians, Hessians and Jacobian-vector products.
+
+Each function checks its inputs at the boundary (``_checks``) and then computes with one
+engine: the backward passes of ``_engine``, or ``torch.func.jvp`` for :func:`jvp` of a
+callable.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +13,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import (
-    _check_grad_mode,
-    _check_tensor,
-    _check_x,
-    _check_y,
-    _type_name,
-    _unused_error,
-)
-from ._engine import _grad, _ncols, _per_column
+from ._checks import _model, check_inputs, same_shape, tangent
+from ._engine import _grad, _jacobian
 
 __all__ = ["hessian", "jacobian", "jvp", "vjp"]
 
 
-def _jacobian(
-    fname: str, y: Tensor, x: Tensor, *, create_graph: bool, allow_unused: bool, name: str = "y"
-) -> Tensor:
-    """Return the (N, m, d) pointwise Jacobian, one backward pass per output column."""
-    rows, used = _per_column(y, x, list(range(_ncols(y))), create_graph=create_graph)
-    if not used and not allow_unused:
-        raise _unused_error(fname, x, name)
-    if not rows:
-        return x.new_zeros(x.shape[0], 0, _ncols(x))
-    return torch.stack(rows, dim=1)
-
-
 def jacobian(
-    y: Tensor,
-    x: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return the Jacobian of a vector field at every point.
 
@@ -48,10 +30,8 @@ def jacobian(
         Field computed pointwise from ``x``; ``(N,)`` counts as ``m = 1``.
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``; ``(N,)`` counts as ``d = 1``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -60,13 +40,11 @@ def jacobian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` does not require grad, the numbers of points differ, or ``y`` does not
         depend on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -83,32 +61,26 @@ def jacobian(
     tensor([[[2., 1.],
              [2., 0.]]], grad_fn=<StackBackward0>)
     """
-    fname = "jacobian"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
-    return _jacobian(fname, y, x, create_graph=create_graph, allow_unused=allow_unused)
+    a = check_inputs("jacobian", y, x, scalar=False, allow_unused=allow_unused)
+    return _jacobian("jacobian", a.y, a.x, create_graph=create_graph, allow_unused=allow_unused)
 
 
 def hessian(
-    y: Tensor,
-    x: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return the Hessian of a scalar field at every point.
+
+    The symmetric matrix of second partial derivatives; for its trace alone, use
+    :func:`laplacian`.
 
     Parameters
     ----------
     y : Tensor, shape (N,) or (N, 1)
         Scalar field computed pointwise from ``x``.
     x : Tensor, shape (N, d) or (N,)
-        Collocation points, with ``requires_grad=True``; ``(N,)`` counts as ``d = 1``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        Collocation points (``(N,)``: one column), with ``requires_grad=True``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -117,13 +89,10 @@ def hessian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
-        If ``x`` does not require grad, ``y`` is not a scalar field, the numbers of points
-        differ, or ``y`` does not depend on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+        As :func:`gradient`.
 
     Notes
     -----
@@ -139,21 +108,14 @@ def hessian(
     tensor([[[4., 2.],
              [2., 0.]]], grad_fn=<StackBackward0>)
     """
-    fname = "hessian"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
-    return _jacobian(fname, g, x, create_graph=create_graph, allow_unused=True)
+    a = check_inputs("hessian", y, x, allow_unused=allow_unused)
+    g = _grad("hessian", a.y, a.x, torch.ones_like(a.y), create_graph=True,
+              allow_unused=allow_unused)
+    return _jacobian("hessian", g, a.x, create_graph=create_graph, allow_unused=True)
 
 
 def vjp(
-    y: Tensor,
-    x: Tensor,
-    v: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, v: Tensor, *, create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return the vector-Jacobian product :math:`v^T J` at every point (reverse mode).
 
@@ -164,11 +126,9 @@ def vjp(
     x : Tensor, shape (N, d) or (N,)
         Collocation points, with ``requires_grad=True``.
     v : Tensor, shape of ``y``
-        One cotangent vector per point.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        One cotangent vector per point: the weights of the components of ``y``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -177,12 +137,10 @@ def vjp(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``v`` does not have the shape of ``y``, or as :func:`jacobian`.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -197,24 +155,13 @@ def vjp(
     >>> vjp(y, x, torch.tensor([[1.0, 1.0]]))  # (x1 + 2 x0, x0)
     tensor([[4., 1.]], grad_fn=<AddBackward0>)
     """
-    fname = "vjp"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
-    v = _check_tensor(fname, "v", v)
-    if v.shape != y.shape:
-        raise ValueError(
-            f"{fname}: `v` must have the shape of `y`, {tuple(y.shape)}, got {tuple(v.shape)}."
-        )
-    return _grad(fname, y, x, v, create_graph=create_graph, allow_unused=allow_unused)
+    a = check_inputs("vjp", y, x, scalar=False, allow_unused=allow_unused)
+    v = same_shape("vjp", "v", v, a.y, "y")
+    return _grad("vjp", a.y, a.x, v, create_graph=create_graph, allow_unused=allow_unused)
 
 
 def jvp(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    v: Tensor,
-    *,
-    create_graph: bool = True,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, v: Tensor, *, create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
     """Return the Jacobian-vector product :math:`J v` at every point.
@@ -226,11 +173,9 @@ def jvp(
     x : Tensor, shape (N, d) or (N,)
         Collocation points; ``requires_grad=True`` is needed when ``y`` is a tensor.
     v : Tensor, shape of ``x``
-        One tangent vector per point.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+        One tangent vector per point: the direction of the derivative.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -239,12 +184,11 @@ def jvp(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also for a ``y`` that
+        is neither a tensor nor callable.
     ValueError
         If ``v`` does not have the shape of ``x``, or as :func:`jacobian`.
-    TypeError
-        If ``y`` is neither a tensor nor callable, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
 
     Notes
     -----
@@ -265,33 +209,19 @@ def jvp(
     tensor([[3., 2.]])
     """
     fname = "jvp"
-    if not isinstance(y, Tensor) and callable(y):
-        x = _check_tensor(fname, "x", x)
-        v = _check_tensor(fname, "v", v)
-        if v.shape != x.shape:
-            raise ValueError(
-                f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got "
-                f"{tuple(v.shape)}."
-            )
+    if not isinstance(y, Tensor) and callable(y):  # forward mode: torch.func.jvp is the engine
+        x, v = tangent(fname, x, v)
         with warnings.catch_warnings():
             # torch.func's first forward-mode call scripts its decompositions with the
             # deprecated torch.jit.script: a torch-internal warning users cannot act on.
             warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated")
-            out = torch.func.jvp(y, (x,), (v,))[1]
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{fname}: the callable must return a Tensor, got {_type_name(out)}.")
+            out: Tensor = torch.func.jvp(_model(fname, y), (x,), (v,))[1]
         return out if create_graph else out.detach()
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, scalar=False, allow_unused=allow_unused)
-    v = _check_tensor(fname, "v", v)
-    if v.shape != x.shape:
-        raise ValueError(
-            f"{fname}: `v` must have the shape of `x`, {tuple(x.shape)}, got {tuple(v.shape)}."
-        )
-    u = torch.zeros_like(y, requires_grad=True)
-    g = _grad(fname, y, x, u, create_graph=True, allow_unused=allow_unused)
+    a = check_inputs(fname, y, x, scalar=False, allow_unused=allow_unused)
+    v = same_shape(fname, "v", v, a.x, "x")
+    u = torch.zeros_like(a.y, requires_grad=True)
+    g = _grad(fname, a.y, a.x, u, create_graph=True, allow_unused=allow_unused)
     if not g.requires_grad:
-        return torch.zeros_like(y)
+        return torch.zeros_like(a.y)
     (out,) = torch.autograd.grad(g, u, v, create_graph=create_graph)
     return out

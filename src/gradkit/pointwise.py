@@ -3,6 +3,11 @@
 gradkit assumes, like every PINN library, that row ``i`` of the output depends only on row
 ``i`` of the input (no batch norm, no attention across points). One backward pass with a
 vector of ones then returns every point's derivative at once.
+
+Each function first checks all its inputs at the boundary (``_checks``: the field and its
+points in one call, then its own options) and then computes with one engine: the nested
+backward passes of ``_engine``, or, for a callable the forward mode could run, the
+derivatives it carried.
 """
 
 from __future__ import annotations
@@ -12,38 +17,15 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._checks import (
-    _check_dim,
-    _check_dims,
-    _check_grad_mode,
-    _check_order,
-    _check_x,
-    _check_y,
-)
-from ._engine import _grad, _like, _ncols, _rows
-from ._forward import _call, _check_points, _directions, _forward_or_fallback, _scalar_rows
+from ._checks import Forward, _check_dim, _check_order, check_inputs, line_points
+from ._engine import _grad, _like, _ncols, _repeated, _rows
 
 __all__ = ["Derivatives", "derivative", "gradient", "partial"]
 
 
-def _flat_x(fname: str, x: Tensor) -> None:
-    """Raise unless ``x`` is 1-D data, shape (N,) or (N, 1)."""
-    if x.ndim == 2 and x.shape[1] != 1:
-        raise ValueError(
-            f"{fname}: `x` must be one-dimensional, shape (N,) or (N, 1), got shape "
-            f"{tuple(x.shape)}. For a column of a multi-column input use "
-            "`partial(y, x, dim=i, order=k)`."
-        )
-
-
 def derivative(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    order: int = 1,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, order: int = 1, *, create_graph: bool = True,
+    allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the ``order``-th derivative of ``y`` with respect to a 1-D input, per point.
 
@@ -73,13 +55,12 @@ def derivative(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``order``
+        is not an int.
     ValueError
         If ``x`` does not require grad, has more than one column, ``y`` is not a scalar field,
         the numbers of points differ, ``y`` does not depend on ``x``, or ``order < 1``.
-    TypeError
-        If ``order`` is not an int, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -101,59 +82,24 @@ def derivative(
     tensor([0., 0.])
     """
     fname = "derivative"
-    if not isinstance(y, Tensor) and callable(y):
-        x = _check_points(fname, x)
-        _flat_x(fname, x)
-        order = _check_order(fname, order)
-        if order > 2:  # the forward mode carries two orders
-            y, x = _call(fname, y, x, "orders above 2 use nested backward passes")
-        else:
-            res = _forward_or_fallback(
-                fname, y, x, _directions(x, [0]), create_graph=create_graph, strict=strict
-            )
-            if not isinstance(res, str):
-                _scalar_rows(fname, res[0], x)
-                return _like(res[1][0] if order == 1 else res[2], res[0].shape)
-            y, x = _call(fname, y, x, res)
-    else:
-        _check_grad_mode(fname)
-        x = _check_x(fname, x)
-        _flat_x(fname, x)
-        order = _check_order(fname, order)
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    return _repeated(fname, y, x, 0, order, create_graph=create_graph, allow_unused=allow_unused)
-
-
-def _repeated(
-    fname: str, y: Tensor, x: Tensor, dim: int, order: int, *, create_graph: bool,
-    allow_unused: bool,
-) -> Tensor:
-    """Differentiate ``order`` times with respect to column ``dim``, one pass each."""
-    n, d = x.shape[0], _ncols(x)
-    out = y
-    for k in range(order):
-        g = _grad(
-            fname,
-            out,
-            x,
-            torch.ones_like(out),
-            create_graph=create_graph or k < order - 1,
-            allow_unused=allow_unused or k > 0,
-        )
-        out = _like(g if d == 1 else _like(g, (n, d))[:, dim], y.shape)
-    return out
+    order = _check_order(fname, order)
+    # The forward mode carries two orders.
+    model = Forward(create_graph, strict) if order <= 2 else (
+        "orders above 2 use nested backward passes")
+    a = check_inputs(fname, y, x, points=line_points, allow_unused=allow_unused, model=model)
+    if a.jet is not None:
+        return _like(a.jet[0][0] if order == 1 else a.jet[1], a.y.shape)
+    return _repeated(fname, a.y, a.x, 0, order, create_graph=create_graph,
+                     allow_unused=allow_unused)
 
 
 def partial(
-    y: Tensor,
-    x: Tensor,
-    dim: int,
-    order: int = 1,
-    *,
-    create_graph: bool = True,
+    y: Tensor, x: Tensor, dim: int, order: int = 1, *, create_graph: bool = True,
     allow_unused: bool = False,
 ) -> Tensor:
     """Return the ``order``-th partial derivative of ``y`` with respect to column ``dim`` of ``x``.
+
+    One column at a time (:class:`Derivatives` keeps whole gradient rows, for mixed partials).
 
     Parameters
     ----------
@@ -165,10 +111,8 @@ def partial(
         Column of ``x`` to differentiate against, ``-d <= dim < d``.
     order : int, default 1
         Order ``k >= 1``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
+    create_graph, allow_unused : bool
+        As in :func:`derivative`.
 
     Returns
     -------
@@ -177,12 +121,11 @@ def partial(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``dim``
+        or ``order`` is not an int.
     ValueError
         If ``dim`` is out of range, or for the cases listed in :func:`derivative`.
-    TypeError
-        If ``dim`` or ``order`` is not an int, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -205,24 +148,20 @@ def partial(
     tensor([0., 0.])
     """
     fname = "partial"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    dim = _check_dim(fname, dim, _ncols(x))
     order = _check_order(fname, order)
-    return _repeated(fname, y, x, dim, order, create_graph=create_graph, allow_unused=allow_unused)
+    a = check_inputs(fname, y, x, allow_unused=allow_unused)
+    dim = _check_dim(fname, dim, _ncols(a.x))
+    return _repeated(fname, a.y, a.x, dim, order, create_graph=create_graph,
+                     allow_unused=allow_unused)
 
 
 def gradient(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the gradient of a scalar field ``y`` with respect to ``x``, one row per point.
+
+    With ``dims``, only the listed columns, e.g. the spatial gradient of space-time inputs.
 
     Parameters
     ----------
@@ -233,11 +172,7 @@ def gradient(
         Collocation points. ``requires_grad=True`` is needed when ``y`` is a tensor.
     dims : list of int, optional
         Return only these columns of the gradient, in this order (default: all).
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``y`` does not depend on ``x``.
-    strict : bool, default False
+    create_graph, allow_unused, strict : bool
         As in :func:`gradkit.laplacian`.
 
     Returns
@@ -247,13 +182,11 @@ def gradient(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` does not require grad, ``y`` is not a scalar field, the numbers of points
         differ, or ``y`` does not depend on ``x`` (e.g. ``x`` is a slice taken after ``y``).
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -271,27 +204,14 @@ def gradient(
     tensor([[1.],
             [9.]], grad_fn=<IndexBackward0>)
     """
-    fname = "gradient"
-    if not isinstance(y, Tensor) and callable(y):
-        x = _check_points(fname, x)
-        every = _check_dims(fname, dims, _ncols(x))
-        res = _forward_or_fallback(
-            fname, y, x, _directions(x, every), create_graph=create_graph, strict=strict
-        )
-        if not isinstance(res, str):
-            _scalar_rows(fname, res[0], x)
-            g = res[1].reshape(len(every), x.shape[0]).T
-            return _like(g, x.shape) if dims is None else g
-        y, x = _call(fname, y, x, res)
-    else:
-        _check_grad_mode(fname)
-        x = _check_x(fname, x)
-        every = _check_dims(fname, dims, _ncols(x))
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    g = _grad(
-        fname, y, x, torch.ones_like(y), create_graph=create_graph, allow_unused=allow_unused
-    )
-    return g if dims is None else _rows(g)[:, every]
+    a = check_inputs("gradient", y, x, dims=dims, allow_unused=allow_unused,
+                     model=Forward(create_graph, strict))
+    if a.jet is not None:  # the derivatives along the columns in `dims`
+        g = a.jet[0].reshape(len(a.cols), a.x.shape[0]).T
+        return _like(g, a.x.shape) if dims is None else g
+    g = _grad("gradient", a.y, a.x, torch.ones_like(a.y), create_graph=create_graph,
+              allow_unused=allow_unused)
+    return g if dims is None else _rows(g)[:, a.cols]
 
 
 class Derivatives:
@@ -346,14 +266,11 @@ class Derivatives:
     """
 
     def __init__(
-        self, y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = True
+        self, y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, create_graph: bool = True,
     ) -> None:
-        fname = "Derivatives"
-        if not isinstance(y, Tensor) and callable(y):
-            y, x = _call(fname, y, _check_points(fname, x), "mixed partials use nested passes")
-        _check_grad_mode(fname)
-        self.x: Tensor = _check_x(fname, x)
-        self.y: Tensor = _check_y(fname, y, self.x)
+        a = check_inputs("Derivatives", y, x, model="mixed partials use nested passes")
+        self.x: Tensor = a.x
+        self.y: Tensor = a.y
         self.d: int = _ncols(self.x)
         self.create_graph: bool = create_graph
         self.n_backward: int = 0

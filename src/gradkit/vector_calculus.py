@@ -1,4 +1,10 @@
-"""Laplacian, divergence and curl of fields sampled at collocation points."""
+"""Laplacian, divergence and curl of fields sampled at collocation points.
+
+Each operator first checks all its inputs at the boundary (``_checks``: the field and its
+points in one call, then its own options) and then computes with one engine: the nested
+backward passes of ``_engine``, or, for a callable the forward mode could run, the
+derivatives it carried (``L`` is the Laplacian, the diagonal of ``J`` the divergence).
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,23 @@ import torch
 from torch import Tensor
 
 from ._checks import (
-    _check_dims,
-    _check_grad_mode,
-    _check_tensor,
-    _check_x,
-    _check_y,
-    _unused_error,
+    Forward,
+    check_inputs,
+    coefficient,
+    one_per_column,
+    probe_options,
+    three_d,
 )
-from ._engine import _grad, _like, _ncols, _per_column, _rows
-from ._forward import _call, _check_points, _directions, _forward_or_fallback, _scalar_rows
-from .jacobians import _jacobian
+from ._engine import (
+    _curl_of_jacobian,
+    _divergence,
+    _grad,
+    _jacobian,
+    _like,
+    _ncols,
+    _rows,
+    _second_diag,
+)
 
 __all__ = [
     "curl",
@@ -29,25 +42,13 @@ __all__ = [
 ]
 
 
-def _second_diag(
-    g: Tensor, x: Tensor, dims: list[int], create_graph: bool
-) -> tuple[Tensor, bool]:
-    """Return d g[:, i] / d x[:, dims[i]] per i, shape (N, len(dims)), and whether any used x."""
-    rows, used = _per_column(g, x, list(range(len(dims))), create_graph=create_graph)
-    cols = [r[:, c] for r, c in zip(rows, dims, strict=True)]
-    return torch.stack(cols, dim=1) if cols else x.new_zeros(x.shape[0], 0), used
-
-
 def laplacian(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the Laplacian of a scalar field, one value per point.
+
+    The sum of the second derivatives along the columns in ``dims`` (default: all).
 
     Parameters
     ----------
@@ -74,13 +75,12 @@ def laplacian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``y`` is
+        neither a tensor nor callable.
     ValueError
         If ``x`` does not require grad (tensor ``y``), ``y`` is not a scalar field, the
         numbers of points differ, ``y`` does not depend on ``x``, or ``dims`` is invalid.
-    TypeError
-        If ``y`` is neither a tensor nor callable, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``y``).
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
     CouplingError
@@ -131,39 +131,23 @@ def laplacian(
     >>> torch.allclose(fast, laplacian(net(x), x), atol=1e-6), fast.shape
     (True, torch.Size([2, 1]))
     """
-    fname = "laplacian"
-    if not isinstance(y, Tensor) and callable(y):
-        x = _check_points(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-        res = _forward_or_fallback(
-            fname, y, x, _directions(x, cols), create_graph=create_graph, strict=strict
-        )
-        if not isinstance(res, str):
-            _scalar_rows(fname, res[0], x)
-            return res[2]
-        y, x = _call(fname, y, x, res)  # x checked above; y is checked below
-    else:
-        if not isinstance(y, Tensor):
-            _check_tensor(fname, "y", y)  # neither a tensor nor callable: say so first
-        _check_grad_mode(fname)
-        x = _check_x(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
-    diag, _ = _second_diag(_rows(g)[:, cols], x, cols, create_graph)
-    return _like(diag.sum(1), y.shape)
+    a = check_inputs("laplacian", y, x, dims=dims, allow_unused=allow_unused,
+                     model=Forward(create_graph, strict))
+    if a.jet is not None:
+        return a.jet[1]
+    g = _grad("laplacian", a.y, a.x, torch.ones_like(a.y), create_graph=True,
+              allow_unused=allow_unused)
+    diag, _ = _second_diag(_rows(g)[:, a.cols], a.x, a.cols, create_graph)
+    return _like(diag.sum(1), a.y.shape)
 
 
 def vector_laplacian(
-    v: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    v: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the Laplacian of each component of a vector field, one row per point.
+
+    Each Cartesian component's Laplacian, as in the viscous term of the Navier-Stokes equations.
 
     Parameters
     ----------
@@ -184,13 +168,12 @@ def vector_laplacian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`); TypeError also if ``v`` is
+        neither a tensor nor callable.
     ValueError
         If ``x`` does not require grad (tensor ``v``), the numbers of points differ, no
         component of ``v`` depends on ``x``, or ``dims`` is invalid.
-    TypeError
-        If ``v`` is neither a tensor nor callable, or a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()`` (tensor ``v``).
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
 
@@ -209,39 +192,20 @@ def vector_laplacian(
     tensor([[ 2., 12.]], grad_fn=<StackBackward0>)
     """
     fname = "vector_laplacian"
-    if not isinstance(v, Tensor) and callable(v):
-        x = _check_points(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-        res = _forward_or_fallback(
-            fname, v, x, _directions(x, cols), create_graph=create_graph, strict=strict
-        )
-        if not isinstance(res, str):
-            if res[0].ndim == 0 or res[0].shape[0] != x.shape[0]:
-                _check_y(fname, res[0], x, name="v", scalar=False)
-            return res[2]
-        v, x = _call(fname, v, x, res)
-    else:
-        _check_grad_mode(fname)
-        x = _check_x(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    grads, used = _per_column(v, x, list(range(_ncols(v))), create_graph=True)
-    if not used and not allow_unused:
-        raise _unused_error(fname, x, "v")
-    laps = [_second_diag(g[:, cols], x, cols, create_graph)[0].sum(1) for g in grads]
-    return _like(torch.stack(laps, dim=1), v.shape)
+    a = check_inputs(fname, v, x, name="v", scalar=False, dims=dims, allow_unused=allow_unused,
+                     model=Forward(create_graph, strict))
+    if a.jet is not None:
+        return a.jet[1]
+    grads = _jacobian(fname, a.y, a.x, create_graph=True, allow_unused=allow_unused, name="v")
+    laps = [_second_diag(grads[:, i, a.cols], a.x, a.cols, create_graph)[0].sum(1)
+            for i in range(grads.shape[1])]
+    return _like(torch.stack(laps, dim=1), a.y.shape)
 
 
 def laplacian_estimate(
-    y: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    samples: int = 16,
-    probes: str = "rademacher",
-    generator: torch.Generator | None = None,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    strict: bool = False,
+    y: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, samples: int = 16,
+    probes: str = "rademacher", generator: torch.Generator | None = None,
+    dims: Sequence[int] | None = None, create_graph: bool = True, strict: bool = False,
 ) -> Tensor:
     """Return an unbiased random estimate of the Laplacian, for large input dimensions.
 
@@ -271,12 +235,10 @@ def laplacian_estimate(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``samples < 1``, ``probes`` is unknown, or as :func:`laplacian`.
-    TypeError
-        As :func:`laplacian`.
-    RuntimeError
-        As :func:`laplacian`.
     TaylorModeError
         With ``strict=True``, if the forward path cannot run on the callable.
 
@@ -302,12 +264,7 @@ def laplacian_estimate(
     tensor([6.], grad_fn=<DivBackward0>)
     """
     fname = "laplacian_estimate"
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"{fname}: `samples` must be a positive int, got {samples!r}.")
-    if probes not in ("rademacher", "gaussian"):
-        raise ValueError(
-            f"{fname}: `probes` must be 'rademacher' or 'gaussian', got {probes!r}."
-        )
+    probe_options(fname, samples, probes)
 
     def draw(x: Tensor, cols: list[int]) -> Tensor:
         shape = (samples, x.shape[0], len(cols))
@@ -319,43 +276,30 @@ def laplacian_estimate(
         full[:, :, cols] = v.to(x.device)
         return full.reshape(samples, *x.shape)
 
-    if not isinstance(y, Tensor) and callable(y):
-        x = _check_points(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-        v = draw(x, cols)
-        res = _forward_or_fallback(
-            fname, y, x, v / samples**0.5, create_graph=create_graph, strict=strict
-        )
-        if not isinstance(res, str):
-            _scalar_rows(fname, res[0], x)
-            return res[2]
-        y, x = _call(fname, y, x, res)
-    else:
-        _check_grad_mode(fname)
-        x = _check_x(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-        v = draw(x, cols)
-    y = _check_y(fname, y, x)
-    g = _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=False)
-    total = x.new_zeros(x.shape[0])
+    # With a callable the probes are the forward mode's directions (scaled so that their
+    # second derivatives sum to the mean); with a tensor, each is one Hessian-vector product.
+    a = check_inputs(fname, y, x, dims=dims,
+                     model=Forward(create_graph, strict, lambda x, c: draw(x, c) / samples**0.5))
+    if a.jet is not None:
+        return a.jet[1]
+    v = draw(a.x, a.cols)
+    g = _grad(fname, a.y, a.x, torch.ones_like(a.y), create_graph=True, allow_unused=False)
+    total = a.x.new_zeros(a.x.shape[0])
     for s in range(samples):
         gv = (g * v[s]).sum()
-        hv = _grad(fname, gv, x, torch.ones_like(gv), create_graph=create_graph,
+        hv = _grad(fname, gv, a.x, torch.ones_like(gv), create_graph=create_graph,
                    allow_unused=True)
         total = total + _rows(hv * v[s]).sum(1)
-    return _like(total / samples, y.shape)
+    return _like(total / samples, a.y.shape)
 
 
 def weighted_laplacian(
-    y: Tensor,
-    x: Tensor,
-    k: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
+    y: Tensor, x: Tensor, k: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False,
 ) -> Tensor:
     """Return :math:`\\nabla \\cdot (K \\nabla y)`, the weighted Laplacian, one value per point.
+
+    The diffusion operator with a coefficient ``k`` that varies in space or is anisotropic.
 
     Parameters
     ----------
@@ -380,12 +324,10 @@ def weighted_laplacian(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``k`` has another shape, or as :func:`laplacian`.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -402,40 +344,29 @@ def weighted_laplacian(
     tensor([6.], grad_fn=<SumBackward1>)
     """
     fname = "weighted_laplacian"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x)
-    y = _check_y(fname, y, x, allow_unused=allow_unused)
-    k = _check_tensor(fname, "k", k)
-    cols = _check_dims(fname, dims, _ncols(x))
-    n, m = x.shape[0], len(cols)
+    a = check_inputs(fname, y, x, dims=dims, allow_unused=allow_unused)
+    k = coefficient(fname, k, a)
+    n, m = a.x.shape[0], len(a.cols)
     g = _rows(
-        _grad(fname, y, x, torch.ones_like(y), create_graph=True, allow_unused=allow_unused)
-    )[:, cols]
+        _grad(fname, a.y, a.x, torch.ones_like(a.y), create_graph=True, allow_unused=allow_unused)
+    )[:, a.cols]
     if k.shape in ((n,), (n, 1)):
         flux = k.reshape(n, 1) * g
     elif k.shape == (m, m):
         flux = g @ k.T
-    elif k.shape == (n, m, m):
-        flux = (k @ g.unsqueeze(-1)).squeeze(-1)
     else:
-        raise ValueError(
-            f"{fname}: `k` must have shape (N,), (N, 1), ({m}, {m}) or (N, {m}, {m}) for "
-            f"N = {n} points and {m} column(s) in `dims`, got {tuple(k.shape)}."
-        )
-    diag, _ = _second_diag(flux, x, cols, create_graph)
-    return _like(diag.sum(1), y.shape)
+        flux = (k @ g.unsqueeze(-1)).squeeze(-1)
+    diag, _ = _second_diag(flux, a.x, a.cols, create_graph)
+    return _like(diag.sum(1), a.y.shape)
 
 
 def divergence(
-    v: Tensor | Callable[[Tensor], Tensor],
-    x: Tensor,
-    *,
-    dims: Sequence[int] | None = None,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-    strict: bool = False,
+    v: Tensor | Callable[[Tensor], Tensor], x: Tensor, *, dims: Sequence[int] | None = None,
+    create_graph: bool = True, allow_unused: bool = False, strict: bool = False,
 ) -> Tensor:
     """Return the divergence of a vector field, one value per point.
+
+    The trace of the Jacobian, taken over the columns in ``dims``.
 
     Parameters
     ----------
@@ -448,12 +379,8 @@ def divergence(
     dims : list of int, optional
         The columns of ``x`` that ``v``'s components go with (default: all), e.g. the
         spatial columns of space-time inputs.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``v`` does not depend on ``x``.
-    strict : bool, default False
-        As in :func:`laplacian`.
+    create_graph, allow_unused, strict : bool
+        As in :func:`laplacian`, with ``v`` for ``y``.
 
     Returns
     -------
@@ -462,13 +389,11 @@ def divergence(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` does not require grad, shapes of ``v`` and ``x`` differ, or no component
         of ``v`` depends on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -486,49 +411,16 @@ def divergence(
     >>> divergence(v[:, 1:], x, dims=[1])  # 2 x1
     tensor([4., 2.], grad_fn=<SumBackward1>)
     """
-    fname = "divergence"
-    if not isinstance(v, Tensor) and callable(v):
-        x = _check_points(fname, x)
-        cols = _check_dims(fname, dims, _ncols(x))
-        res = _forward_or_fallback(
-            fname, v, x, _directions(x, cols), create_graph=create_graph, strict=strict
-        )
-        if not isinstance(res, str):
-            _vector_shape(fname, res[0], x, cols, dims)
-            return torch.diagonal(res[1], 0, 0, 2).sum(1)
-        v, x = _call(fname, v, x, res)
-    else:
-        _check_grad_mode(fname)
-        x = _check_x(fname, x, ndims=(2,))
-        cols = _check_dims(fname, dims, x.shape[1])
-    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    _vector_shape(fname, v, x, cols, dims)
-    diag, used = _second_diag(v, x, cols, create_graph)
-    if not used and not allow_unused:
-        raise _unused_error(fname, x, "v")
-    return diag.sum(1)
+    a = check_inputs("divergence", v, x, name="v", scalar=False, ndims=(2,), dims=dims,
+                     allow_unused=allow_unused, model=Forward(create_graph, strict),
+                     shape=one_per_column(dims))
+    if a.jet is not None:
+        return torch.diagonal(a.jet[0], 0, 0, 2).sum(1)
+    return _divergence("divergence", a.y, a.x, a.cols, create_graph=create_graph,
+                       allow_unused=allow_unused)
 
 
-def _vector_shape(
-    fname: str, v: Tensor, x: Tensor, cols: list[int], dims: Sequence[int] | None
-) -> None:
-    """Raise unless ``v`` has one component per column in ``dims`` at every point."""
-    if x.ndim != 2 or v.shape != (x.shape[0], len(cols)):
-        want = f"the shape of `x`, {tuple(x.shape)}" if dims is None else (
-            f"shape {(x.shape[0], len(cols))}, one component per column in `dims`")
-        raise ValueError(
-            f"{fname}: `v` must have {want}, got "
-            f"{tuple(v.shape)}. The divergence needs one component per input dimension."
-        )
-
-
-def curl(
-    v: Tensor,
-    x: Tensor,
-    *,
-    create_graph: bool = True,
-    allow_unused: bool = False,
-) -> Tensor:
+def curl(v: Tensor, x: Tensor, *, create_graph: bool = True, allow_unused: bool = False) -> Tensor:
     """Return the curl of a 3-D vector field, one row per point.
 
     Parameters
@@ -537,10 +429,8 @@ def curl(
         Vector field computed pointwise from ``x``.
     x : Tensor, shape (N, 3)
         Collocation points, with ``requires_grad=True``.
-    create_graph : bool, default True
-        Keep the graph of the result (see :func:`derivative`).
-    allow_unused : bool, default False
-        Return zeros instead of raising when ``v`` does not depend on ``x``.
+    create_graph, allow_unused : bool
+        As in :func:`laplacian`, with ``v`` for ``y``.
 
     Returns
     -------
@@ -549,13 +439,11 @@ def curl(
 
     Raises
     ------
+    TypeError, RuntimeError
+        As every gradkit function (see :mod:`gradkit`).
     ValueError
         If ``x`` or ``v`` is not of shape (N, 3), ``x`` does not require grad, or ``v``
         does not depend on ``x``.
-    TypeError
-        If a tensor is not real floating point.
-    RuntimeError
-        If called under ``torch.no_grad()`` or ``torch.inference_mode()``.
 
     Notes
     -----
@@ -571,23 +459,8 @@ def curl(
     >>> curl(v, x)  # (x0, -x1, 0)
     tensor([[ 1., -2.,  0.]], grad_fn=<StackBackward0>)
     """
-    fname = "curl"
-    _check_grad_mode(fname)
-    x = _check_x(fname, x, ndims=(2,))
-    v = _check_y(fname, v, x, name="v", scalar=False, allow_unused=allow_unused)
-    if x.shape[1] != 3 or v.shape != x.shape:
-        raise ValueError(
-            f"{fname}: the curl is defined for 3-D fields: `x` and `v` must have shape "
-            f"(N, 3), got x {tuple(x.shape)} and v {tuple(v.shape)}. In 2-D, compute the "
-            "scalar curl "
-            "`partial(v[:, 1], x, 0) - partial(v[:, 0], x, 1)`."
-        )
-    j = _jacobian(fname, v, x, create_graph=create_graph, allow_unused=allow_unused, name="v")
+    a = check_inputs("curl", v, x, name="v", scalar=False, ndims=(2,), allow_unused=allow_unused,
+                     shape=three_d)
+    j = _jacobian("curl", a.y, a.x, create_graph=create_graph, allow_unused=allow_unused,
+                  name="v")
     return _curl_of_jacobian(j)
-
-
-def _curl_of_jacobian(j: Tensor) -> Tensor:
-    """Return the curl from the Jacobian ``j[:, i, k] = d v_i / d x_k``, shape (N, 3)."""
-    return torch.stack(
-        [j[:, 2, 1] - j[:, 1, 2], j[:, 0, 2] - j[:, 2, 0], j[:, 1, 0] - j[:, 0, 1]], dim=1
-    )

@@ -185,3 +185,81 @@ def test_a_users_planar_system_elliptic():
     mu, nu = q[:, 0], q[:, 1]
     f = (torch.cosh(mu) * torch.cos(nu)) ** 2 + (torch.sinh(mu) * torch.sin(nu)) ** 2
     torch.testing.assert_close(elliptic.laplacian(f, q), torch.full_like(mu, 4.0), **TOL)
+
+
+def _cartesian() -> gk.OrthogonalCoordinates:
+    """Cartesian coordinates as a system: scale factors 1, nothing in them depends on x."""
+    return gk.OrthogonalCoordinates("cartesian", "(x, y, z)", torch.ones_like, (3,))
+
+
+def test_a_field_that_ignores_x_is_refused_or_zero_with_allow_unused():
+    """With constant scale factors nothing hides a field that does not depend on x: each
+    operator raises naming it, or returns zeros with allow_unused=True."""
+    cart, x = _cartesian(), _cyl()
+    other = _cyl().detach().requires_grad_()
+    fields = {"gradient": other[:, 0] ** 2, "laplacian": other[:, 0] ** 2,
+              "divergence": other**2, "curl": other**2}
+    shapes = {"gradient": (12, 3), "laplacian": (12,), "divergence": (12,), "curl": (12, 3)}
+    for op, field in fields.items():
+        name = "u" if op in ("gradient", "laplacian") else "v"
+        with pytest.raises(ValueError, match=rf"^cartesian_{op}: `{name}` does not depend on"):
+            getattr(cart, op)(field, x)
+        zeros = getattr(cart, op)(field, x, allow_unused=True)
+        torch.testing.assert_close(zeros, torch.zeros(shapes[op], dtype=x.dtype))
+
+
+def test_laplacian_of_a_linear_field_is_zero():
+    """Its gradient has no graph: the second derivatives are zeros, not an error."""
+    x = _cyl()
+    torch.testing.assert_close(_cartesian().laplacian(3 * x[:, 0] + x[:, 2], x),
+                               torch.zeros(12, dtype=x.dtype))
+
+
+@pytest.mark.parametrize("op", ["gradient", "divergence", "laplacian", "curl"])
+def test_results_keep_their_graph_by_default(op):
+    """The default create_graph=True keeps the derivative's own graph: the result can be
+    differentiated again (here with respect to x), as with create_graph=True."""
+    x = _cyl()
+    field = (_net(3, 1, seed=5)(x)[:, 0] if op in ("gradient", "laplacian")
+             else _net(3, 3)(x))
+    default = getattr(gk.cylindrical, op)(field, x)
+    explicit = getattr(gk.cylindrical, op)(field, x, create_graph=True)
+    cut = getattr(gk.cylindrical, op)(field, x, create_graph=False)
+    (g_default,) = torch.autograd.grad(default.sum(), x, retain_graph=True)
+    (g_explicit,) = torch.autograd.grad(explicit.sum(), x, retain_graph=True)
+    (g_cut,) = torch.autograd.grad(cut.sum(), x, retain_graph=True)
+    torch.testing.assert_close(g_default, g_explicit, **TOL)
+    assert not torch.allclose(g_default, g_cut)
+
+
+def test_scalar_operators_refuse_a_vector_u():
+    x = _cyl()
+    with pytest.raises(ValueError, match=r"^cylindrical_gradient: `u` must be a scalar field"):
+        gk.cylindrical_gradient(torch.sin(x), x)
+
+
+def test_points_of_shape_n_are_refused():
+    x = torch.rand(5, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^spherical_laplacian: `x` must have shape \(N, d\)"):
+        gk.spherical_laplacian(x**2, x)
+
+
+def test_the_curl_needs_three_coordinates_even_where_the_system_has_two():
+    """Polar points are cylindrical points of width 2: the curl still asks for (r, phi, z)."""
+    x = _cyl(width=2)
+    with pytest.raises(ValueError) as info:
+        gk.cylindrical_curl(torch.sin(x), x)
+    assert str(info.value) == (
+        "cylindrical_curl: `x` must hold the coordinates (r, phi, z) or (r, phi), one column "
+        "each: shape (N, 3), got (12, 2)."
+    )
+
+
+def test_wrong_width_message_lists_every_width():
+    x = torch.rand(4, 4, requires_grad=True)
+    with pytest.raises(ValueError) as info:
+        gk.cylindrical_gradient(x.sum(1), x)
+    assert str(info.value) == (
+        "cylindrical_gradient: `x` must hold the coordinates (r, phi, z) or (r, phi), one "
+        "column each: shape (N, 2) or (N, 3), got (4, 4)."
+    )
