@@ -94,7 +94,7 @@ else:
 
 # %%
 # What the same in-place change of ``b`` does when it is made through
-# ``.data`` or through a NumPy array instead: :ref:`example-views-inplace`.
+# ``.data`` or through a NumPy array instead: :ref:`detach-vs-data`.
 
 # %%
 # Plotting needs detached tensors

@@ -214,9 +214,9 @@ fig.tight_layout()
 # :meth:`~torch.Tensor.detach` acts on *one tensor*: it returns the same
 # numbers without history, and the rest of the expression is still recorded.
 # ``torch.no_grad()`` acts on *a block of code*: nothing computed inside is
-# recorded, whatever its inputs (unless ``torch.enable_grad()`` switches
-# recording back on, as above). Take :math:`y = w\,u` with both factors
-# requiring grad.
+# recorded, whatever its inputs (unless ``torch.enable_grad()``, or
+# ``torch.set_grad_enabled(True)``, switches recording back on, as above).
+# Take :math:`y = w\,u` with both factors requiring grad.
 w = torch.tensor(3.0, requires_grad=True)
 u = torch.tensor(4.0, requires_grad=True)
 y_detached = w * u.detach()

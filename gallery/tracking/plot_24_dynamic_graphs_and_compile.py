@@ -233,7 +233,7 @@ torch.testing.assert_close(g, torch.sin(x0) + 2 * x0 * torch.cos(x0))
 # :math:`f(x) = \sum_i x_i \sin x_i`. Differentiating that gradient again
 # raises: ``aot_eager`` traces the backward with AOTAutograd, which does not
 # support double backward on this PyTorch version: the message names
-# AOTAutograd, not ``aot_eager``.
+# ``aot_autograd``.
 x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 xd = x.detach()
 (g1,) = torch.autograd.grad(compiled_f(x), x, create_graph=True)

@@ -88,15 +88,18 @@ print(f"x after the change under no_grad: {x}")
 torch.testing.assert_close(x.detach(), torch.tensor([1.0, 4.0, 6.0]))
 
 # %%
+# .. _detach-vs-data:
+#
 # ``x.detach()`` is safe, ``x.data`` is not
 # -----------------------------------------
 # Both give a tensor on the same memory, outside the graph. The difference is
 # the *version counter*: a node that saved a tensor records the tensor's
 # version, a count of the in-place torch operations made through the tensor
-# (or through ``detach()``), and backward checks it. A change made through
-# ``detach()`` counts; one made through ``.data`` does not. ``sigmoid``
-# saves its output :math:`s`, since :math:`\sigma' = s(1 - s)`. Zeroing
-# :math:`s` through ``detach()`` raises at backward:
+# (or through ``detach()``, or a view of it), and backward checks it. A
+# change made through ``detach()`` counts; one made through ``.data`` does
+# not. ``sigmoid`` saves its output :math:`s`, since
+# :math:`\sigma' = s(1 - s)`. Zeroing :math:`s` through ``detach()`` raises
+# at backward:
 p = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 s = torch.sigmoid(p)
 s.detach().zero_()
@@ -138,7 +141,7 @@ assert p.grad[0] == 0.0 and true_grad[0] > 0.2
 # an in-place torch operation on a tensor that backward needs then raises, as
 # above, instead of giving a wrong number. To change the values through NumPy
 # or otherwise, work on a copy: ``.detach().clone()`` (or
-# ``.numpy().copy()``).
+# ``.detach().numpy().copy()``).
 #
 # In-place custom Functions: ``ctx.mark_dirty``
 # ---------------------------------------------
@@ -229,16 +232,20 @@ torch.testing.assert_close(g_unmarked, torch.full((3,), 2.0))
 assert not torch.allclose(g_unmarked, 2 * torch.exp(2 * x.detach()))
 
 # %%
-# Had ``h``'s old node saved ``h``, as ``sigmoid`` saves its output, the
-# version counter would have caught the unmarked change: backward raises.
-h = torch.sigmoid(x)
-ExpInPlaceUnmarked.apply(h)
-try:
-    torch.autograd.grad(h.sum(), x)
-except RuntimeError as err:
-    print(f"RuntimeError: {err}")
-else:
-    raise AssertionError("the unmarked change of sigmoid's output must raise")
+# The version counter guards what a node saved, whatever a Function marks.
+# ``sigmoid`` saves its output, so changing ``h = sigmoid(x)`` in place
+# makes backward raise with the marked Function as with the unmarked one:
+# ``mark_dirty`` keeps ``h``'s history right; it does not make changing a
+# saved tensor safe.
+for function in (ExpInPlaceUnmarked, ExpInPlace):
+    h = torch.sigmoid(x)
+    function.apply(h)
+    try:
+        torch.autograd.grad(h.sum(), x)
+    except RuntimeError as err:
+        print(f"{function.__name__}: RuntimeError: {err}")
+    else:
+        raise AssertionError("changing sigmoid's saved output must raise")
 
 # %%
 # Gradients for some leaves only: ``backward(inputs=...)``
@@ -264,9 +271,9 @@ assert c.grad is None
 # and a write through NumPy turned the same change into a wrong gradient
 # above. A custom Function that changes an input in place calls
 # ``ctx.mark_dirty`` and returns that input; without ``mark_dirty``, the
-# input kept a history that no longer matched its values (silently wrong
-# unless its old node had saved it). ``backward(inputs=[...])`` fills
-# ``.grad`` of the listed leaves only.
+# input kept a history that no longer matched its values, silently wrong.
+# Marked or not, changing a tensor that a node saved makes backward raise.
+# ``backward(inputs=[...])`` fills ``.grad`` of the listed leaves only.
 #
 # Exercises
 # ---------
