@@ -38,11 +38,12 @@ from autograd_site.project import HTML, ROOT
 RESULTS = ROOT / "docs" / "reference" / "torch_versions.json"
 
 
-def gradkit_tests(python: str) -> dict:
-    """gradkit's unit tests, from a copy of tests/gradkit, in the venv of ``python``."""
+def gradkit_tests(python: str, tests: Path = ROOT / "tests" / "gradkit") -> dict:
+    """gradkit's unit tests, from a copy of ``tests`` (default: tests/gradkit), in the venv
+    of ``python``."""
     install(python, "pytest")
     with tempfile.TemporaryDirectory(prefix="gradkit-tests-") as tmp:
-        shutil.copytree(ROOT / "tests" / "gradkit", Path(tmp) / "tests")
+        shutil.copytree(tests, Path(tmp) / "tests")
         run = subprocess.run(
             [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "pytest.ini", "."],
             cwd=Path(tmp) / "tests",
@@ -76,7 +77,19 @@ def reader_venv(torch: str, python: str) -> str:
     return make_venv(cell_venv(torch, python), torch=torch, python=interpreter(python))
 
 
-def check_cell(found, files, torch: str, python: str, log, html: Path = HTML) -> dict:
+def check_cell(
+    found,
+    files,
+    torch: str,
+    python: str,
+    log,
+    html: Path = HTML,
+    pages: dict | None = None,
+    tests: Path = ROOT / "tests" / "gradkit",
+) -> dict:
+    """One cell: the downloads and gradkit's tests under ``torch`` on ``python``. ``pages``
+    (the date and commit) and ``tests`` are taken when the downloads are fetched: the
+    checkout may move on while a long run goes, and the tests must match the wheel."""
     if interpreter(python) is None:
         return {"torch": torch, "python": python, "status": "no interpreter here"}
     start = time.perf_counter()
@@ -107,10 +120,10 @@ def check_cell(found, files, torch: str, python: str, log, html: Path = HTML) ->
             {"name": o.name, "page": o.page, "status": o.status, "detail": o.detail}
             for o in outcomes
         ],
-        "gradkit_tests": gradkit_tests(venv_python),
+        "gradkit_tests": gradkit_tests(venv_python, tests),
         "seconds": round(time.perf_counter() - start),
         # cells run at different times: each says on which pages (commit) and when
-        **ran_on(),
+        **(pages or ran_on()),
     }
 
 
@@ -207,16 +220,22 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     previous = json.loads(args.out.read_text()) if args.out.exists() else {"cells": []}
     cells = {(c["torch"], c["python"]): c for c in previous["cells"]}
-    with site_downloads(args.site) as (found, files):
-        for torch in args.torch:
-            for python in args.python:
-                print(f"check-torch-versions: torch {torch} on Python {python}", flush=True)
-                cells[(torch, python)] = check_cell(
-                    found, files, torch, python, print_now, html=args.site
-                )
-                if not args.keep_venvs:
-                    shutil.rmtree(cell_venv(torch, python), ignore_errors=True)
-                write(args.out, cells, start)
+    pages = ran_on()  # the site under test is this checkout's build, as of now
+    snapshot = Path(tempfile.mkdtemp(prefix="gradkit-tests-snapshot-"))
+    tests = shutil.copytree(ROOT / "tests" / "gradkit", snapshot / "gradkit")
+    try:
+        with site_downloads(args.site) as (found, files):
+            for torch in args.torch:
+                for python in args.python:
+                    print(f"check-torch-versions: torch {torch} on Python {python}", flush=True)
+                    cells[(torch, python)] = check_cell(
+                        found, files, torch, python, print_now, args.site, pages, tests
+                    )
+                    if not args.keep_venvs:
+                        shutil.rmtree(cell_venv(torch, python), ignore_errors=True)
+                    write(args.out, cells, start)
+    finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
     ordered = write(args.out, cells, start)
     problems = failures(ordered)
     for cell in ordered:
