@@ -67,3 +67,13 @@ def test_the_page_shows_the_table(results):
 def test_start_here_states_the_measured_range(results):
     home = BeautifulSoup((HTML / "index.html").read_text(), "html.parser").get_text(" ")
     assert f"PyTorch {torch_versions.supported_range(results)}" in " ".join(home.split())
+
+
+def test_a_release_that_did_not_run_breaks_the_range(results):
+    """Verified 2.13 and 2.15 with 2.14 not run reads "2.13 and 2.15", not "2.13 to 2.15"."""
+    cell = next(c for c in results["cells"] if c["status"] == "ran")
+    gap = {"supported_torch": ["2.13.0", "2.14.1", "2.15.0"], "cells": [
+        {**cell, "torch": "2.13.0"}, {**cell, "torch": "2.15.0"}]}  # fmt: skip
+    assert torch_versions.supported_range(gap) == "2.13 and 2.15"
+    whole = {**gap, "cells": [*gap["cells"], {**cell, "torch": "2.14.1"}]}
+    assert torch_versions.supported_range(whole) == "2.13 to 2.15"

@@ -41,12 +41,26 @@ def verified(results: dict) -> list[str]:
 def supported_range(results: dict | None = None) -> str:
     """ "2.13 to 2.15" from the measured results (the releases every download ran under)."""
     results = results or load()
-    good = [".".join(v.split(".")[:2]) for v in verified(results)]
+    good = verified(results)
     if not good:
         raise ValueError(
             f"{RESULTS.name}: no torch release ran every download: run 'make check-torch-versions'"
         )
-    return good[0] if len(good) == 1 else f"{good[0]} to {good[-1]}"
+    # A supported release that did not run breaks the range: "2.13 and 2.15", never
+    # "2.13 to 2.15" over an unverified 2.14.
+    order = results["supported_torch"]
+    runs: list[list[str]] = []
+    for release in good:
+        if runs and order.index(release) == order.index(runs[-1][-1]) + 1:
+            runs[-1].append(release)
+        else:
+            runs.append([release])
+
+    def minor(release: str) -> str:
+        return ".".join(release.split(".")[:2])
+
+    parts = [minor(r[0]) if len(r) == 1 else f"{minor(r[0])} to {minor(r[-1])}" for r in runs]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _page_status(downloads: list[dict], page: str) -> tuple[str, str]:
