@@ -90,6 +90,17 @@ def file_name_fallback(name: str) -> str:
     return re.sub(r"[-,_]", " ", match["script"]) if match else ""
 
 
+def _script_ran(app, docname) -> bool:
+    """Whether sphinx-gallery ran the page's script in this build, as it decides it:
+    ``plot_gallery`` on and ``filename_pattern`` found in the script's path (``-D``
+    options narrow both for quick builds)."""
+    conf = getattr(app.config, "sphinx_gallery_conf", None) or {}
+    if not conf.get("plot_gallery", True):
+        return False
+    script = "/" + Path(app.env.doc2path(docname)).with_suffix(".py").name
+    return re.search(conf.get("filename_pattern", ""), script) is not None
+
+
 def _apply_alt_text(app, doctree, docname):
     """Set each gallery figure's alt text from its script's ``figure-alt``, or from its
     title as Unicode; fail on a figure with neither, and on a ``figure-alt`` without a
@@ -124,6 +135,8 @@ def _apply_alt_text(app, doctree, docname):
                 "(see CONTRIBUTING.md, 'Figures'), or give the figure a title that says it.",
                 location=docname, type="autograd_site", subtype="alt_text",
             )
+    if not _script_ran(app, docname):
+        return  # a page whose script this build did not run has no figures to match
     for number in sorted(set(given) - drawn):
         logger.warning(
             f"{where}: '.. figure-alt:: {number}' describes figure {number}, which the page "
