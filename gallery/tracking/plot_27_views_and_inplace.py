@@ -138,10 +138,10 @@ assert p.grad[0] == 0.0 and true_grad[0] > 0.2
 
 # %%
 # So reach the data with ``detach()`` (and update under ``torch.no_grad()``):
-# an in-place torch operation on a tensor that backward needs then raises, as
-# above, instead of giving a wrong number. To change the values through NumPy
-# or otherwise, work on a copy: ``.detach().clone()`` (or
-# ``.detach().numpy().copy()``).
+# an in-place torch operation on a tensor that a node saved (as ``sigmoid``
+# saves its output) then raises, as above, instead of giving a wrong number.
+# To change the values through NumPy or otherwise, work on a copy:
+# ``.detach().clone()`` (or ``.detach().numpy().copy()``).
 #
 # In-place custom Functions: ``ctx.mark_dirty``
 # ---------------------------------------------
@@ -197,12 +197,12 @@ else:
 
 
 # %%
-# Without ``mark_dirty``, ``apply`` returns a new tensor that carries the
-# Function's node (differentiating it gives the right :math:`2e^{2x}`), but
-# ``h`` itself keeps its old history (``h = 2x``) while holding
-# :math:`e^{2x}`. Here nothing raises, because ``h``'s old node,
-# ``MulBackward0``, saved nothing that the change touched: differentiating
-# ``h`` gives 2, silently wrong.
+# Without ``mark_dirty``, ``apply`` returns a new tensor object (on ``h``'s
+# memory) that carries the Function's node (differentiating it gives the
+# right :math:`2e^{2x}`), but ``h`` itself keeps its old history
+# (``h = 2x``) while holding :math:`e^{2x}`. Here nothing raises, because
+# ``h``'s old node, ``MulBackward0``, saved nothing that the change touched:
+# differentiating ``h`` gives 2, silently wrong.
 class ExpInPlaceUnmarked(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h):
