@@ -95,7 +95,7 @@ PAGEFIND_INDEX = node_modules/.bin/pagefind --site $(BUILDDIR)/html --quiet \
 
 # The tests judge the built pages, so the site is built (or brought up to date) first.
 test: html
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools gallery benchmarks conf.py
@@ -206,7 +206,7 @@ record-values: html
 NPM ?= npm
 KATEX_STAGE := $(BUILDDIR)/katex
 KATEX_DIST := node_modules/katex/dist
-BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra tests/browser
+BROWSER_PYTEST ?= -p no:cacheprovider -o addopts= -ra --durations=10 tests/browser
 .PHONY: katex test-browser serve livehtml inventories inventories-online check-publishing
 
 # `npm ci` installs every npm package of package-lock.json: KaTeX, Pagefind (the search
