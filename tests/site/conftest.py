@@ -20,3 +20,19 @@ def built_site():
     if stale:
         pytest.fail(f"the built site is older than {stale}: run 'make html' (make test does)")
     return HTML
+
+
+@pytest.fixture
+def sphinx_build():
+    """Build a small Sphinx project (``src``) into ``out`` with warnings as errors; the
+    extensions' tests use it. Returns sphinx-build's completed process."""
+    import subprocess
+    import sys
+
+    def build(src, out):
+        return subprocess.run(
+            [sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(src), str(out)],
+            capture_output=True, text=True, cwd=ROOT,
+        )  # fmt: skip
+
+    return build

@@ -6,18 +6,14 @@ check (``autograd_site.sphinxext.alt_text``) on a one-page project.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from autograd_site.project import ROOT
 from autograd_site.sphinxext.alt_text import file_name_fallback, tex_to_text
 from PIL import Image
 
 FIGURE = "sphx_glr_plot_18_poisson_2d_001.png"
 
 
-def _tiny_build(tmp_path, body: str):
+def _tiny_build(sphinx_build, tmp_path, body: str):
     """Build a one-page project with a gallery-named figure; return sphinx-build's result."""
     src = tmp_path / "src"
     src.mkdir()
@@ -25,30 +21,26 @@ def _tiny_build(tmp_path, body: str):
     (src / "conf.py").write_text('extensions = ["autograd_site.sphinxext.alt_text"]\n')
     (src / "index.rst").write_text(
         "Poisson\n=======\n\n" + body + f"\n.. image:: {FIGURE}\n   :alt: plot 18 poisson 2d\n")
-    return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(src),
-         str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=ROOT,
-    )
+    return sphinx_build(src, tmp_path / "out")
 
 
-def test_a_figure_without_alt_text_fails_the_build_naming_page_and_figure(tmp_path):
-    result = _tiny_build(tmp_path, "")
+def test_a_figure_without_alt_text_fails_the_build_naming_page_and_figure(sphinx_build, tmp_path):
+    result = _tiny_build(sphinx_build, tmp_path, "")
     assert result.returncode != 0
     assert "index.rst: figure 1 (sphx_glr_plot_18_poisson_2d_001) has no alt text" in result.stderr
     assert "'.. figure-alt:: 1'" in result.stderr
 
 
-def test_figure_alt_sets_the_alt_text(tmp_path):
-    result = _tiny_build(tmp_path, ".. figure-alt:: 1\n\n   A heat map of the error\n"
+def test_figure_alt_sets_the_alt_text(sphinx_build, tmp_path):
+    result = _tiny_build(sphinx_build, tmp_path, ".. figure-alt:: 1\n\n   A heat map of the error\n"
                                    "   over the domain.\n")
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "out" / "index.html").read_text()
     assert 'alt="A heat map of the error over the domain."' in page
 
 
-def test_figure_alt_for_a_figure_the_page_does_not_draw_fails_the_build(tmp_path):
-    result = _tiny_build(tmp_path, ".. figure-alt:: 1\n\n   The error.\n\n"
+def test_figure_alt_for_a_figure_the_page_does_not_draw_fails_the_build(sphinx_build, tmp_path):
+    result = _tiny_build(sphinx_build, tmp_path, ".. figure-alt:: 1\n\n   The error.\n\n"
                                    ".. figure-alt:: 2\n\n   Another figure.\n")
     assert result.returncode != 0
     assert "'.. figure-alt:: 2' describes figure 2, which the page does not draw" in result.stderr

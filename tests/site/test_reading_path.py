@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -14,7 +12,6 @@ from autograd_site.pages import built_page
 from autograd_site.project import (
     GALLERY,
     HTML,
-    ROOT,
     gallery_docname,
     gallery_scripts,
     page_id,
@@ -88,7 +85,7 @@ def test_the_page_opens_with_the_box_and_ends_with_the_next_page(script, built_s
     assert target == (HTML / f"{expected}.html").resolve()
 
 
-def _tiny_build(tmp_path, body: str):
+def _tiny_build(sphinx_build, tmp_path, body: str):
     """Build a one-tutorial project with the extension; return sphinx-build's result."""
     src = tmp_path / "src"
     (src / "auto_examples" / "pinns").mkdir(parents=True)
@@ -99,22 +96,19 @@ def _tiny_build(tmp_path, body: str):
     (src / "howto" / "index.rst").write_text("How-to guides\n=============\n")
     (src / "auto_examples" / "pinns" / "plot_18_poisson_2d.rst").write_text(
         "Poisson\n=======\n\nIntro.\n\n" + body + "\nA section\n---------\n\nText.\n")
-    return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(src),
-         str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=ROOT,
-    )
+    return sphinx_build(src, tmp_path / "out")
 
 
-def test_a_tutorial_without_its_block_fails_the_build_with_a_clear_message(tmp_path):
-    result = _tiny_build(tmp_path, "")
+def test_a_tutorial_without_its_block_fails_the_build_with_a_clear_message(sphinx_build, tmp_path):
+    result = _tiny_build(sphinx_build, tmp_path, "")
     assert result.returncode != 0
     assert "plot_18_poisson_2d.rst: the tutorial says nothing of where it stands" in result.stderr
     assert "'.. reading-path::'" in result.stderr
 
 
-def test_a_tutorial_with_its_block_builds(tmp_path):
-    result = _tiny_build(tmp_path, ".. reading-path::\n   :learn: the Laplacian\n   :after: none\n")
+def test_a_tutorial_with_its_block_builds(sphinx_build, tmp_path):
+    block = ".. reading-path::\n   :learn: the Laplacian\n   :after: none\n"
+    result = _tiny_build(sphinx_build, tmp_path, block)
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "out" / "auto_examples" / "pinns" / "plot_18_poisson_2d.html").read_text()
     assert "What you will learn:" in page and "the Laplacian." in page

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 
-from autograd_site.project import HTML, ROOT
+from autograd_site.project import HTML
 
 CONF = """
 extensions = ["autograd_site.sphinxext.sitemap"]
@@ -20,14 +18,7 @@ def _locations(sitemap: str) -> list[str]:
     return re.findall(r"<loc>([^<]+)</loc>", sitemap)
 
 
-def _build(src, out):
-    return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(src), str(out)],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-
-
-def test_an_incremental_build_keeps_every_page(tmp_path):
+def test_an_incremental_build_keeps_every_page(sphinx_build, tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     (src / "drafts").mkdir(parents=True)
     (src / "conf.py").write_text(CONF)
@@ -35,11 +26,11 @@ def test_an_incremental_build_keeps_every_page(tmp_path):
     (src / "index.rst").write_text("Home\n====\n\n" + toctree)
     for name in ("one", "two", "drafts/three"):
         (src / f"{name}.rst").write_text(f"{name}\n{'=' * len(name)}\n\nText.\n")
-    first = _build(src, out)
+    first = sphinx_build(src, out)
     assert first.returncode == 0, first.stderr
     time.sleep(0.01)
     (src / "two.rst").write_text("two\n=====\n\nOther text.\n")
-    second = _build(src, out)
+    second = sphinx_build(src, out)
     assert second.returncode == 0, second.stderr
     assert _locations((out / "sitemap.xml").read_text()) == [
         "https://example.org/site/index.html",
