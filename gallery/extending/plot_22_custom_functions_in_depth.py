@@ -408,8 +408,8 @@ for wrong in (ScaledMulGradientForScale, ScaledMulWrongShape):
 # A gradient with an extra broadcast dimension raises nothing: autograd sums
 # it down to the input's shape. Here the gradient for :math:`x` repeated on
 # two rows (shape ``(2, 3)`` for an input of shape ``(3,)``) becomes twice
-# the right one, :math:`w` instead of :math:`0.5\,w`, silently. Check the
-# shapes your backward returns yourself.
+# the right one, :math:`w` instead of :math:`0.5\,w`, silently. ``gradcheck``
+# (above) catches it, since it compares the backward with finite differences.
 class ScaledMulExtraDimension(ScaledMul):
     @staticmethod
     def backward(ctx, grad_z):
@@ -423,6 +423,14 @@ g_x_summed, _ = torch.autograd.grad(
 )
 print(f"dz/dx from a (2, 3) gradient: {g_x_summed} (right: 0.5 w)")
 torch.testing.assert_close(g_x_summed, 2 * 0.5 * w.detach())
+
+x64, w64 = x.detach().double().requires_grad_(), w.detach().double()
+caught = not gradcheck(
+    lambda a: ScaledMulExtraDimension.apply(a, w64, 0.5), (x64,),
+    raise_exception=False,
+)
+print(f"gradcheck finds the wrong gradient: {caught}")
+assert caught
 
 
 # %%
