@@ -7,6 +7,8 @@ font has is still in the site's copy of that font.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from autograd_site.fonts import cut_font
 from autograd_site.project import KATEX_STAGE
@@ -45,6 +47,19 @@ def test_a_cut_font_keeps_what_is_asked_and_drops_the_rest(staged_fonts, tmp_pat
     cut_font(source, target, keep)
     assert cmap(target) == keep & cmap(source)
     assert target.stat().st_size < source.stat().st_size / 2
+
+
+def test_cutting_a_katex_font_prints_no_warning(staged_fonts, tmp_path, caplog):
+    source = staged_fonts / "KaTeX_Main-Regular.woff2"
+    caplog.set_level(logging.WARNING)
+    with caplog.at_level(logging.WARNING, logger="fontTools"):
+        TTFont(source)["head"]  # the warning this cut hides, so the test can fail
+    assert any("timestamp" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    level = logging.getLogger("fontTools").level
+    cut_font(source, tmp_path / source.name, {ord("x")})
+    assert caplog.records == []
+    assert logging.getLogger("fontTools").level == level
 
 
 def test_every_character_of_the_site_math_is_in_the_served_fonts(built_site, staged_fonts):
