@@ -395,18 +395,22 @@ class ScaledMulWrongShape(ScaledMul):
         return (ctx.scale * grad_z * w).sum(), ctx.scale * grad_z * x, None
 
 
-for wrong in (ScaledMulGradientForScale, ScaledMulWrongShape):
+for wrong, expected in (
+    (ScaledMulGradientForScale, "was not a Variable"),
+    (ScaledMulWrongShape, "invalid gradient at index 0"),
+):
     try:
         wrong.apply(x, w, 0.5).sum().backward()
     except RuntimeError as err:
         print(f"RuntimeError: {err}")
+        assert expected in str(err)
     else:
         raise AssertionError(f"{wrong.__name__}'s backward must raise")
 
 
 # %%
-# A gradient with an extra broadcast dimension raises nothing: autograd sums
-# it down to the input's shape. Here the gradient for :math:`x` repeated on
+# A gradient with extra leading dimensions (a shape that the input's shape
+# broadcasts to) raises nothing: autograd sums it down to the input's shape. Here the gradient for :math:`x` repeated on
 # two rows (shape ``(2, 3)`` for an input of shape ``(3,)``) becomes twice
 # the right one, :math:`w` instead of :math:`0.5\,w`, silently. ``gradcheck``
 # (above) catches it, since it compares the backward with finite differences.

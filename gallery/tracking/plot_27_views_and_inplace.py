@@ -6,9 +6,10 @@ Views and in-place operations
 
 A slice is a view: a new tensor on the memory of another tensor. Writing
 into a view in place therefore changes the other tensor too, and autograd
-rewrites that tensor's history to match. This page shows how, why
-``x.detach()`` is the safe way to reach a tensor's data and ``x.data`` is
-not, how a custom Function that works in place tells autograd so, and how to
+rewrites that tensor's history to match. This page shows how, why a change
+made through ``x.detach()`` is checked by the version counter where one made
+through ``x.data`` is not, and what the counter does not check, how a custom
+Function that works in place tells autograd so, and how to
 ask backward for the gradients of some leaves only.
 
 You will learn what ``CopySlices`` in a ``grad_fn`` means, what the version
@@ -19,7 +20,8 @@ place.
 
 .. reading-path::
    :learn: what a view shares with its base, what ``CopySlices`` in a
-      ``grad_fn`` means, why ``x.detach()`` is safe where ``x.data`` is not,
+      ``grad_fn`` means, why a change through ``x.detach()`` is checked where
+      one through ``x.data`` is not,
       what ``ctx.mark_dirty`` and ``backward(inputs=...)`` do
    :after: example-leaf-tensors, example-saved-tensors
 
@@ -90,23 +92,26 @@ torch.testing.assert_close(x.detach(), torch.tensor([1.0, 4.0, 6.0]))
 # %%
 # .. _detach-vs-data:
 #
-# ``x.detach()`` is safe, ``x.data`` is not
-# -----------------------------------------
+# ``x.detach()`` is checked, ``x.data`` is not
+# --------------------------------------------
 # Both give a tensor on the same memory, outside the graph. The difference is
 # the *version counter*: a node that saved a tensor records the tensor's
-# version, a count of the in-place torch operations made through the tensor
-# (or through ``detach()``, or a view of it), and backward checks it. A
-# change made through ``detach()`` counts; one made through ``.data`` does
-# not. ``sigmoid`` saves its output :math:`s`, since
-# :math:`\sigma' = s(1 - s)`. Zeroing :math:`s` through ``detach()`` raises
-# at backward:
+# version, a count of the in-place torch operations made on the tensor (or
+# on ``detach()``, or on a view of it), and backward checks it. A change
+# made through ``detach()`` counts; one made through ``.data`` does not.
+# ``sigmoid`` saves its output :math:`s`, since :math:`\sigma' = s(1 - s)`.
+# Zeroing :math:`s` through ``detach()`` raises at backward:
 p = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
 s = torch.sigmoid(p)
+for outside in (s.detach(), s.data):
+    assert outside.data_ptr() == s.data_ptr()  # the same memory
+    assert not outside.requires_grad and outside.grad_fn is None
 s.detach().zero_()
 try:
     s.sum().backward()
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
+    assert "output 0 of Sigmoid" in str(err)
 else:
     raise AssertionError("a change through detach() must fail at backward")
 
@@ -137,10 +142,23 @@ torch.testing.assert_close(p.grad[1:], true_grad[1:])
 assert p.grad[0] == 0.0 and true_grad[0] > 0.2
 
 # %%
+# The counter guards only what a node saved. ``b = 2 * x`` saves the number 2
+# and nothing of ``b``, so tripling ``b`` through ``detach()`` raises nothing:
+# ``b`` holds :math:`6x` and its gradient is still 2, silently wrong.
+x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+b = 2 * x
+b.detach().mul_(3)
+(g_b,) = torch.autograd.grad(b.sum(), x)
+print(f"b = {b.detach()}; d/dx sum(b) = {g_b}")
+torch.testing.assert_close(b.detach(), 6 * x.detach())
+torch.testing.assert_close(g_b, torch.full((3,), 2.0))
+
+# %%
 # So reach the data with ``detach()`` (and update under ``torch.no_grad()``):
 # an in-place torch operation on a tensor that a node saved (as ``sigmoid``
 # saves its output) then raises, as above, instead of giving a wrong number.
-# To change the values through NumPy or otherwise, work on a copy:
+# Any other change (through NumPy, or of a tensor no node saved) goes
+# unchecked: to change values that a graph still uses, work on a copy,
 # ``.detach().clone()`` (or ``.detach().numpy().copy()``).
 #
 # In-place custom Functions: ``ctx.mark_dirty``
@@ -178,8 +196,8 @@ torch.testing.assert_close(g, 2 * torch.exp(2 * x.detach()))
 
 
 # %%
-# Marking the input dirty but returning a copy of it raises at once, in
-# ``apply``:
+# Marking the input dirty but returning a copy of it raises in ``apply``,
+# after ``forward`` has already changed the input:
 class ExpInPlaceReturnsCopy(ExpInPlace):
     @staticmethod
     def forward(ctx, h):
@@ -188,12 +206,15 @@ class ExpInPlaceReturnsCopy(ExpInPlace):
         return h.clone()
 
 
+h = 2 * x
 try:
-    ExpInPlaceReturnsCopy.apply(2 * x)
+    ExpInPlaceReturnsCopy.apply(h)
 except RuntimeError as err:
     print(f"RuntimeError: {err}")
 else:
     raise AssertionError("a dirty input that is not returned must raise")
+print(f"h after the error: {h.detach()} (exp(2x))")
+torch.testing.assert_close(h.detach(), torch.exp(2 * x.detach()))
 
 
 # %%
@@ -222,7 +243,7 @@ out = ExpInPlaceUnmarked.apply(h)
 (g_out,) = torch.autograd.grad(out.sum(), x, retain_graph=True)
 print(f"out is h: {out is h}; out.grad_fn: {type(out.grad_fn).__name__}; "
       f"d/dx sum(out) = {g_out}")
-assert out is not h
+assert out is not h and out.data_ptr() == h.data_ptr()
 assert type(out.grad_fn).__name__ == "ExpInPlaceUnmarkedBackward"
 torch.testing.assert_close(g_out, 2 * torch.exp(2 * x.detach()))
 (g_unmarked,) = torch.autograd.grad(h.sum(), x)
@@ -236,14 +257,17 @@ assert not torch.allclose(g_unmarked, 2 * torch.exp(2 * x.detach()))
 # ``sigmoid`` saves its output, so changing ``h = sigmoid(x)`` in place
 # makes backward raise with the marked Function as with the unmarked one:
 # ``mark_dirty`` keeps ``h``'s history right; it does not make changing a
-# saved tensor safe.
-for function in (ExpInPlaceUnmarked, ExpInPlace):
+# saved tensor safe. (The errors name version 1 after the unmarked
+# Function's ``exp_`` and version 2 after the marked one: ``mark_dirty``
+# counts as a change too.)
+for function, version in ((ExpInPlaceUnmarked, 1), (ExpInPlace, 2)):
     h = torch.sigmoid(x)
     function.apply(h)
     try:
         torch.autograd.grad(h.sum(), x)
     except RuntimeError as err:
         print(f"{function.__name__}: RuntimeError: {err}")
+        assert f"is at version {version};" in str(err)
     else:
         raise AssertionError("changing sigmoid's saved output must raise")
 
@@ -266,10 +290,11 @@ assert c.grad is None
 # ----------
 # A view shares its base's memory; an in-place operation on it rewrites the
 # base's ``grad_fn`` into ``CopySlices``, and the gradients follow the new
-# values. Reach a tensor's data with ``detach()``, whose shared version
-# counter turns a harmful in-place torch operation into an error; ``.data``
-# and a write through NumPy turned the same change into a wrong gradient
-# above. A custom Function that changes an input in place calls
+# values. Reach a tensor's data with ``detach()``: its shared version
+# counter turns an in-place torch operation on a tensor that a node saved
+# into an error at backward; ``.data`` and a write through NumPy turned the
+# same change into a wrong gradient above, and a change to a tensor no node
+# saved goes unchecked either way. A custom Function that changes an input in place calls
 # ``ctx.mark_dirty`` and returns that input; without ``mark_dirty``, the
 # input kept a history that no longer matched its values, silently wrong.
 # Marked or not, changing a tensor that a node saved makes backward raise.
