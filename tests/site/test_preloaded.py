@@ -53,6 +53,19 @@ def test_torch_is_imported_once_and_nothing_is_shared_between_runs(runner):
     assert second.stdout == "1\n"  # the server's OMP_NUM_THREADS
 
 
+def test_what_torch_and_matplotlib_load_on_first_use_is_loaded_and_no_figure_is_open(runner):
+    """The server's warm-up (autograd_site.runner_warmup) ran: a failing preload module
+    would be skipped silently, and every run would be slower."""
+    run = runner.run(
+        "import sys\nimport matplotlib.pyplot as plt\n"
+        "assert 'torch.distributed.tensor' in sys.modules\n"
+        "assert 'autograd_site.runner_warmup' in sys.modules\n"
+        "assert plt.get_fignums() == [] and plt.figure().number == 1\n",
+        "warm.py",
+    )
+    assert run.returncode == 0, run.stderr
+
+
 def test_a_script_may_start_processes_of_its_own(runner):
     source = (
         "import multiprocessing\n"

@@ -3,7 +3,8 @@
 The mutation tests run every gallery script hundreds of times with one value
 changed; most of each run used to be the interpreter importing torch and
 matplotlib. Here a standard-library fork server (``multiprocessing``'s
-``forkserver`` start method, with ``set_forkserver_preload``) imports them once;
+``forkserver`` start method, with ``set_forkserver_preload``) imports them once,
+and loads what they load on first use (``autograd_site.runner_warmup``);
 each script then runs in its own process forked from that server: a fresh process
 per script, nothing shared between scripts, run from an empty folder as
 ``__main__``, with its stdout and stderr captured from the file descriptors.
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Imported once by the server. The environment they read at import time (the
-# matplotlib backend, torch's thread count) is the one the server starts with.
-PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot")
+# matplotlib backend, torch's thread count) is the one the server starts with. The last
+# one calls the public functions that load the rest of torch and matplotlib on first use
+# (the standard library skips a preload module that fails to import: a test checks it ran).
+PRELOAD = ("numpy", "torch", "matplotlib", "matplotlib.pyplot", "autograd_site.runner_warmup")
 SERVER_ENV = {"MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
 
 
