@@ -36,3 +36,20 @@ def sphinx_build():
         )  # fmt: skip
 
     return build
+
+
+@pytest.fixture(scope="session")
+def selected(request):
+    """What the session's selected tests ask for, so that a fixture running pages for
+    them runs only those (every page under plain ``pytest``; ``-k plot_19`` selects one
+    page's). ``selected(names, *keys)``: the set of ``keys``' parameter values (``""``
+    where a test has none) over the selected tests whose function is in ``names``."""
+
+    def params(names: set[str], *keys: str) -> set[tuple]:
+        return {
+            tuple(item.callspec.params.get(key, "") for key in keys)
+            for item in request.session.items
+            if getattr(item, "originalname", None) in names
+        }
+
+    return params

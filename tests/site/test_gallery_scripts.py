@@ -33,28 +33,20 @@ MUTATION_CASES = [
 
 
 @pytest.fixture(scope="session")
-def mutant_runs(request):
+def mutant_runs(selected):
     """The runs the selected tests judge (all under plain ``pytest``; ``-k plot_19`` selects
     one page's): each script unchanged, then its mutants, two at a time, each in a fresh
     process with torch already imported (autograd_site.preloaded: a fork server imports
     torch and matplotlib once)."""
-    wanted = {
-        "test_each_script_passes_unchanged_in_the_mutants_runner",
-        "test_wrong_value_fails_the_checks",
-    }
-    selected = {
-        (
-            item.callspec.params["script"],
-            item.callspec.params.get("old", ""),
-            item.callspec.params.get("new", ""),
-        )
-        for item in request.session.items
-        if getattr(item, "originalname", None) in wanted
-    }
+    wanted = selected(
+        {"test_each_script_passes_unchanged_in_the_mutants_runner",
+         "test_wrong_value_fails_the_checks"},
+        "script", "old", "new",
+    )  # fmt: skip
     # Each script also runs unchanged: a mutant counts as caught only if the script
     # passes in this runner without it.
     every = [(script, "", "") for script in SCRIPTS] + MUTATION_CASES
-    cases = [case for case in every if case in selected]
+    cases = [case for case in every if case in wanted]
 
     def run(case):
         script, old, new = case

@@ -19,24 +19,17 @@ PAGES = executable_pages()
 
 
 @pytest.fixture(scope="session")
-def alone(built_site, request):
+def alone(built_site, selected):
     """The selected pages' notebooks (every page under plain ``pytest``; ``-k plot_19``
     selects one), each run alone, two at a time."""
-    selected = [
-        page
-        for page in PAGES
-        if any(
-            getattr(item, "originalname", None) == "test_page_shows_what_it_shows_alone"
-            and item.callspec.params["page"] == page
-            for item in request.session.items
-        )
-    ]
+    wanted = selected({"test_page_shows_what_it_shows_alone"}, "page")
+    pages = [page for page in PAGES if (page,) in wanted]
     env = reader_env(threads="1")
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
         runs = pool.map(
-            lambda p: run_download(notebook_download(p), sys.executable, env=env), selected
+            lambda p: run_download(notebook_download(p), sys.executable, env=env), pages
         )
-        return dict(zip(selected, runs, strict=True))
+        return dict(zip(pages, runs, strict=True))
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[page_id(p) for p in PAGES])

@@ -58,7 +58,9 @@ def _run_as_main(folder: str, name: str) -> None:
 class PreloadedRunner:
     """Runs script sources, each in a fresh process forked from a preloaded server.
 
-    Start it with ``with PreloadedRunner() as runner:``; the server stops with the block.
+    Start it with ``with PreloadedRunner() as runner:``. The server is the standard
+    library's, one per process: it outlives the block and ends when this process exits
+    (``multiprocessing`` has no public way to stop it sooner); a later block reuses it.
     """
 
     def __enter__(self) -> PreloadedRunner:
