@@ -113,6 +113,13 @@ PLAN: Plan | None = None
 # function run eagerly elsewhere on the page still is.
 
 
+# Builtins that read the frame that calls them: called from _call_site instead,
+# zero-argument super() finds no class ("super(): __class__ cell not found": the two
+# gradkit how-tos that subclass nn.Module failed unmutated) and locals() the hook's
+# variables. None of them produces a derivative, so their calls are left as written.
+READS_THE_CALLING_FRAME = frozenset({"super", "locals", "globals", "vars", "dir", "eval", "exec"})
+
+
 class _Instrument(ast.NodeTransformer):
     """Route every call and power of a page's code through the mutation hooks."""
 
@@ -124,6 +131,8 @@ class _Instrument(ast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in READS_THE_CALLING_FRAME:
+            return node
         call = ast.Call(
             func=ast.Name("__mutation_call__", ast.Load()),
             args=[self._site(node), node.func, *node.args],
