@@ -410,10 +410,11 @@ for wrong, expected in (
 
 # %%
 # A gradient with extra leading dimensions (a shape that the input's shape
-# broadcasts to) raises nothing: autograd sums it down to the input's shape. Here the gradient for :math:`x` repeated on
-# two rows (shape ``(2, 3)`` for an input of shape ``(3,)``) becomes twice
-# the right one, :math:`w` instead of :math:`0.5\,w`, silently. ``gradcheck``
-# (above) catches it, since it compares the backward with finite differences.
+# broadcasts to) raises nothing: autograd sums it down to the input's shape.
+# Here the gradient for :math:`x` repeated on two rows (shape ``(2, 3)`` for an
+# input of shape ``(3,)``) becomes twice the right one, :math:`w` instead of
+# :math:`0.5\,w`, silently. ``gradcheck`` (above) catches it, since it compares
+# the backward with finite differences.
 class ScaledMulExtraDimension(ScaledMul):
     @staticmethod
     def backward(ctx, grad_z):

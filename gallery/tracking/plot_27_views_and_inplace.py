@@ -290,14 +290,14 @@ assert c.grad is None
 # ----------
 # A view shares its base's memory; an in-place operation on it rewrites the
 # base's ``grad_fn`` into ``CopySlices``, and the gradients follow the new
-# values. Reach a tensor's data with ``detach()``: its shared version
-# counter turns an in-place torch operation on a tensor that a node saved
-# into an error at backward; ``.data`` and a write through NumPy turned the
-# same change into a wrong gradient above, and a change to a tensor no node
-# saved goes unchecked either way. A custom Function that changes an input in place calls
-# ``ctx.mark_dirty`` and returns that input; without ``mark_dirty``, the
-# input kept a history that no longer matched its values, silently wrong.
-# Marked or not, changing a tensor that a node saved makes backward raise.
+# values. Reach a tensor's data with ``detach()``: its shared version counter
+# turns an in-place torch operation on a tensor that a node saved into an error
+# at backward; ``.data`` and a write through NumPy turned the same change into
+# a wrong gradient above, and a change to a tensor no node saved goes unchecked
+# either way. A custom Function that changes an input in place calls
+# ``ctx.mark_dirty`` and returns that input; without ``mark_dirty``, the input
+# kept a history that no longer matched its values, silently wrong. Marked or
+# not, changing a tensor that a node saved makes backward raise.
 # ``backward(inputs=[...])`` fills ``.grad`` of the listed leaves only.
 #
 # Exercises
