@@ -6,11 +6,11 @@ Views and in-place operations
 
 A slice is a view: a new tensor on the memory of another tensor. Writing
 into a view in place therefore changes the other tensor too, and autograd
-rewrites that tensor's history to match. This page shows how, why a change
-made through ``x.detach()`` is checked by the version counter where one made
-through ``x.data`` is not, and what the counter does not check, how a custom
-Function that works in place tells autograd so, and how to
-ask backward for the gradients of some leaves only.
+rewrites that tensor's history to match. This page shows how autograd
+handles this; why a change made through ``x.detach()`` is caught by the
+version counter where one made through ``x.data`` is not, and what the
+counter cannot catch; how a custom Function that works in place tells
+autograd so; and how to ask backward for the gradients of some leaves only.
 
 You will learn what ``CopySlices`` in a ``grad_fn`` means, what the version
 counter catches, and what ``ctx.mark_dirty`` and ``backward(inputs=...)`` do.
@@ -156,7 +156,8 @@ torch.testing.assert_close(g_b, torch.full((3,), 2.0))
 # %%
 # So reach the data with ``detach()`` (and update under ``torch.no_grad()``):
 # an in-place torch operation on a tensor that a node saved (as ``sigmoid``
-# saves its output) then raises, as above, instead of giving a wrong number.
+# saves its output) then makes backward through that node raise, as above,
+# instead of giving a wrong number.
 # Any other change (through NumPy, or of a tensor no node saved) goes
 # unchecked: to change values that a graph still uses, work on a copy,
 # ``.detach().clone()`` (or ``.detach().numpy().copy()``).
@@ -258,8 +259,8 @@ assert not torch.allclose(g_unmarked, 2 * torch.exp(2 * x.detach()))
 # makes backward raise with the marked Function as with the unmarked one:
 # ``mark_dirty`` keeps ``h``'s history right; it does not make changing a
 # saved tensor safe. (The errors name version 1 after the unmarked
-# Function's ``exp_`` and version 2 after the marked one: ``mark_dirty``
-# counts as a change too.)
+# Function's ``exp_`` and version 2 after the marked one: ``apply`` bumps the
+# version of an input marked dirty once more when ``forward`` returns.)
 for function, version in ((ExpInPlaceUnmarked, 1), (ExpInPlace, 2)):
     h = torch.sigmoid(x)
     function.apply(h)
@@ -297,7 +298,8 @@ assert c.grad is None
 # either way. A custom Function that changes an input in place calls
 # ``ctx.mark_dirty`` and returns that input; without ``mark_dirty``, the input
 # kept a history that no longer matched its values, silently wrong. Marked or
-# not, changing a tensor that a node saved makes backward raise.
+# not, an in-place torch operation on a tensor that a node saved makes
+# backward through that node raise.
 # ``backward(inputs=[...])`` fills ``.grad`` of the listed leaves only.
 #
 # Exercises
