@@ -49,6 +49,32 @@ def test_a_cut_font_keeps_what_is_asked_and_drops_the_rest(staged_fonts, tmp_pat
     assert target.stat().st_size < source.stat().st_size / 2
 
 
+def test_a_cached_cut_is_reused_only_for_the_same_characters(staged_fonts, tmp_path):
+    source, cache = staged_fonts / "KaTeX_Main-Regular.woff2", tmp_path / "cache"
+    cut_font(source, tmp_path / "plain.woff2", {ord("x")})
+    cut_font(source, tmp_path / "first.woff2", {ord("x")}, cache)
+    assert (tmp_path / "first.woff2").read_bytes() == (tmp_path / "plain.woff2").read_bytes()
+    (stored,) = cache.glob("KaTeX_Main-Regular-*.woff2")
+    stored.write_bytes(b"the stored cut")  # so that a copy of it can be recognised
+    cut_font(source, tmp_path / "again.woff2", {ord("x")}, cache)
+    assert (tmp_path / "again.woff2").read_bytes() == b"the stored cut"
+    cut_font(source, tmp_path / "other.woff2", {ord("x"), ord("y")}, cache)
+    assert cmap(tmp_path / "other.woff2") == {ord("x"), ord("y")}
+    assert list(cache.glob("KaTeX_Main-Regular-*")) != [stored]  # only the latest cut kept
+    assert len(list(cache.glob("KaTeX_Main-Regular-*"))) == 1
+
+
+def test_the_page_cache_rereads_a_changed_page(tmp_path):
+    html, cache = tmp_path / "html", tmp_path / "pages.json"
+    html.mkdir()
+    (html / "a.html").write_text('<span class="katex">α</span>', encoding="utf-8")
+    (html / "b.html").write_text('<span class="katex">β</span>', encoding="utf-8")
+    assert site_math_characters(html, cache) == {ord("α"), ord("β")} == site_math_characters(html)
+    (html / "b.html").write_text('<span class="katex">∂∇</span>', encoding="utf-8")
+    (html / "c.html").write_text('<span class="katex">≤</span>', encoding="utf-8")
+    assert site_math_characters(html, cache) == {ord(c) for c in "α∂∇≤"}
+
+
 def test_cutting_a_katex_font_prints_no_warning(staged_fonts, tmp_path, caplog):
     source = staged_fonts / "KaTeX_Main-Regular.woff2"
     caplog.set_level(logging.WARNING)

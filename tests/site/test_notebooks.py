@@ -11,6 +11,7 @@ no downloaded notebook, alone or in a zip, may show one.
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 
@@ -110,3 +111,20 @@ def test_solutions_are_sections_under_exercises(script):
     )
     after = [t for i, t in titles if i > exercises[0] and not t.startswith("Solution")]
     assert not after, f"{script.name}: a section after the solutions: {after}"
+
+
+def test_a_notebook_is_made_again_when_an_input_is_newer(tmp_path):
+    """A build makes a MyST-NB page's notebook again only when it is missing or older than
+    the page's source, its written page or the code that makes it (notebooks.py)."""
+    from autograd_site.sphinxext.notebooks import _newer_than
+
+    source, page, notebook = (tmp_path / name for name in ("p.md", "p.html", "p.ipynb"))
+    for path in (source, page):
+        path.write_text("input")
+    assert not _newer_than(notebook, source, page)  # missing
+    notebook.write_text("notebook")
+    stamp = page.stat().st_mtime_ns
+    os.utime(notebook, ns=(stamp + 1_000, stamp + 1_000))
+    assert _newer_than(notebook, source, page)
+    os.utime(page, ns=(stamp + 2_000, stamp + 2_000))  # the page written again
+    assert not _newer_than(notebook, source, page)

@@ -101,13 +101,14 @@ def write_icon_fonts(app, exception):
     check_families(static)
     codepoints = used_codepoints(static, Path(app.outdir))
     (static / OUT_DIR).mkdir(exist_ok=True)
+    cache = Path(app.doctreedir) / "autograd_site_icon_fonts"  # a clean build starts without
     for name in FONTS:
         source = static / THEME_FONT_DIR / f"{name}.woff2"
         if not source.is_file():
             raise ExtensionError(
                 f"icons: the theme no longer ships {THEME_FONT_DIR / source.name}; update "
                 f"FONTS in {__file__} and docs/_static/{STYLESHEET} to its icon fonts")
-        cut_font(source, static / OUT_DIR / f"{name}.woff2", codepoints)
+        cut_font(source, static / OUT_DIR / f"{name}.woff2", codepoints, cache)
 
 
 def preload_solid_icons(app, pagename, templatename, context, doctree):

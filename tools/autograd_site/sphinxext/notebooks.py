@@ -20,7 +20,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -31,6 +33,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.errors import ExtensionError, NoUri
 
+from autograd_site import notebook_markdown
 from autograd_site.notebook_markdown import (
     PYTHON_ROLES,
     Directive,
@@ -237,10 +240,28 @@ def _clean_gallery_notebooks(app, env):
                                             where=str(path.relative_to(srcdir)))
             cleaned = json.dumps(notebook, indent=2)  # as sphinx-gallery writes it
             if cleaned != text:
-                path.write_text(cleaned, encoding="utf-8")
+                with _same_modification_time(path):
+                    path.write_text(cleaned, encoding="utf-8")
         for archive in sorted((srcdir / folder).rglob("*.zip")):
-            _refresh_zip(archive)
+            with _same_modification_time(archive):
+                _refresh_zip(archive)
     return []
+
+
+@contextlib.contextmanager
+def _same_modification_time(path: Path):
+    """Rewrite ``path`` keeping its modification time. Sphinx counts a page's downloads
+    among the files the page depends on, and re-reads the page on the next build when
+    one is newer than its last reading. The cleaning runs after the pages are read (it
+    needs their titles), so a new time would make every build after a clean one re-read
+    all the tutorials (10 s) although the sources did not change; the cleaned file is
+    derived from the page, not an input to it. Sphinx copies downloads on every build,
+    whatever their time, so the site still gets the cleaned file."""
+    times = os.stat(path)
+    try:
+        yield
+    finally:
+        os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
 
 
 def _refresh_zip(archive: Path) -> None:
@@ -272,7 +293,10 @@ def _write_myst_notebooks(app, exception):
         if not downloads.is_notebook_page(app.env, docname):
             continue
         target = outdir / (docname + ".ipynb")
-        notebook = downloads.convert(Path(app.env.doc2path(docname)))
+        source = Path(app.env.doc2path(docname))
+        if _newer_than(target, source, Path(app.builder.get_outfilename(docname)), *MAKERS):
+            continue  # the page, its source and this code unchanged since the notebook was made
+        notebook = downloads.convert(source)
         notebook.cells = clean_cells(app, docname, notebook.cells, gallery=False,
                                      where=docname + ".md")
         for index, cell in enumerate(notebook.cells):
@@ -280,6 +304,20 @@ def _write_myst_notebooks(app, exception):
         nbformat.validate(notebook)
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, str(target))
+
+
+# The code that makes a page's notebook: a change to it makes every notebook again.
+MAKERS = (Path(__file__), Path(downloads.__file__), Path(notebook_markdown.__file__))
+
+
+def _newer_than(target: Path, *inputs: Path) -> bool:
+    """``target`` exists and was written after each of ``inputs``. A page's notebook is
+    made from its source and from what its written page resolves (links, the next page),
+    so it is written again whenever the page is."""
+    if not target.is_file():
+        return False
+    written = target.stat().st_mtime_ns
+    return all(path.is_file() and path.stat().st_mtime_ns < written for path in inputs)
 
 
 def setup(app):
