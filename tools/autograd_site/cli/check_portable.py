@@ -53,9 +53,20 @@ def kernel_sets() -> list[str]:
     return sets
 
 
-def build(scratch: Path, capability: str, threads: str) -> float:
-    """Build the scratch copy's site in one setting; return the seconds it took."""
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": capability, "OMP_NUM_THREADS": threads}
+def build(scratch: Path, capability: str, threads: str, compiled: Path) -> float:
+    """Build the scratch copy's site in one setting; return the seconds it took.
+
+    ``compiled`` is torch.compile's on-disk cache for this kernel set: the key of a cached
+    graph does not include the kernel set ATEN_CPU_CAPABILITY forces (torch 2.15), so with
+    the cache of this machine's own builds a page would run code compiled for another
+    kernel set than the one it checks (and the gradkit tests saw such code fail to build).
+    A CPU with only that kernel set starts from its own cache, as the build does here."""
+    env = {
+        **os.environ,
+        "ATEN_CPU_CAPABILITY": capability,
+        "OMP_NUM_THREADS": threads,
+        "TORCHINDUCTOR_CACHE_DIR": str(compiled),
+    }
     start = time.perf_counter()
     result = subprocess.run(
         [*build_command(), "docs", "_build/html"],
@@ -117,7 +128,7 @@ def main(argv=None) -> int:
             else:
                 scratch = copy_project(work / f"{capability}-{threads}")
                 stage_static_assets(scratch)
-                seconds = build(scratch, capability, threads)
+                seconds = build(scratch, capability, threads, work / f"inductor-{capability}")
                 html = scratch / "_build" / "html"
             shown = {}
             for page in pages:
