@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 PROJECT_LOCK := requirements/project.lock
 SPHINXOPTS ?= -W --keep-going -j auto
 # The one build command: make html, the checks that build the site, CI and Read the Docs.
+# Sphinx's own state (doctrees, the font caches) goes to _build/doctrees, not into the
+# published _build/html (its default: 5 MB of pickles that no reader needs).
 SPHINXBUILD ?= $(BIN)/sphinx-build
-BUILD_SITE = $(SPHINXBUILD) -b html -c . $(SPHINXOPTS)
+BUILD_SITE = $(SPHINXBUILD) -b html -c . -d _build/doctrees $(SPHINXOPTS)
 BUILDDIR := _build
 export PYTHONHASHSEED := 0
 # One torch thread while building: a speed setting only (on a busy 2-core machine
@@ -238,7 +240,7 @@ serve:
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
 livehtml: $(STAMP) katex
-	$(BIN)/sphinx-autobuild -b html -c . $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
+	$(BIN)/sphinx-autobuild -b html -c . -d _build/doctrees $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
 	  --watch conf.py --watch gallery --watch src --watch tools \
 	  $$($(BIN)/python -m autograd_site.cli.clean --print-ignore) docs $(BUILDDIR)/html
 

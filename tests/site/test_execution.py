@@ -134,7 +134,7 @@ def test_gradkit_change_reruns_gallery_and_notebooks_and_a_no_op_reruns_nothing(
     log = second.stdout + second.stderr
     assert "every page runs" in log
     assert "plot_01_scalar_derivative.py" in log and "Executing notebook" in log
-    doctrees = scratch / "_build" / "html" / ".doctrees"
+    doctrees = scratch / "_build" / "doctrees"
     doctree = doctrees / "auto_examples" / "basics" / "plot_01_scalar_derivative.doctree"
     read = doctree.stat().st_mtime_ns
     third = build(scratch, *ONLY_FIRST_EXAMPLE)

@@ -114,3 +114,13 @@ def test_zizmor_finds_nothing_in_the_workflows():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_published_folder_holds_no_build_state(built_site):
+    """Sphinx keeps its doctrees (and the site's font caches) in _build/doctrees (``-d`` in
+    the Makefile's BUILD_SITE), not in the _build/html that the workflow publishes."""
+    state = built_site / ".doctrees"
+    assert not state.exists(), (
+        f"{state.relative_to(ROOT)} would be published with the site: build with make html's "
+        "command (BUILD_SITE); a build from before it moved left it there: run 'make clean'"
+    )

@@ -138,7 +138,8 @@ def build_command() -> list[str]:
     Every tool that builds the site (check-portable, check-reproducible,
     bench-build, the tests of the build) builds it with this command.
     """
-    default = f"{ROOT / '.venv' / 'bin' / 'sphinx-build'} -b html -c . -W --keep-going -j auto"
+    sphinx_build = ROOT / ".venv" / "bin" / "sphinx-build"
+    default = f"{sphinx_build} -b html -c . -d _build/doctrees -W --keep-going -j auto"
     words = shlex.split(os.environ.get("BUILD_SITE", default))
     if not Path(words[0]).is_absolute() and (ROOT / words[0]).exists():
         words[0] = str(ROOT / words[0])
