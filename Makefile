@@ -11,7 +11,7 @@ SPHINXOPTS ?= -W --keep-going -j auto
 # Sphinx's own state (doctrees, the font caches) goes to _build/doctrees, not into the
 # published _build/html (its default: 5 MB of pickles that no reader needs).
 SPHINXBUILD ?= $(BIN)/sphinx-build
-BUILD_SITE = $(SPHINXBUILD) -b html -c . -d _build/doctrees $(SPHINXOPTS)
+BUILD_SITE = $(SPHINXBUILD) -b html -c . -d $(BUILDDIR)/doctrees $(SPHINXOPTS)
 BUILDDIR := _build
 export PYTHONHASHSEED := 0
 # One torch thread while building: a speed setting only (on a busy 2-core machine
@@ -240,7 +240,7 @@ serve:
 	$(BIN)/python -m http.server 8000 --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
 livehtml: $(STAMP) katex
-	$(BIN)/sphinx-autobuild -b html -c . -d _build/doctrees $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
+	$(BIN)/sphinx-autobuild -b html -c . -d $(BUILDDIR)/doctrees $(SPHINXOPTS) --host 127.0.0.1 --port 8000 \
 	  --watch conf.py --watch gallery --watch src --watch tools \
 	  $$($(BIN)/python -m autograd_site.cli.clean --print-ignore) docs $(BUILDDIR)/html
 

@@ -7,6 +7,7 @@ machinery. The shared helpers live in ``gradkit_helpers.py`` next to this file.
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 import tempfile
@@ -22,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 # while the same run with an empty cache passes. A CPU that has only the default set never
 # holds such an entry, so a run that forces a kernel set gets a cache of its own, as that
 # CPU would. An explicit TORCHINDUCTOR_CACHE_DIR is left as it is.
+# (Per user, as torch's own default folder is.)
 if "ATEN_CPU_CAPABILITY" in os.environ and "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
-    kernel_set = os.environ["ATEN_CPU_CAPABILITY"]
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(
-        Path(tempfile.gettempdir()) / f"torchinductor-gradkit-tests-{kernel_set}"
-    )
+    folder = f"torchinductor-gradkit-tests-{getpass.getuser()}-{os.environ['ATEN_CPU_CAPABILITY']}"
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / folder)

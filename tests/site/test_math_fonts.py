@@ -7,7 +7,9 @@ font has is still in the site's copy of that font.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 
 import pytest
 from autograd_site.fonts import cut_font
@@ -53,7 +55,8 @@ def test_a_cached_cut_is_reused_only_for_the_same_characters(staged_fonts, tmp_p
     source, cache = staged_fonts / "KaTeX_Main-Regular.woff2", tmp_path / "cache"
     cut_font(source, tmp_path / "plain.woff2", {ord("x")})
     cut_font(source, tmp_path / "first.woff2", {ord("x")}, cache)
-    assert (tmp_path / "first.woff2").read_bytes() == (tmp_path / "plain.woff2").read_bytes()
+    # (bytes may differ: fontTools stamps the time of the cut, SOURCE_DATE_EPOCH in builds)
+    assert cmap(tmp_path / "first.woff2") == cmap(tmp_path / "plain.woff2") == {ord("x")}
     (stored,) = cache.glob("KaTeX_Main-Regular-*.woff2")
     stored.write_bytes(b"the stored cut")  # so that a copy of it can be recognised
     cut_font(source, tmp_path / "again.woff2", {ord("x")}, cache)
@@ -70,9 +73,31 @@ def test_the_page_cache_rereads_a_changed_page(tmp_path):
     (html / "a.html").write_text('<span class="katex">α</span>', encoding="utf-8")
     (html / "b.html").write_text('<span class="katex">β</span>', encoding="utf-8")
     assert site_math_characters(html, cache) == {ord("α"), ord("β")} == site_math_characters(html)
-    (html / "b.html").write_text('<span class="katex">∂∇</span>', encoding="utf-8")
+    # same size, same time: taken from the cache, not read (so the new character is missed)
+    page = html / "b.html"
+    times = page.stat()
+    page.write_text('<span class="katex">γ</span>', encoding="utf-8")
+    os.utime(page, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert site_math_characters(html, cache) == {ord("α"), ord("β")}
+    # written again by a build: read again
+    os.utime(page, ns=(times.st_atime_ns, times.st_mtime_ns + 1_000))
     (html / "c.html").write_text('<span class="katex">≤</span>', encoding="utf-8")
-    assert site_math_characters(html, cache) == {ord(c) for c in "α∂∇≤"}
+    assert site_math_characters(html, cache) == {ord(c) for c in "αγ≤"}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "made by older code"])
+def test_a_broken_or_older_page_cache_is_not_trusted(tmp_path, damage):
+    html, cache = tmp_path / "html", tmp_path / "pages.json"
+    html.mkdir()
+    (html / "a.html").write_text('<span class="katex">α</span>', encoding="utf-8")
+    site_math_characters(html, cache)
+    recorded = json.loads(cache.read_text(encoding="utf-8"))
+    recorded["pages"]["a.html"][1] = [ord("z")]  # what the cache would wrongly give
+    if damage == "truncated":
+        cache.write_text(json.dumps(recorded)[:-20], encoding="utf-8")
+    else:
+        cache.write_text(json.dumps({**recorded, "reader": "older code"}), encoding="utf-8")
+    assert site_math_characters(html, cache) == {ord("α")}
 
 
 def test_cutting_a_katex_font_prints_no_warning(staged_fonts, tmp_path, caplog):

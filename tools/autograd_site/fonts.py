@@ -9,9 +9,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import shutil
+from importlib.metadata import version
 from pathlib import Path
+
+from autograd_site.files import code_digest, written_whole
+
+# What makes a cut besides its font and characters: a change here or in fontTools retires
+# the cached cuts.
+CUTTER = code_digest(Path(__file__), versions=(version("fonttools"),))
 
 
 def cut_font(source: Path, target: Path, keep: set[int], cache: Path | None = None) -> None:
@@ -21,25 +27,25 @@ def cut_font(source: Path, target: Path, keep: set[int], cache: Path | None = No
     nothing.
 
     With ``cache`` (a folder kept between builds), a cut is stored there under the font's
-    bytes and the characters kept, and a later call with the same two copies it instead of
-    cutting again (a cut takes about 0.2 s; the site cuts some 25 fonts on every build,
-    since Sphinx copies the full ones over the cut ones each time). Only the latest cut of
-    each font is kept."""
+    bytes, the characters kept and the code that cuts (this file, fontTools' version), and
+    a later call with the same three copies it instead of cutting again (a cut takes about
+    0.2 s; the site cuts some 25 fonts on every build, since Sphinx copies KaTeX's full
+    fonts over the cut ones each time). Only the latest cut of each font is kept."""
     if cache is None:
         with _quiet_fonttools():
             _cut(source, target, keep)
         return
-    digest = hashlib.sha256(source.read_bytes())
-    digest.update(",".join(map(str, sorted(keep))).encode())
-    cached = cache / f"{source.stem}-{digest.hexdigest()[:24]}.woff2"
+    key = hashlib.sha256(source.read_bytes())
+    key.update(",".join(map(str, sorted(keep))).encode())
+    key.update(CUTTER.encode())
+    cached = cache / f"{source.stem}-{key.hexdigest()[:24]}.woff2"
     if not cached.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        for older in cache.glob(f"{source.stem}-*.woff2"):
-            older.unlink()
-        partial = cached.with_suffix(f".{os.getpid()}.tmp")  # whole or absent, if interrupted
-        with _quiet_fonttools():
+        with written_whole(cached) as partial, _quiet_fonttools():
             _cut(source, partial, keep)
-        partial.replace(cached)
+        for older in cache.glob(f"{source.stem}-*.woff2"):
+            if older != cached:
+                older.unlink(missing_ok=True)
     shutil.copyfile(cached, target)
 
 

@@ -51,13 +51,22 @@ class ReaderRun:
     seconds: float
 
 
+# Settings of this project's shells that a reader's shell does not have (the tests of
+# gradkit give each forced kernel set its own torch.compile cache: TORCHINDUCTOR_CACHE_DIR).
+READER_LACKS = frozenset(
+    {
+        "OMP_NUM_THREADS",
+        "IPYTHONDIR",
+        "PYTHONPATH",
+        "ATEN_CPU_CAPABILITY",
+        "TORCHINDUCTOR_CACHE_DIR",
+    }
+)
+
+
 def reader_env(threads: str | None = None, extra: dict | None = None) -> dict:
     """The environment of a reader's shell: the thread count torch picks unless ``threads``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"OMP_NUM_THREADS", "IPYTHONDIR", "PYTHONPATH", "ATEN_CPU_CAPABILITY"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in READER_LACKS}
     if threads is not None:
         env["OMP_NUM_THREADS"] = threads
     env.update(extra or {})

@@ -17,15 +17,19 @@ of every page's math that a full font has is in the cut-down one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+from autograd_site.files import code_digest, written_whole
 from autograd_site.fonts import cut_font
 from autograd_site.sphinxext.math import KATEX_CSS, katex_stylesheet
 
 FONT_DIR = Path(KATEX_CSS).parent / "fonts"  # in _static, beside katex.min.css
 ALWAYS_KEPT = frozenset(range(0x20, 0x7F)) | {0x00A0, 0x200B}  # ASCII; spaces KaTeX writes
+# The code that reads a page's math characters: a change to it reads every page again.
+READER = code_digest(Path(__file__))
 
 
 class _KatexText(HTMLParser):
@@ -66,9 +70,14 @@ def site_math_characters(html_dir: Path, cache: Path | None = None) -> set[int]:
     """The characters of the KaTeX output of every page under ``html_dir``.
 
     With ``cache`` (a JSON file kept between builds), a page whose size and modification
-    time are those recorded there is not read again: a build rewrites only the pages
-    that changed, and reading all of them took 3 to 5 s of every build."""
-    known = json.loads(cache.read_text(encoding="utf-8")) if cache and cache.is_file() else {}
+    time are those recorded there by this same code is not read again: a build rewrites
+    only the pages that changed, and reading all of them took 3 to 5 s of every build."""
+    known = {}
+    if cache is not None and cache.is_file():
+        with contextlib.suppress(ValueError):  # unreadable: every page is read again
+            recorded = json.loads(cache.read_text(encoding="utf-8"))
+            if isinstance(recorded, dict) and recorded.get("reader") == READER:
+                known = recorded["pages"]
     pages = {}
     for page in sorted(html_dir.rglob("*.html")):
         stat = page.stat()
@@ -79,7 +88,8 @@ def site_math_characters(html_dir: Path, cache: Path | None = None) -> set[int]:
             pages[name] = [stamp, sorted(math_characters(page.read_text(encoding="utf-8")))]
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(pages), encoding="utf-8")
+        with written_whole(cache) as partial:
+            partial.write_text(json.dumps({"reader": READER, "pages": pages}), encoding="utf-8")
     return {character for _, characters in pages.values() for character in characters}
 
 

@@ -34,6 +34,7 @@ from sphinx import addnodes
 from sphinx.errors import ExtensionError, NoUri
 
 from autograd_site import notebook_markdown
+from autograd_site.files import written_whole
 from autograd_site.notebook_markdown import (
     PYTHON_ROLES,
     Directive,
@@ -303,7 +304,9 @@ def _write_myst_notebooks(app, exception):
             cell["id"] = f"cell-{index}"
         nbformat.validate(notebook)
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, str(target))
+        # whole or not at all: a notebook newer than its page is not made again
+        with written_whole(target) as partial:
+            nbformat.write(notebook, str(partial))
 
 
 # The code that makes a page's notebook: a change to it makes every notebook again.
