@@ -310,8 +310,12 @@ test-wheel: dist
 # gradkit (from src/, on the path), jet and the site's torch in one process, interleaved.
 .PHONY: bench-venv bench-laplacian bench-laplacian-quick
 BENCH_VENV ?= .venv-bench
-BENCH_PYTHON ?= $(shell command -v python3.12)
+# The interpreter itself, not a launcher that fails when run (pyenv's shim for a version
+# not selected): empty when python3.12 does not run, and then the recipe says what to set.
+BENCH_PYTHON ?= $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null)
 $(BENCH_VENV)/.installed: requirements/bench-jet.lock
+	@test -n "$(BENCH_PYTHON)" || { echo "bench-venv: jet-for-pytorch needs Python 3.12 and \
+	python3.12 does not run here: make bench-venv BENCH_PYTHON=/path/to/python3.12" >&2; exit 1; }
 	test -x $(BENCH_VENV)/bin/python || $(BENCH_PYTHON) -m venv $(BENCH_VENV)
 	$(LOCKED_INSTALL) $(BENCH_VENV)/bin/python bench-jet
 	touch $@

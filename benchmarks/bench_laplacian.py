@@ -26,8 +26,9 @@ forward, which torch refuses ("torch.compile with aot_autograd does not currentl
 double backward").
 
 jet-for-pytorch needs Python >= 3.12: ``make bench`` runs this script in a separate venv
-(``make bench-venv``) where gradkit, jet and torch 2.13.0 are installed together, so that
-all methods share one torch build. Without jet the jet column is left out.
+(``make bench-venv``, from ``requirements/bench-jet.lock``) where gradkit, jet and the
+site's torch are installed together, so that all methods share one torch build. Without jet
+the jet column is left out.
 """
 
 from __future__ import annotations
