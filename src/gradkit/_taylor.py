@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import torch
@@ -60,11 +61,19 @@ Jet = tuple[Tensor, Tensor]  # (J, L)
 
 
 def _name(func: Any) -> str:
-    """Return a readable name for a torch function, e.g. ``torch.Tensor.cumsum``."""
+    """Return the name a reader writes for a torch function: ``torch.cumsum``,
+    ``Tensor.cumsum``, ``torch.nn.functional.gelu`` (not torch's internal
+    ``_VariableFunctionsClass.cumsum`` or ``TensorBase.cumsum``)."""
     self_ = getattr(func, "__self__", None)
-    if getattr(func, "__name__", "") == "__get__" and self_ is not None:
+    name = getattr(func, "__name__", None)
+    if name == "__get__" and self_ is not None:
         return f"Tensor.{getattr(self_, '__name__', '?')} (attribute)"
-    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func)))
+    if not isinstance(name, str):
+        return repr(func)
+    for prefix, namespace in (("torch.", torch), ("torch.nn.functional.", F), ("Tensor.", Tensor)):
+        if getattr(namespace, name, None) is func:
+            return prefix + name
+    return str(getattr(func, "__qualname__", name))
 
 
 def _lift(j: Tensor, ndim: int) -> Tensor:
@@ -234,21 +243,24 @@ def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], i: int, name: str, defau
 
 
 # --------------------------------------------------------------------- elementwise functions
+Derivs = Callable[[Tensor, Tensor, tuple[Any, ...], dict[str, Any]], tuple[Tensor, Tensor]]
+
+
 def _elementwise(
-    derivs: Callable[[Tensor, Tensor, tuple[Any, ...], dict[str, Any]], tuple[Tensor, Tensor]],
-) -> Rule:
-    """Rule for y = f(x) elementwise, given (f'(x), f''(x)) from x, y and the call's options."""
+    tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any], *, derivs: Derivs
+) -> Jet:
+    """Rule for y = f(x) elementwise, given (f'(x), f''(x)) from x, y and the call's options.
 
-    def rule(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-        x = args[0]
-        jl = tr.jet(x)
-        if jl is None or any(tr.jet(a) is not None for a in args[1:]):
-            raise _Unsupported("is elementwise only in its first argument")
-        j, lap = jl
-        d1, d2 = derivs(x, out, args, kwargs)
-        return d1 * j, d1 * lap + d2 * _sum_squares(j)
-
-    return rule
+    Registered as ``partial(_elementwise, derivs=...)``: the rules are plain functions, with
+    no closures made at import.
+    """
+    x = args[0]
+    jl = tr.jet(x)
+    if jl is None or any(tr.jet(a) is not None for a in args[1:]):
+        raise _Unsupported("is elementwise only in its first argument")
+    j, lap = jl
+    d1, d2 = derivs(x, out, args, kwargs)
+    return d1 * j, d1 * lap + d2 * _sum_squares(j)
 
 
 def _sum_squares(j: Tensor) -> Tensor:
@@ -333,19 +345,19 @@ def _relu(x: Tensor, y: Tensor, a: tuple[Any, ...], k: dict[str, Any]) -> tuple[
 
 
 T = torch.Tensor
-_register([torch.tanh, T.tanh, F.tanh], _elementwise(_tanh))
-_register([torch.sigmoid, T.sigmoid, F.sigmoid], _elementwise(_sigmoid))
-_register([torch.sin, T.sin], _elementwise(_sin))
-_register([torch.cos, T.cos], _elementwise(_cos))
-_register([torch.exp, T.exp], _elementwise(_exp))
-_register([torch.log, T.log], _elementwise(_log))
-_register([torch.sqrt, T.sqrt], _elementwise(_sqrt))
-_register([torch.square, T.square], _elementwise(_square))
-_register([torch.reciprocal, T.reciprocal], _elementwise(_reciprocal))
-_register([F.silu], _elementwise(_silu))
-_register([F.gelu], _elementwise(_gelu))
-_register([F.softplus], _elementwise(_softplus))
-_register([torch.relu, T.relu, F.relu], _elementwise(_relu))
+_register([torch.tanh, T.tanh, F.tanh], partial(_elementwise, derivs=_tanh))
+_register([torch.sigmoid, T.sigmoid, F.sigmoid], partial(_elementwise, derivs=_sigmoid))
+_register([torch.sin, T.sin], partial(_elementwise, derivs=_sin))
+_register([torch.cos, T.cos], partial(_elementwise, derivs=_cos))
+_register([torch.exp, T.exp], partial(_elementwise, derivs=_exp))
+_register([torch.log, T.log], partial(_elementwise, derivs=_log))
+_register([torch.sqrt, T.sqrt], partial(_elementwise, derivs=_sqrt))
+_register([torch.square, T.square], partial(_elementwise, derivs=_square))
+_register([torch.reciprocal, T.reciprocal], partial(_elementwise, derivs=_reciprocal))
+_register([F.silu], partial(_elementwise, derivs=_silu))
+_register([F.gelu], partial(_elementwise, derivs=_gelu))
+_register([F.softplus], partial(_elementwise, derivs=_softplus))
+_register([torch.relu, T.relu, F.relu], partial(_elementwise, derivs=_relu))
 
 
 def _pow(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
@@ -358,7 +370,7 @@ def _pow(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[Tensor, Tensor]:
         return p * x ** (p - 1), p * (p - 1) * x ** (p - 2)
 
-    return _elementwise(derivs)(tr, out, (base,), {})
+    return _elementwise(tr, out, (base,), {}, derivs=derivs)
 
 
 _register([torch.pow, T.pow, T.__pow__], _pow)
@@ -381,25 +393,26 @@ def _k(tr: _Tracer, *ts: Any) -> int:
     raise _Unsupported("has no tracked argument")
 
 
-def _add_sign(sign_a: float, sign_b: float) -> Rule:
-    def rule(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-        a, b = _sides(tr, args, kwargs)
-        ja, jb = tr.jet(a), tr.jet(b)
-        parts_j, parts_l = [], []
-        for s, jl in ((sign_a, ja), (sign_b, jb)):
-            if jl is not None:
-                parts_j.append(_lift(jl[0], out.ndim) * s if s != 1 else _lift(jl[0], out.ndim))
-                parts_l.append(jl[1] * s if s != 1 else jl[1])
-        j = parts_j[0] if len(parts_j) == 1 else parts_j[0] + parts_j[1]
-        lap = parts_l[0] if len(parts_l) == 1 else parts_l[0] + parts_l[1]
-        return j, lap
+def _add(
+    tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+    sign_a: float, sign_b: float,
+) -> Jet:
+    """Rule for ``sign_a * a + sign_b * b`` (add, sub, rsub)."""
+    a, b = _sides(tr, args, kwargs)
+    ja, jb = tr.jet(a), tr.jet(b)
+    parts_j, parts_l = [], []
+    for s, jl in ((sign_a, ja), (sign_b, jb)):
+        if jl is not None:
+            parts_j.append(_lift(jl[0], out.ndim) * s if s != 1 else _lift(jl[0], out.ndim))
+            parts_l.append(jl[1] * s if s != 1 else jl[1])
+    j = parts_j[0] if len(parts_j) == 1 else parts_j[0] + parts_j[1]
+    lap = parts_l[0] if len(parts_l) == 1 else parts_l[0] + parts_l[1]
+    return j, lap
 
-    return rule
 
-
-_register([torch.add, T.add, T.__add__, T.__radd__], _add_sign(1.0, 1.0))
-_register([torch.sub, T.sub, T.__sub__], _add_sign(1.0, -1.0))
-_register([T.__rsub__], _add_sign(-1.0, 1.0))
+_register([torch.add, T.add, T.__add__, T.__radd__], partial(_add, sign_a=1.0, sign_b=1.0))
+_register([torch.sub, T.sub, T.__sub__], partial(_add, sign_a=1.0, sign_b=-1.0))
+_register([T.__rsub__], partial(_add, sign_a=-1.0, sign_b=1.0))
 
 
 def _neg(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
@@ -455,7 +468,7 @@ def _div(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]
         return _lift(ja[0], out.ndim) / b, ja[1] / b
     # a / b = a * (1 / b): the reciprocal's jet, then the product rule.
     r = 1 / b
-    rj, rl = _elementwise(_reciprocal)(tr, r, (b,), {})
+    rj, rl = _elementwise(tr, r, (b,), {}, derivs=_reciprocal)
     tr.jets[id(r)] = (r, rj, rl)
     return _mul(tr, out, (a, r), {})
 
@@ -541,53 +554,52 @@ def _getitem(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, 
 _register([T.__getitem__], _getitem)
 
 
-def _joining(join: Callable[..., Tensor]) -> Rule:
+def _joining(
+    tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+    join: Callable[..., Tensor],
+) -> Jet:
     """Rule for ``torch.cat`` / ``torch.stack``: join the jets along the matching axis, with
     zeros for the constant parts."""
-
-    def rule(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-        ts = args[0]
-        dim = _arg(args, kwargs, 1, "dim", 0)
-        k = _k(tr, *ts)
-        js, ls = [], []
-        for t in ts:
-            jl = tr.jet(t)
-            jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
-            js.append(jl[0])
-            ls.append(jl[1])
-        return join(js, _jdim(dim)), join(ls, dim)
-
-    return rule
+    ts = args[0]
+    dim = _arg(args, kwargs, 1, "dim", 0)
+    k = _k(tr, *ts)
+    js, ls = [], []
+    for t in ts:
+        jl = tr.jet(t)
+        jl = (t.new_zeros((k, *t.shape)), t.new_zeros(t.shape)) if jl is None else _full(jl, t)
+        js.append(jl[0])
+        ls.append(jl[1])
+    return join(js, _jdim(dim)), join(ls, dim)
 
 
-_register([torch.cat, torch.concat, torch.concatenate], _joining(torch.cat))
-_register([torch.stack], _joining(torch.stack))
+_register([torch.cat, torch.concat, torch.concatenate], partial(_joining, join=torch.cat))
+_register([torch.stack], partial(_joining, join=torch.stack))
 
 
-def _reduce(mean: bool) -> Rule:
-    def rule(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-        x = args[0]
-        dim = _arg(args, kwargs, 1, "dim", None)
-        keepdim = _arg(args, kwargs, 2, "keepdim", False)
-        jl = tr.jet(x)
-        if jl is None or kwargs.get("dtype") is not None:
-            raise _Unsupported("is supported only with `dim` and no `dtype`")
-        if dim is None:
-            raise _Coupled("without `dim` reduces over the points (rows) too")
-        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-        if any(d % x.ndim == 0 for d in dims):
-            raise _Coupled(f"over dim {dims} reduces over the points (dim 0, e.g. a batch mean)")
-        jd = tuple(_jdim(d) for d in dims)
-        jl = _full(jl, x)
-        if mean:
-            return jl[0].mean(jd, keepdim=keepdim), jl[1].mean(dims, keepdim=keepdim)
-        return jl[0].sum(jd, keepdim=keepdim), jl[1].sum(dims, keepdim=keepdim)
+def _reduce(
+    tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any], *, mean: bool
+) -> Jet:
+    """Rule for ``sum`` and ``mean`` over the columns (never over the points, dim 0)."""
+    x = args[0]
+    dim = _arg(args, kwargs, 1, "dim", None)
+    keepdim = _arg(args, kwargs, 2, "keepdim", False)
+    jl = tr.jet(x)
+    if jl is None or kwargs.get("dtype") is not None:
+        raise _Unsupported("is supported only with `dim` and no `dtype`")
+    if dim is None:
+        raise _Coupled("without `dim` reduces over the points (rows) too")
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if any(d % x.ndim == 0 for d in dims):
+        raise _Coupled(f"over dim {dims} reduces over the points (dim 0, e.g. a batch mean)")
+    jd = tuple(_jdim(d) for d in dims)
+    jl = _full(jl, x)
+    if mean:
+        return jl[0].mean(jd, keepdim=keepdim), jl[1].mean(dims, keepdim=keepdim)
+    return jl[0].sum(jd, keepdim=keepdim), jl[1].sum(dims, keepdim=keepdim)
 
-    return rule
 
-
-_register([torch.sum, T.sum], _reduce(False))
-_register([torch.mean, T.mean], _reduce(True))
+_register([torch.sum, T.sum], partial(_reduce, mean=False))
+_register([torch.mean, T.mean], partial(_reduce, mean=True))
 
 
 # ------------------------------------------------------------------ layer normalisation

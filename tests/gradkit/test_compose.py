@@ -73,8 +73,9 @@ def test_compiled_matches_eager_forward_and_backward(name: str) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="Derivatives takes mixed partials with torch.autograd.grad, which Dynamo does not "
-    "trace (torch._dynamo.config.trace_autograd_ops is False by default in torch 2.13)",
+    reason="Derivatives takes mixed partials with torch.autograd.grad, which Dynamo traces only "
+    "behind the trace_autograd_ops option, off by default (pytorch/pytorch#169493 added it; "
+    "still off in torch 2.13, 2.14 and 2.15, where this test runs as xfail)",
 )
 def test_compiled_derivatives_is_blocked_by_autograd_grad() -> None:
     net, x = mlp(2, 1), points(2)

@@ -70,7 +70,9 @@ def x() -> Tensor:
 
 def test_batchnorm_train_is_refused_and_nested_would_be_wrong(x: Tensor) -> None:
     net = batchnorm_net().train()
-    with pytest.raises(gk.CouplingError, match=r"`batch_norm` in training mode.*eval.*vmap"):
+    with pytest.raises(
+        gk.CouplingError, match=r"`torch.nn.functional.batch_norm` in training mode.*eval.*vmap"
+    ):
         gk.laplacian(net, x)
     for op in (gk.gradient, gk.vector_laplacian):
         with pytest.raises(gk.CouplingError, match="batch_norm"):
@@ -126,3 +128,26 @@ def test_matmul_over_points_is_refused(x: Tensor) -> None:
         gk.laplacian(lambda z: mix @ torch.tanh(z), x)
     with pytest.raises(gk.CouplingError, match="without `dim`"):
         gk.laplacian(lambda z: torch.tanh(z).sum() * z[:, :1], x)
+
+
+def test_the_coupling_test_leaves_the_global_random_stream_alone(x: Tensor) -> None:
+    """Its random weights come from a generator of its own: a training loop seeded by the
+    reader draws the same numbers whether or not gradkit checked a model."""
+    torch.manual_seed(5)
+    expected = torch.rand(4)
+    torch.manual_seed(5)
+    xg = x.clone().requires_grad_()
+    gk.check_pointwise(torch.tanh(xg).sum(1), xg)
+    with pytest.raises(gk.CouplingError):
+        gk.check_pointwise(torch.tanh(xg - xg.mean(0)).sum(1), xg)
+    torch.testing.assert_close(torch.rand(4), expected, rtol=0, atol=0)
+
+
+def test_coupling_in_one_point_of_a_float32_model_is_found() -> None:
+    """A single coupled pair (the last point reads the first) among 64 float32 points."""
+    x = torch.rand(64, 3, generator=torch.Generator().manual_seed(0)).requires_grad_()
+    y = torch.sin(x).sum(1)
+    y = torch.cat([y[:-1], y[-1:] + 0.01 * x[:1, 0]])
+    with pytest.raises(gk.CouplingError):
+        gk.check_pointwise(y, x)
+    gk.check_pointwise(torch.sin(x).sum(1), x)  # and a pointwise one passes

@@ -8,6 +8,7 @@ match the partial trace.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -53,6 +54,70 @@ FUNCS = {
     "ellipsis-none": lambda z: torch.sin(z[..., None, 1:])[:, 0].sum(-1),
 }
 
+# The same rules called in each of the forms torch accepts (keywords, positional options,
+# aliases, a constant on either side, tuples of dims, 3-D values), so a rule that reads one
+# argument wrongly fails here instead of silently falling back to the nested path.
+B = torch.linspace(0.5, 2, 4, dtype=torch.float64)  # per-channel constants, all positive
+FORMS = {
+    "add-other-keyword": lambda z: torch.add(torch.sin(z), other=z**2).sum(-1),
+    "radd-number": lambda z: torch.sin(2.0 + z).sum(-1),
+    "add-constant-first": lambda z: torch.sin(torch.add(W[:, 0], z)).sum(-1),
+    "sub-tracked-both": lambda z: torch.sin(torch.sub(torch.sin(z), z**2)).sum(-1),
+    "sub-constant-first": lambda z: torch.sin(torch.sub(W[:, 1], z)).sum(-1),
+    "sub-method": lambda z: torch.sin(z.sub(W[:, 1])).sum(-1),
+    "rsub-tracked": lambda z: torch.sin(W[:, 2] - z**2).sum(-1),
+    "neg-positive": lambda z: torch.sin(torch.neg(torch.positive(+z)) ** 2).sum(-1),
+    "sum-dim-tuple": lambda z: torch.exp(torch.sum(torch.sin(z), (1,))),
+    "sum-two-dims-3d": lambda z: torch.sin((z @ W).reshape(-1, 2, 2) ** 2).sum([1, 2]),
+    "sum-keepdim-positional": lambda z: torch.sin(z).sum(1, True)[:, 0] ** 2,
+    "mean-dim-keyword": lambda z: torch.mean(torch.sin(z) ** 2, dim=1),
+    "mean-two-dims-keepdim": lambda z: (z @ W).reshape(-1, 2, 2).sin().mean((1, 2), True)
+    .reshape(-1) ** 2,
+    "cat-dim-keyword": lambda z: torch.tanh(
+        torch.cat((torch.sin(z), z.new_ones(z.shape[0], 1)), dim=1) @ W.repeat(2, 1)[:4]
+    ).sum(-1),
+    "concat-constant-first": lambda z: torch.tanh(
+        torch.concat([W[0, :2].expand(z.shape[0], 2), z**2], -1)
+    ).pow(2).sum(-1),
+    "concatenate-3d": lambda z: torch.concatenate(
+        [z.unsqueeze(1), torch.sin(z).unsqueeze(1)], 1
+    ).pow(3).sum((1, 2)),
+    "stack-last-dim": lambda z: torch.stack([z[:, 0] ** 2, z[:, 1].sin()], dim=-1).pow(2).sum(-1),
+    "linear-keywords": lambda z: torch.tanh(F.linear(z, weight=W.T, bias=B)).sum(-1),
+    "linear-no-bias": lambda z: torch.tanh(F.linear(z, W.T)).pow(2).sum(-1),
+    "matmul-forms": lambda z: (
+        torch.tanh(torch.mm(z, W)) + torch.tanh(z.matmul(W)) + torch.tanh(z.mm(W))
+    ).sum(-1),
+    "matmul-3d": lambda z: torch.tanh(z.reshape(-1, 1, 3) @ W).sum((1, 2)),
+    "div-by-constant": lambda z: torch.sin(torch.div(torch.sin(z), W[0, :3].abs() + 1)).sum(-1),
+    "true-divide-number": lambda z: torch.sin(torch.true_divide(z**2, 3.0)).sum(-1),
+    "div-method-tracked": lambda z: torch.sin(z[:, 0]).div(2 + z[:, 1] ** 2),
+    "pow-exponent-keyword": lambda z: torch.pow(z + 1, exponent=2.5).sum(-1),
+    "pow-int-method": lambda z: (z + 1).pow(3).sum(-1),
+    "softplus-defaults": lambda z: F.softplus(z @ W).sum(-1),
+    "softplus-beta": lambda z: F.softplus(z @ W, beta=3.0).sum(-1),
+    "dropout-p-zero-training": lambda z: F.dropout(torch.sin(z), p=0.0, training=True).sum(-1),
+    "dropout-positional": lambda z: F.dropout(torch.sin(z), 0.3, False).sum(-1),
+    "reshape-forms": lambda z: torch.sin(
+        torch.flatten(torch.unsqueeze(z, 2), 1).view_as(z).reshape_as(z)
+    ).sum(-1),
+    "squeeze-function": lambda z: torch.squeeze(torch.sin(z).unsqueeze(-1), -1).sum(-1),
+    "layer-norm-keywords": lambda z: F.layer_norm(
+        z @ W, normalized_shape=[4], weight=B, bias=W[1], eps=0.5
+    ).pow(2).sum(-1),
+    "layer-norm-no-weight": lambda z: F.layer_norm(z @ W, (4,)).pow(3).sum(-1),
+    "layer-norm-two-dims": lambda z: F.layer_norm((z @ W).reshape(-1, 2, 2), (2, 2))
+    .pow(2).sum((1, 2)),
+    "batch-norm-eval": lambda z: F.batch_norm(
+        z @ W, running_mean=W[0], running_var=B, weight=B + 1, bias=W[1], eps=0.25
+    ).pow(2).sum(-1),
+    "batch-norm-no-weight": lambda z: F.batch_norm(z @ W, W[0], B).pow(2).sum(-1),
+    "batch-norm-3d": lambda z: F.batch_norm(
+        (z @ W).reshape(-1, 2, 2), W[0, :2], B[:2], B[2:], None, False, 0.1, 0.5
+    ).pow(2).sum((1, 2)),
+    "clone-function": lambda z: torch.sin(torch.clone(z) ** 2).sum(-1),
+}
+
 
 def _points() -> Tensor:
     g = torch.Generator().manual_seed(0)
@@ -63,9 +128,9 @@ def _reference(f, x: Tensor) -> Tensor:
     return vmap(hessian(lambda xi: f(xi.unsqueeze(0)).reshape(())))(x)
 
 
-@pytest.mark.parametrize("name", FUNCS)
+@pytest.mark.parametrize("name", [*FUNCS, *FORMS])
 def test_rule_matches_torch_func(name):
-    f = FUNCS[name]
+    f = FUNCS.get(name) or FORMS[name]
     x = _points()
     h = _reference(f, x)
     lap = gk.laplacian(f, x, strict=True)
@@ -86,6 +151,39 @@ def test_rule_matches_torch_func(name):
 ])
 def test_no_rule_means_fallback(op):
     with pytest.raises(gk.TaylorModeError):
+        gk.laplacian(op, _points(), strict=True)
+
+
+@pytest.mark.parametrize(("op", "reason"), [
+    (lambda z: torch.add(z, z, alpha=2).sum(1), "`torch.add` with `alpha` has no forward rule"),
+    (lambda z: torch.sub(z, 1.0, alpha=2).sum(1), "`torch.sub` with `alpha` has no forward rule"),
+    (lambda z: torch.sum(z, 1, dtype=torch.float64),
+     "`torch.sum` is supported only with `dim` and no `dtype`"),
+    (lambda z: z.mean(1, dtype=torch.float64),
+     "`Tensor.mean` is supported only with `dim` and no `dtype`"),
+    (lambda z: torch.div(z, 2.0, rounding_mode="floor").sum(1),
+     "`torch.div` with `rounding_mode` has no forward rule"),
+    (lambda z: torch.pow(z, z).sum(1), "`torch.pow` is supported only as tensor ** number"),
+    (lambda z: torch.pow(2.0, z).sum(1), "`torch.pow` is supported only as tensor ** number"),
+    (lambda z: F.linear(z, torch.sin(z[:3, :3])).sum(1),
+     "`torch.nn.functional.linear` is supported only with a constant 2-D weight and bias"),
+    (lambda z: F.linear(z, W[:, 0]).sin(),
+     "`torch.nn.functional.linear` is supported only with a constant 2-D weight and bias"),
+    (lambda z: z.sin()[:, torch.tensor([0, 2])].sum(1),
+     "`Tensor.__getitem__` is supported only with ints, slices, None and `...`"),
+    (lambda z: F.layer_norm(z, (3,), torch.sin(z[0])).sum(1),
+     "`torch.nn.functional.layer_norm` is supported only with constant weight and bias"),
+    (lambda z: torch.max(z, 1).values, "`torch.max` returned several tensors"),
+    (lambda z: torch.sin(z).T.sum(0), "no forward rule for Tensor.T (attribute)"),
+    (lambda z: torch.cumsum(z, 1)[:, -1], "no forward rule for `torch.cumsum`"),
+    (lambda z: torch.tanh(input=z).sum(1),
+     "`torch.tanh` called in a form its forward rule does not cover (IndexError: "),
+    (lambda z: F.gelu(z, approximate="tanh").sum(1),
+     "`torch.nn.functional.gelu` with approximate='tanh' has no forward rule"),
+])
+def test_fallback_names_the_operation_and_why(op, reason):
+    """The reason the forward path stopped, as the reader's code names the operation."""
+    with pytest.raises(gk.TaylorModeError, match=re.escape(f"this callable: {reason}")):
         gk.laplacian(op, _points(), strict=True)
 
 

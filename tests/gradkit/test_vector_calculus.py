@@ -246,3 +246,67 @@ def test_laplacian_estimate_bad_arguments():
         laplacian_estimate(x.sum(1), x, samples=0)
     with pytest.raises(ValueError, match="^laplacian_estimate: `probes` must be"):
         laplacian_estimate(x.sum(1), x, probes="uniform")
+
+
+@pytest.mark.parametrize("probes", ["rademacher", "gaussian"])
+def test_laplacian_estimate_is_reproducible_and_path_independent(probes):
+    """One seed, one estimate: twice on the tensor path, and the same on the callable path
+    (the probes are drawn in the same order; the callable path carries them as directions)."""
+    from gradkit import laplacian_estimate
+
+    x0 = torch.rand(4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    x = x0.clone().requires_grad_()
+
+    def tensor_path(seed: int) -> torch.Tensor:
+        return laplacian_estimate(_hutchinson_field(x), x, samples=3, probes=probes,
+                                  generator=torch.Generator().manual_seed(seed))
+
+    first, again, other = tensor_path(0), tensor_path(0), tensor_path(1)
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+    assert not torch.allclose(first, other)  # the generator, not the global seed, draws
+    by_callable = laplacian_estimate(_hutchinson_field, x0, samples=3, probes=probes,
+                                     generator=torch.Generator().manual_seed(0), strict=True)
+    torch.testing.assert_close(by_callable, first)
+
+
+def test_laplacian_estimate_gaussian_probes_are_not_signs():
+    """Gaussian probes have v_i^2 != 1, so unlike Rademacher ones they are not exact on a
+    diagonal Hessian; the default (16 samples, Rademacher) is."""
+    from gradkit import laplacian_estimate
+
+    x = torch.rand(3, 5, dtype=torch.float64, requires_grad=True)
+    u = (torch.sin(x) * torch.arange(1.0, 6.0)).sum(1)
+    gen = torch.Generator().manual_seed(1)
+    gauss = laplacian_estimate(u, x, samples=2, probes="gaussian", generator=gen)
+    assert not torch.allclose(gauss, laplacian(u, x))
+    default = laplacian_estimate(u, x, generator=torch.Generator().manual_seed(3))
+    sixteen = laplacian_estimate(u, x, samples=16, probes="rademacher",
+                                 generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(default, sixteen, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("path", ["tensor", "callable"])
+def test_laplacian_estimate_sums_over_dims_only(path):
+    """With dims, only those columns are probed: exact for a diagonal Hessian (Rademacher)."""
+    from gradkit import laplacian_estimate
+
+    x0 = torch.rand(3, 4, dtype=torch.float64)
+    field = lambda z: (torch.sin(z) * torch.arange(1.0, 5.0)).sum(1)  # noqa: E731
+    x = x0.clone().requires_grad_()
+    want = laplacian(field(x), x, dims=[1, 3])
+    gen = torch.Generator().manual_seed(0)
+    if path == "tensor":
+        got = laplacian_estimate(field(x), x, samples=2, dims=[1, 3], generator=gen)
+    else:
+        got = laplacian_estimate(field, x0, samples=2, dims=[1, 3], generator=gen, strict=True)
+    torch.testing.assert_close(got, want)
+
+
+def test_laplacian_estimate_of_a_linear_field_is_zero():
+    """No second derivative: the Hessian-vector products have no path to x, and the estimate
+    is zero rather than an error."""
+    from gradkit import laplacian_estimate
+
+    x = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
+    est = laplacian_estimate(x @ torch.arange(1.0, 5.0, dtype=torch.float64), x, samples=2)
+    torch.testing.assert_close(est, torch.zeros(3, dtype=torch.float64))

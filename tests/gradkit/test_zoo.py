@@ -332,7 +332,8 @@ def test_backward_hook_is_refused():
 def test_strict_raises_with_the_reason():
     net, x0, _ = _model("gelu-tanh-approx")
     with pytest.raises(gk.TaylorModeError, match=r"^laplacian: the forward .* cannot run on "
-                       r"this callable: `gelu` with approximate='tanh' has no forward rule"):
+                       r"this callable: `torch.nn.functional.gelu` with approximate='tanh' "
+                       r"has no forward rule"):
         gk.laplacian(net, x0, strict=True)
 
 
