@@ -5,22 +5,23 @@ Usage::
 
     python benchmarks/bench_laplacian.py [--quick] [--repeats 7] [--out r.json] [--md r.md]
     python benchmarks/bench_laplacian.py --render r.json --md r.md   # no timing
+    python benchmarks/bench_laplacian.py --profile fourier 100 train   # where one cell's time goes
 
 Float32, N = 4096 points, d in {2, 10, 50, 100}; three networks (a 3x64 tanh MLP, a residual
 tanh MLP, a Fourier-feature network); two modes: ``value`` (the Laplacian only, no graph kept)
 and ``train`` (the Laplacian with its graph, then ``backward`` of its mean square to the
 weights). Every method of a cell runs in the same process, interleaved round by round, after
 two warm-up rounds; the figure is the median of ``--repeats`` rounds (with the fastest and
-slowest round, where the results file has them), and the ratio is to the nested loop of the
-same round set. Medians that contradict the work they measure (``train`` faster than
-``value``, or a larger ``d`` faster than a smaller one, for one method) mark their rows
-``noise``, and those rows get no target verdict. Every method's result is checked against
-the nested loop's before timing. A second table compares the stochastic Laplacian
-(Hutchinson, 16 Rademacher probes, forward path) with the exact forward Laplacian at d = 100
-and 1000: time, and the relative RMS error over the points. A third table runs gradkit's
-forward Laplacian under ``torch.compile(fullgraph=True)`` against eager gradkit, for the MLP
-and the ResMLP at d = 2, 10, 50; the first call of the compiled function (the compile time)
-is reported apart.
+slowest round, where the results file has them), and a ratio is the median over the rounds
+of the method's time over the nested loop's in the same round. Medians that contradict the
+work they measure (``train`` faster than ``value``, or a larger ``d`` faster than a smaller
+one, for one method) mark their rows ``noise``, and those rows get no target verdict. Every
+method's result is checked against the nested loop's before timing. A second table compares
+the stochastic Laplacian (Hutchinson, 16 Rademacher probes, forward path) with the exact
+forward Laplacian at d = 100 and 1000: time, and the relative RMS error over the points. A
+third table runs gradkit's forward Laplacian under ``torch.compile(fullgraph=True)`` against
+eager gradkit, for the MLP and the ResMLP at d = 2, 10, 50; the first call of the compiled
+function (the compile time, with an empty Inductor cache) is reported apart.
 The compiled nested loop is left out: its second backward pass runs through the compiled
 forward, which torch refuses ("torch.compile with aot_autograd does not currently support
 double backward").
@@ -37,9 +38,11 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -175,12 +178,25 @@ def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str,
                 times[name].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"model": model, "d": d, "mode": mode, "n": n, "median_s": med,
-            "ratio": {k: med[k] / med["nested"] for k in med}, "rounds_s": times}
+            "ratio": _paired_ratios(times, "nested"), "rounds_s": times}
+
+
+def _paired_ratios(times: dict[str, list[float]], base: str) -> dict[str, float]:
+    """Each method's median over rounds of its time divided by ``base``'s in the same round.
+
+    The methods of a round run back to back, so a slow spell of the machine (another
+    process, a frequency change) slows all of them; the ratio of medians mixes rounds and
+    is only as steady as the noisiest method.
+    """
+    return {k: statistics.median(t / b for t, b in zip(v, times[base], strict=True))
+            for k, v in times.items()}
 
 
 def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str, object]:
     """Eager gradkit against compiled gradkit, one cell (compiled afresh)."""
     torch.compiler.reset()  # one compiled function per cell, not a recompile of the last
+    # A cold compile: Inductor's on-disk cache would otherwise serve an earlier run's code.
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-inductor-")
     torch.manual_seed(0)
     net = MODELS[model](d).to(DEVICE)
     x = torch.rand(n, d, generator=torch.Generator().manual_seed(1)).to(DEVICE)
@@ -207,7 +223,8 @@ def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[
                 times[name].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"model": model, "d": d, "mode": mode, "n": n, "median_s": med,
-            "ratio": {k: med[k] / med["gradkit"] for k in med}, "first_call_s": compile_s}
+            "ratio": _paired_ratios(times, "gradkit"), "rounds_s": times,
+            "first_call_s": compile_s}
 
 
 def bench_stochastic(d: int, n: int, repeats: int, samples: int = 16) -> dict[str, object]:
@@ -239,6 +256,29 @@ def bench_stochastic(d: int, n: int, repeats: int, samples: int = 16) -> dict[st
             "rel_rms_error_sd": statistics.stdev(errs)}
 
 
+def profile_cell(model: str, d: int, mode: str, repeats: int, n: int = N, rows: int = 12) -> None:
+    """Print each method's operators by self CPU time over ``repeats`` calls of one cell
+    (after two warm-up calls), and the share of the total that the top rows take."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    net = MODELS[model](d).to(DEVICE)
+    x = torch.rand(n, d, generator=torch.Generator().manual_seed(1)).to(DEVICE)
+    train = mode == "train"
+    for name, f in _methods().items():
+        for _ in range(2):
+            _run(f, net, x, train)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(repeats):
+                net.zero_grad(set_to_none=True)
+                _run(f, net, x, train)
+        events = prof.key_averages()
+        total = sum(e.self_cpu_time_total for e in events)
+        print(f"\n## {model} d={d} {mode}: {name}, {repeats} calls, "
+              f"{total / 1e3 / repeats:.1f} ms of operator time per call")
+        print(events.table(sort_by="self_cpu_time_total", row_limit=rows))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="d in {2, 10}, N = 512, 3 repeats")
@@ -249,7 +289,13 @@ def main() -> None:
     p.add_argument("--render", type=Path,
                    help="write --md from this recorded results file, without timing")
     p.add_argument("--only-compiled", action="store_true", help="the compiled table alone")
+    p.add_argument("--profile", nargs=3, metavar=("MODEL", "D", "MODE"),
+                   help="where one cell's time goes: torch.profiler's operators, per method")
     a = p.parse_args()
+    if a.profile:
+        torch.set_num_threads(1)
+        profile_cell(a.profile[0], int(a.profile[1]), a.profile[2], a.repeats)
+        return
     if a.render:
         data = json.loads(a.render.read_text())
         a.md.write_text(markdown(data["meta"], data["cells"], data["stochastic"])
@@ -349,7 +395,8 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
              f"median of {meta['repeats']} interleaved rounds"
              + (" (fastest-slowest round in brackets)" if spread else
                 " (the run did not record the spread of the rounds)")
-             + f", float32, N = {cells[0]['n']}. "
+             + "; a ratio is the median of the per-round ratios; "
+             f"float32, N = {cells[0]['n']}. "
              f"{len(bad)} of {len(cells)} rows are marked `noise`: for some method, `train` "
              "was faster than `value` at the same d, or a larger d faster than a smaller one, "
              "which the work measured rules out; they get no target verdict.", "",
@@ -374,7 +421,7 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
 
 def compiled_markdown(comp: list[dict[str, object]]) -> str:
     lines = ["", "| model | d | mode | eager gradkit (s) | compiled (s) | compiled / eager "
-             "| first compiled call (s) |", "|---|---|---|---|---|---|---|"]
+             "| first compiled call (s, empty compile cache) |", "|---|---|---|---|---|---|---|"]
     for c in comp:
         m, r = c["median_s"], c["ratio"]
         assert isinstance(m, dict) and isinstance(r, dict)

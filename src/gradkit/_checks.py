@@ -229,7 +229,7 @@ def _check_tensor(fname: str, name: str, t: object) -> Tensor:
 
 
 def _check_x(
-    fname: str, x: object, *, ndims: tuple[int, ...] = (1, 2), needs_grad: bool = True,
+    fname: str, x: object, *, needs_grad: bool, ndims: tuple[int, ...] = (1, 2),
 ) -> Tensor:
     """Validate the input points: a floating tensor of allowed rank (that requires grad)."""
     x = _check_tensor(fname, "x", x)

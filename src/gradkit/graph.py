@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, TextIO
 
 from torch import Tensor
@@ -95,7 +94,6 @@ def print_graph(t: Tensor, *, file: TextIO | None = None) -> None:
             └── None (input does not require grad)
     """
     root = _root("print_graph", t)
-    file = sys.stdout if file is None else file
     if root is None:
         print(f"leaf {tuple(t.shape)}, requires_grad=True (no grad_fn)", file=file)
         return

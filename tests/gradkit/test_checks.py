@@ -256,6 +256,14 @@ def _in_inference_mode(call):
         return call()
 
 
+def _wants_columns(t):
+    """A model that indexes columns, as a network's first layer does (torch's own message
+    differs between releases, so the cause is ours)."""
+    if t.ndim != 2:
+        raise IndexError("needs points of shape (N, 1)")
+    return torch.sin(t[:, 0])
+
+
 MESSAGES = [
     ("no-grad", lambda: (x := _leaf(), _in_no_grad(lambda: gk.gradient(x.sum(1), x))),
      RuntimeError, "gradient: called inside `torch.no_grad()` (gradient mode is disabled), so "
@@ -324,6 +332,33 @@ MESSAGES = [
      ValueError, "curl: the curl is defined for 3-D fields: `x` and `v` must have shape (N, 3), "
      "got x (4, 2) and v (4, 2). In 2-D, compute the scalar curl "
      "`partial(v[:, 1], x, 0) - partial(v[:, 0], x, 1)`."),
+    ("dims-int", lambda: (x := _leaf(), gk.laplacian(x.sin().sum(1), x, dims=1)),
+     TypeError, "laplacian: `dims` must be a list or tuple of column indices, got 1 (int). "
+     "For one column pass e.g. `dims=[0]`."),
+    ("dims-set", lambda: (x := _leaf(), gk.laplacian(x.sin().sum(1), x, dims={0, 1})),
+     TypeError, "laplacian: `dims` must be a list or tuple of column indices, got {0, 1} "
+     "(set). For one column pass e.g. `dims=[0]`."),
+    ("dims-out-of-range", lambda: (x := _leaf(), gk.gradient(x.sin().sum(1), x, dims=[0, 3])),
+     ValueError, "gradient: `dim` is 3, out of range for `x` with 3 column(s) (valid: 0 to 2, "
+     "or -3 to -1)."),
+    ("divergence-forward-shape", lambda: gk.divergence(lambda t: torch.sin(t)[:, :2], _leaf()),
+     ValueError, "divergence: `v` must have the shape of `x`, (4, 3), got (4, 2). The "
+     "divergence needs one component per input dimension."),
+    ("dims-empty", lambda: (x := _leaf(), gk.gradient(x.sin().sum(1), x, dims=[])),
+     ValueError, "gradient: `dims` is empty; list at least one column of `x`."),
+    ("dims-twice", lambda: (x := _leaf(), gk.divergence(x.sin(), x, dims=(0, 2, -3))),
+     ValueError, "divergence: `dims` lists a column twice: [0, 2, -3]."),
+    ("inference-tensor", lambda: (
+        x := _in_inference_mode(lambda: torch.ones(4, 3)), gk.laplacian(torch.sin, x)
+    ), ValueError, "laplacian: `x` is an inference tensor (made under "
+     "`torch.inference_mode()`), so autograd cannot record operations on it. Make an "
+     "ordinary copy outside the inference-mode block: `x = x.clone()` (then "
+     "`.requires_grad_()` for the points)."),
+    ("points-of-one-value", lambda: gk.derivative(_wants_columns, torch.linspace(0, 1, 4)),
+     ValueError, "derivative: calling the callable on `x` of shape (4,), one value per "
+     "point, failed (IndexError: needs points of shape (N, 1)). gradkit passes `x` to the "
+     "callable as it is; a network whose first layer is `nn.Linear(1, ...)` expects points "
+     "of shape (N, 1): pass `x.unsqueeze(1)`."),
 ]
 
 
@@ -386,16 +421,28 @@ UNUSED_ZEROS = [
     ("curl", lambda y, v, x1, x: gk.curl(y, x, allow_unused=True), (4, 3)),
     ("vjp", lambda y, v, x1, x: gk.vjp(y, x, v, allow_unused=True), (4, 3)),
     ("jvp", lambda y, v, x1, x: gk.jvp(y, x, v, allow_unused=True), (4, 3)),
+    ("vector_laplacian", lambda y, v, x1, x: gk.vector_laplacian(y, x, allow_unused=True),
+     (4, 3)),
+    ("weighted_laplacian",
+     lambda y, v, x1, x: gk.weighted_laplacian(y.sum(1), x, torch.eye(3), allow_unused=True),
+     (4,)),
+    ("cylindrical_gradient",
+     lambda y, v, x1, x: gk.cylindrical_gradient(y.sum(1), x, allow_unused=True), (4, 3)),
+    ("cylindrical_laplacian",
+     lambda y, v, x1, x: gk.cylindrical_laplacian(y.sum(1), x, allow_unused=True), (4,)),
+    # (the curvilinear divergence and curl also have terms without derivatives: not zeros)
 ]
 
 
+@pytest.mark.parametrize("field", ["other leaf", "constant"])
 @pytest.mark.parametrize(("call", "shape"), [c[1:] for c in UNUSED_ZEROS],
                          ids=[c[0] for c in UNUSED_ZEROS])
-def test_allow_unused_gives_zeros_everywhere(call, shape):
-    """allow_unused=True turns the unused-input error into zeros of the documented shape."""
+def test_allow_unused_gives_zeros_everywhere(call, shape, field):
+    """allow_unused=True turns the unused-input error into zeros of the documented shape,
+    for a field computed from another tensor and for one that requires no grad at all."""
     x = _leaf()
     x1 = _leaf(4, 1)
-    y = _other_leaf_field(x)
+    y = _other_leaf_field(x) if field == "other leaf" else torch.sin(x.detach())
     out = call(y, torch.ones(4, 3), x1, x)
     torch.testing.assert_close(out, torch.zeros(shape))
 

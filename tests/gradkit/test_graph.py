@@ -160,7 +160,9 @@ def test_plot_graph_layout_and_style():
 @pytest.mark.parametrize(("make", "size", "xlim"), [
     (lambda x: (x * x + 2 * x).sum(), (4.0, 4.8), (-0.7, 1.7)),  # 2 leaves (min 4), 4 rows x 1.2
     (lambda x: x, (4.0, 2.0), (-0.7, 0.7)),  # a lone leaf: the minimum sizes
-], ids=["four-leaves", "lone-leaf"])
+    # 4 boxes without inputs (the shared leaf, 3 constants): 1.8 in each; 4 rows
+    (lambda x: torch.stack([x, 2 * x, 3 * x, 4 * x]).sum(), (7.2, 4.8), (-0.7, 3.7)),
+], ids=["four-leaves", "lone-leaf", "four-inputs"])
 def test_plot_graph_new_figure_size(make, size, xlim):
     """Without ax, plot_graph makes a figure sized to the inputs and depth, with minimums."""
     import matplotlib.pyplot as plt
@@ -208,5 +210,24 @@ def test_plot_graph_without_matplotlib_says_how_to_install(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     x = torch.ones(2, requires_grad=True)
-    with pytest.raises(ModuleNotFoundError, match=r"^plot_graph: needs .*gradkit\[plot\]"):
+    with pytest.raises(ModuleNotFoundError) as info:
         plot_graph(x.sum())
+    assert str(info.value) == (
+        "plot_graph: needs matplotlib, which is not installed. Install it with "
+        "`pip install 'gradkit[plot]'` (or `pip install matplotlib`), or use `print_graph` "
+        "for a text view."
+    )
+
+
+@needs_mpl
+def test_plot_graph_boxes_stay_readable_under_a_dark_style():
+    """The boxes are white or light blue whatever the style, so their text is black even
+    where the style's text colour is white."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with plt.style.context("dark_background"):
+        ax = plot_graph((x * x).sum())
+    assert {to_hex(t.get_color()) for t in ax.texts} == {"#000000"}
+    plt.close(ax.figure)

@@ -40,6 +40,36 @@ def test_derivative_closed_forms(name, f, refs, order, shape):
     torch.testing.assert_close(out, refs[order - 1](x.detach()))
 
 
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize(("name", "f", "refs"), CASES_1D, ids=[c[0] for c in CASES_1D])
+def test_derivative_of_a_callable_closed_forms(name, f, refs, order):
+    """The callable form: orders 1 and 2 from the forward mode, higher ones by nested
+    passes; each order its own closed form."""
+    x = _x1d((7, 1)).detach()
+    out = derivative(f, x, order)
+    torch.testing.assert_close(out, refs[order - 1](x))
+
+
+def test_derivative_of_a_coupled_callable_says_why_the_forward_mode_did_not_run():
+    """Above order 2 gradkit calls the model plainly; a model that mixes the points is
+    refused, and the message says the order was the reason for the plain call."""
+    import gradkit as gk
+
+    x = _x1d((7, 1)).detach()
+    with pytest.raises(gk.CouplingError, match=r"\(the forward mode stopped earlier: orders "
+                       r"above 2 use nested backward passes\)"):
+        derivative(lambda t: torch.sin(t - t.mean(0)), x, 3)
+
+
+def test_derivatives_of_a_coupled_callable_says_why_the_forward_mode_did_not_run():
+    import gradkit as gk
+
+    x = torch.rand(5, 2, dtype=torch.float64)
+    with pytest.raises(gk.CouplingError, match=r"\(the forward mode stopped earlier: mixed "
+                       r"partials use nested passes\)"):
+        Derivatives(lambda t: torch.sin(t - t.mean(0)).sum(1), x)
+
+
 def test_derivative_second_of_linear_is_zero():
     """The second derivative of 3x + 1 is zero, not an error."""
     x = _x1d((7,))
