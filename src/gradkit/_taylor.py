@@ -433,10 +433,11 @@ def _identity(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str,
 
 
 def _dropout(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    p = _arg(args, kwargs, 1, "p", 0.5)
-    if _arg(args, kwargs, 2, "training", True) and p > 0:
+    # F.dropout hands its override the input alone by position, p and training by keyword
+    # (torch/nn/functional.py), however the caller wrote them.
+    if kwargs["training"] and kwargs["p"] > 0:
         raise _Unsupported("in training mode is random; call `net.eval()` first")
-    return _identity(tr, out, args[:1], {})
+    return _identity(tr, out, args, {})
 
 
 _register([T.clone, torch.clone, T.contiguous, T.__pos__, torch.positive, T.positive],
@@ -612,11 +613,10 @@ def _jmul(a: tuple[Tensor, Tensor, Tensor], b: tuple[Tensor, Tensor, Tensor]) ->
 
 
 def _layer_norm(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    x = args[0]
-    shape = tuple(_arg(args, kwargs, 1, "normalized_shape", ()))
-    w = _arg(args, kwargs, 2, "weight", None)
-    b = _arg(args, kwargs, 3, "bias", None)
-    eps = _arg(args, kwargs, 4, "eps", 1e-5)
+    # F.layer_norm hands its override input and normalized_shape by position, weight, bias
+    # and eps by keyword (torch/nn/functional.py); a call in another form stops the rule.
+    x, shape = args[0], tuple(args[1])
+    w, b, eps = kwargs["weight"], kwargs["bias"], kwargs["eps"]
     jl = tr.jet(x)
     if jl is None or tr.jet(w) is not None or tr.jet(b) is not None:
         raise _Unsupported("is supported only with constant weight and bias")
@@ -645,16 +645,14 @@ _register([F.layer_norm], _layer_norm)
 
 
 def _batch_norm(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    x = args[0]
-    mean = _arg(args, kwargs, 1, "running_mean", None)
-    var = _arg(args, kwargs, 2, "running_var", None)
-    w = _arg(args, kwargs, 3, "weight", None)
-    training = _arg(args, kwargs, 5, "training", False)
-    eps = _arg(args, kwargs, 7, "eps", 1e-5)
+    # F.batch_norm hands its override input and the running statistics by position, the
+    # rest by keyword (torch/nn/functional.py); a call in another form stops the rule.
+    x, mean, var = args
+    w, training, eps = kwargs["weight"], kwargs["training"], kwargs["eps"]
     if training or mean is None or var is None:
         raise _Coupled("in training mode (or without running statistics) normalises with "
                        "the batch's mean and variance, computed over all the points")
-    if any(tr.jet(t) is not None for t in (mean, var, w)) or x.ndim < 2:
+    if any(tr.jet(t) is not None for t in (mean, var, w)):
         raise _Unsupported("is supported only with constant statistics and weight")
     # Eval mode: an affine map per channel (dim 1), the same at every point.
     scale = (var + eps) ** -0.5 if w is None else w * (var + eps) ** -0.5

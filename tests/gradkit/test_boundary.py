@@ -326,6 +326,29 @@ def test_fallback_warning_points_at_the_callers_line(name: str, op: Callable[...
     assert record[0].filename == __file__
 
 
+# the operators whose callable form takes `strict` (jvp runs torch.func.jvp: no fallback)
+STRICT_CALLS: dict[str, Callable[[Callable[[Tensor], Tensor], Tensor], object]] = {
+    "derivative": lambda f, x: gk.derivative(f, x[:, :1], strict=True),
+    "gradient": lambda f, x: gk.gradient(f, x, strict=True),
+    "laplacian": lambda f, x: gk.laplacian(f, x, strict=True),
+    "vector_laplacian": lambda f, x: gk.vector_laplacian(f, x, strict=True),
+    "laplacian_estimate": lambda f, x: gk.laplacian_estimate(f, x, samples=2, strict=True),
+    "divergence": lambda f, x: gk.divergence(f, x, strict=True),
+}
+
+
+@pytest.mark.parametrize("name", STRICT_CALLS)
+def test_strict_makes_the_fallback_an_error(name: str) -> None:
+    """With strict=True an operation without a forward rule raises instead of warning."""
+    if name in VECTOR_OUT:
+        f = lambda t: torch.cumsum(t, 1)  # noqa: E731
+    else:
+        f = lambda t: torch.cumsum(t, 1)[:, -1:]  # noqa: E731
+    with (warnings.catch_warnings(), pytest.raises(gk.TaylorModeError, match=f"^{name}: ")):
+        warnings.simplefilter("error", gk.TaylorModeWarning)  # a warning would fail as such
+        STRICT_CALLS[name](f, _leaf())
+
+
 def test_fallback_warning_in_full() -> None:
     with pytest.warns(gk.TaylorModeWarning) as record:
         gk.laplacian(lambda t: torch.cumsum(t, 1)[:, -1] ** 2, _leaf())

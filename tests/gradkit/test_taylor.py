@@ -114,7 +114,7 @@ FORMS = {
     "batch-norm-no-weight": lambda z: F.batch_norm(z @ W, W[0], B).pow(2).sum(-1),
     "batch-norm-3d": lambda z: F.batch_norm(
         (z @ W).reshape(-1, 2, 2), W[0, :2], B[:2], B[2:], None, False, 0.1, 0.5
-    ).pow(2).sum((1, 2)),
+    ).sin().sum((1, 2)),
     "clone-function": lambda z: torch.sin(torch.clone(z) ** 2).sum(-1),
 }
 
@@ -180,10 +180,39 @@ def test_no_rule_means_fallback(op):
      "`torch.tanh` called in a form its forward rule does not cover (IndexError: "),
     (lambda z: F.gelu(z, approximate="tanh").sum(1),
      "`torch.nn.functional.gelu` with approximate='tanh' has no forward rule"),
+    (lambda z: F.dropout(z, 0.5).sum(1),
+     "`torch.nn.functional.dropout` in training mode is random; call `net.eval()` first"),
+    (lambda z: F.batch_norm(z, W[0, :3], W[1, :3].abs() + 1, torch.sin(z[0])).sum(1),
+     "`torch.nn.functional.batch_norm` is supported only with constant statistics and weight"),
+    (lambda z: z @ W[:, 0], "`Tensor.matmul` is supported only as tracked @ constant matrix"),
+    (lambda z: torch.div(torch.sin(z), z, rounding_mode="trunc").sum(1),
+     "`torch.div` with `rounding_mode` has no forward rule"),
 ])
 def test_fallback_names_the_operation_and_why(op, reason):
     """The reason the forward path stopped, as the reader's code names the operation."""
     with pytest.raises(gk.TaylorModeError, match=re.escape(f"this callable: {reason}")):
+        gk.laplacian(op, _points(), strict=True)
+
+
+@pytest.mark.parametrize(("op", "what"), [
+    (lambda z: F.batch_norm(z, W[0, :3], W[1, :3].abs() + 1, training=True).sum(1),
+     "`torch.nn.functional.batch_norm` in training mode (or without running statistics) "
+     "normalises with the batch's mean and variance, computed over all the points"),
+    (lambda z: F.layer_norm(z, z.shape).sum(1),
+     "`torch.nn.functional.layer_norm` normalises over the points (dim 0) too"),
+    (lambda z: torch.sin(z).sum() * z[:, 0],
+     "`Tensor.sum` without `dim` reduces over the points (rows) too"),
+    (lambda z: torch.sin(z) - torch.sin(z).mean(0),
+     "`Tensor.mean` over dim (0,) reduces over the points (dim 0, e.g. a batch mean)"),
+    (lambda z: (z[:, 0] @ torch.ones(5, 3, dtype=z.dtype))[0] + z[:, 0],
+     "`Tensor.matmul` of a vector of one value per point contracts over the points"),
+    (lambda z: (torch.sin(z) @ torch.sin(z)[:3])[:, 0],
+     "`Tensor.matmul` with a point-dependent matrix on the right sums over its rows "
+     "(the points), as attention over the points does"),
+])
+def test_coupling_names_the_operation_and_how_it_mixes_the_points(op, what):
+    with pytest.raises(gk.CouplingError,
+                       match=re.escape(f"laplacian: the model couples the points: {what}. ")):
         gk.laplacian(op, _points(), strict=True)
 
 
