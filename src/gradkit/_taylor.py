@@ -377,7 +377,7 @@ _register([torch.pow, T.pow, T.__pow__], _pow)
 
 
 # ----------------------------------------------------------------------- arithmetic
-def _sides(tr: _Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+def _sides(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
     a = args[0]
     b = args[1] if len(args) > 1 else kwargs.get("other")
     if kwargs.get("alpha", 1) != 1 or len(args) > 2:
@@ -398,7 +398,7 @@ def _add(
     sign_a: float, sign_b: float,
 ) -> Jet:
     """Rule for ``sign_a * a + sign_b * b`` (add, sub, rsub)."""
-    a, b = _sides(tr, args, kwargs)
+    a, b = _sides(args, kwargs)
     ja, jb = tr.jet(a), tr.jet(b)
     parts_j, parts_l = [], []
     for s, jl in ((sign_a, ja), (sign_b, jb)):
@@ -446,7 +446,7 @@ _register([F.dropout], _dropout)
 
 
 def _mul(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    a, b = _sides(tr, args, kwargs)
+    a, b = _sides(args, kwargs)
     ja, jb = tr.jet(a), tr.jet(b)
     n = out.ndim
     if ja is not None and jb is not None:
@@ -459,7 +459,7 @@ def _mul(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]
 
 
 def _div(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    a, b = _sides(tr, args, kwargs)
+    a, b = _sides(args, kwargs)
     if kwargs.get("rounding_mode") is not None:
         raise _Unsupported("with `rounding_mode` has no forward rule")
     jb = tr.jet(b)
@@ -502,7 +502,7 @@ def _flat_linear(j: Tensor, w: Tensor) -> Tensor:
 
 
 def _matmul(tr: _Tracer, out: Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Jet:
-    a, b = _sides(tr, args, kwargs)
+    a, b = _sides(args, kwargs)
     jl = tr.jet(a)
     if isinstance(b, Tensor) and b.ndim == 2 and tr.jet(b) is not None:
         raise _Coupled("with a point-dependent matrix on the right sums over its rows (the "

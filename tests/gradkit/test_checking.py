@@ -194,7 +194,32 @@ def test_check_gradient_float32_model_says_what_to_do():
         check_gradient(net, torch.rand(3, 2))
 
 
+_HINT_TAIL = (
+    ". A float32 model mixes float32 weights with the float64 inputs: check a float64 copy, "
+    "e.g. `net64 = copy.deepcopy(net).double()` and `check_gradient(lambda x: f_of(net64, x), "
+    "x)`."
+)
+
+
+@pytest.mark.parametrize(("f", "torch_says"), [
+    # torch words a dtype clash in two ways, by operation (its exact words vary by release)
+    (torch.nn.Linear(2, 1), "dtype"),
+    (lambda t: torch.bmm(t[None], torch.ones(1, 2, 1)), "scalar type"),
+])
+def test_check_gradient_float32_weights_message_in_full(f, torch_says):
+    with pytest.raises(TypeError) as info:
+        check_gradient(f, torch.rand(3, 2))
+    head, _, cause = str(info.value).partition("`f` failed: ")
+    assert head == ("check_gradient: the check runs in float64 (float32 differences are too "
+                    "noisy to judge), but ")
+    assert torch_says in cause and cause.endswith(_HINT_TAIL)
+
+
 def test_check_gradient_f_returning_float32():
     """An f that casts to float32 internally is caught before gradcheck's own message."""
-    with pytest.raises(TypeError, match=r"returned torch\.float32 from float64 inputs"):
+    with pytest.raises(TypeError) as info:
         check_gradient(lambda t: (t**2).float(), torch.rand(3))
+    assert str(info.value) == (
+        "check_gradient: the check runs in float64 (float32 differences are too noisy to "
+        "judge), but `f` returned torch.float32 from float64 inputs" + _HINT_TAIL
+    )

@@ -263,3 +263,30 @@ def test_wrong_width_message_lists_every_width():
         "cylindrical_gradient: `x` must hold the coordinates (r, phi, z) or (r, phi), one "
         "column each: shape (N, 2) or (N, 3), got (4, 4)."
     )
+
+
+def test_a_users_system_names_its_coordinates():
+    """Its repr and its wrong-width message name the coordinates it was given."""
+    parabolic = gk.OrthogonalCoordinates("parabolic", "(sigma, tau, phi)", _parabolic_h, (3,))
+    assert repr(parabolic) == "OrthogonalCoordinates('parabolic', '(sigma, tau, phi)')"
+    x = torch.rand(4, 2, requires_grad=True)
+    with pytest.raises(ValueError) as info:
+        parabolic.gradient(x.sum(1), x)
+    assert str(info.value) == (
+        "parabolic_gradient: `x` must hold the coordinates (sigma, tau, phi), one column "
+        "each: shape (N, 3), got (4, 2)."
+    )
+
+
+def test_a_constant_field_keeps_the_terms_without_derivatives():
+    """With allow_unused=True a field that needs no grad has zero derivatives, and what is
+    left are the scale factors' terms: div v = v_r / r, curl v = (0, 0, v_phi / r)."""
+    x = _cyl()
+    v = torch.tensor([[2.0, 3.0, 5.0]], dtype=x.dtype).expand(x.shape[0], 3)
+    r = x.detach()[:, 0]
+    torch.testing.assert_close(gk.cylindrical_divergence(v, x, allow_unused=True), 2.0 / r)
+    zero = torch.zeros_like(r)
+    torch.testing.assert_close(gk.cylindrical_curl(v, x, allow_unused=True),
+                               torch.stack([zero, zero, 3.0 / r], dim=1))
+    with pytest.raises(ValueError, match="^cylindrical_divergence: `v` does not require grad"):
+        gk.cylindrical_divergence(v, x)

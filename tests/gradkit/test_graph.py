@@ -231,3 +231,25 @@ def test_plot_graph_boxes_stay_readable_under_a_dark_style():
         ax = plot_graph((x * x).sum())
     assert {to_hex(t.get_color()) for t in ax.texts} == {"#000000"}
     plt.close(ax.figure)
+
+
+@needs_mpl
+def test_plot_graph_rows_follow_the_longest_path():
+    """h = x * x feeds both the sum and sin(h): h sits one row below sin (its longest path
+    from the output), and x below h; the four boxes without inputs of a stack take the slots
+    0 to 3 from the left."""
+    import matplotlib.pyplot as plt
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    for y in (h + h.sin(), h.sin() + h):  # either order of the sum's inputs
+        ax = plot_graph(y.sum())
+        rows = {t.get_text(): float(t.get_position()[1]) for t in ax.texts}
+        assert rows == {"SumBackward0": 0.0, "AddBackward0": -1.0, "SinBackward0": -2.0,
+                        "MulBackward0": -3.0, "AccumulateGrad\n(2,)": -4.0}
+        plt.close(ax.figure)
+    ax = plot_graph(torch.stack([x, 2 * x, 3 * x, 4 * x]).sum())
+    bottom = sorted(float(t.get_position()[0]) for t in ax.texts
+                    if t.get_text() in ("None", "AccumulateGrad\n(2,)"))
+    assert bottom == [0.0, 1.0, 2.0, 3.0]
+    plt.close(ax.figure)

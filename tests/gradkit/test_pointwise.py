@@ -253,3 +253,16 @@ def test_derivatives_partial_default_order_is_one():
     x = points(5, 3)
     d = Derivatives(_u3(x), x)
     torch.testing.assert_close(d.partial(1), x.detach()[:, 0] ** 2)
+
+
+def test_gradient_of_a_callable_has_the_shapes_of_the_tensor_form():
+    """The forward path returns what the nested one does: (N,) for points (N,), and one
+    column per entry of dims."""
+    x1 = torch.linspace(0.0, 1.0, 4, dtype=torch.float64)
+    torch.testing.assert_close(gradient(torch.sin, x1), torch.cos(x1))
+    x = torch.rand(4, 3, dtype=torch.float64)
+    f = lambda t: (t.sin() * torch.arange(1.0, 4.0, dtype=t.dtype)).sum(1)  # noqa: E731
+    torch.testing.assert_close(gradient(f, x, dims=[2, 0]),
+                               torch.stack([3 * x[:, 2].cos(), x[:, 0].cos()], dim=1))
+    xg = x.clone().requires_grad_()
+    assert gradient(f, x, dims=[1]).shape == gradient(f(xg), xg, dims=[1]).shape == (4, 1)

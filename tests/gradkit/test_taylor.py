@@ -116,6 +116,12 @@ FORMS = {
         (z @ W).reshape(-1, 2, 2), W[0, :2], B[:2], B[2:], None, False, 0.1, 0.5
     ).sin().sum((1, 2)),
     "clone-function": lambda z: torch.sin(torch.clone(z) ** 2).sum(-1),
+    # a constant with more axes than the tracked value: the jets gain the missing axes
+    "broadcast-to-more-axes": lambda z: (
+        torch.sin(z) * torch.arange(1.0, 3.0, dtype=z.dtype).reshape(2, 1, 1)
+        + torch.add(W[:2, :3].reshape(2, 1, 3), z**2)
+    )[1].pow(2).sum(-1),
+    "sub-from-more-axes": lambda z: torch.sin(W[:2, :3].reshape(2, 1, 3) - z)[0].sum(-1),
 }
 
 

@@ -271,7 +271,7 @@ def test_laplacian_estimate_is_reproducible_and_path_independent(probes):
 
 def test_laplacian_estimate_gaussian_probes_are_not_signs():
     """Gaussian probes have v_i^2 != 1, so unlike Rademacher ones they are not exact on a
-    diagonal Hessian; the default (16 samples, Rademacher) is."""
+    diagonal Hessian; and the default is 16 Rademacher probes."""
     from gradkit import laplacian_estimate
 
     x = torch.rand(3, 5, dtype=torch.float64, requires_grad=True)
@@ -279,8 +279,10 @@ def test_laplacian_estimate_gaussian_probes_are_not_signs():
     gen = torch.Generator().manual_seed(1)
     gauss = laplacian_estimate(u, x, samples=2, probes="gaussian", generator=gen)
     assert not torch.allclose(gauss, laplacian(u, x))
-    default = laplacian_estimate(u, x, generator=torch.Generator().manual_seed(3))
-    sixteen = laplacian_estimate(u, x, samples=16, probes="rademacher",
+    # the default, on a field whose estimate depends on the number of probes
+    v = _hutchinson_field(x)
+    default = laplacian_estimate(v, x, generator=torch.Generator().manual_seed(3))
+    sixteen = laplacian_estimate(v, x, samples=16, probes="rademacher",
                                  generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(default, sixteen, rtol=0, atol=0)
 
@@ -310,3 +312,30 @@ def test_laplacian_estimate_of_a_linear_field_is_zero():
     x = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
     est = laplacian_estimate(x @ torch.arange(1.0, 5.0, dtype=torch.float64), x, samples=2)
     torch.testing.assert_close(est, torch.zeros(3, dtype=torch.float64))
+
+
+def test_vector_laplacian_and_weighted_laplacian_honour_dims():
+    """Only the columns in dims: per component for the vector Laplacian, and K over those
+    columns for the weighted one (sum_ij K_ij d_i d_j y over dims = (2, 0))."""
+    from gradkit import vector_laplacian, weighted_laplacian
+
+    x = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
+    v = torch.stack([torch.sin(x[:, 0] * x[:, 2]), x[:, 1] ** 2 * x[:, 2] ** 3,
+                     torch.exp(x[:, 0])], dim=1)
+    want = torch.stack([laplacian(v[:, i], x, dims=[2, 0]) for i in range(3)], dim=1)
+    torch.testing.assert_close(vector_laplacian(v, x, dims=[2, 0]), want)
+    y = x[:, 0] ** 2 * x[:, 2] + x[:, 1] ** 3
+    k = torch.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=torch.float64)  # over (x2, x0)
+    x0, x2 = x[:, 0].detach(), x[:, 2].detach()
+    # d2y/dx2^2 = 0, d2y/dx0^2 = 2 x2, d2y/dx0dx2 = 2 x0
+    torch.testing.assert_close(weighted_laplacian(y, x, k, dims=[2, 0]),
+                               3 * 2 * x2 + 2 * 1 * 2 * x0)
+
+
+def test_vector_laplacian_names_v_when_it_does_not_depend_on_x():
+    from gradkit import vector_laplacian
+
+    x = torch.rand(4, 3, requires_grad=True)
+    other = torch.rand(4, 3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^vector_laplacian: `v` does not depend on `x`"):
+        vector_laplacian(other.sin(), x)
