@@ -182,6 +182,8 @@ def test_no_rule_means_fallback(op):
     (lambda z: torch.max(z, 1).values, "`torch.max` returned several tensors"),
     (lambda z: torch.sin(z).T.sum(0), "no forward rule for Tensor.T (attribute)"),
     (lambda z: torch.cumsum(z, 1)[:, -1], "no forward rule for `torch.cumsum`"),
+    # outside torch, torch.nn.functional and Tensor: torch's own name for it
+    (lambda z: torch.special.erf(z).sum(1), "no forward rule for `special_erf`"),
     (lambda z: torch.tanh(input=z).sum(1),
      "`torch.tanh` called in a form its forward rule does not cover (IndexError: "),
     (lambda z: F.gelu(z, approximate="tanh").sum(1),

@@ -304,6 +304,15 @@ def test_laplacian_estimate_sums_over_dims_only(path):
     torch.testing.assert_close(got, want)
 
 
+def test_laplacian_estimate_names_itself_when_y_does_not_depend_on_x():
+    from gradkit import laplacian_estimate
+
+    x = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
+    other = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^laplacian_estimate: `y` does not depend on `x`"):
+        laplacian_estimate(other.sin().sum(1), x, samples=2)
+
+
 def test_laplacian_estimate_of_a_linear_field_is_zero():
     """No second derivative: the Hessian-vector products have no path to x, and the estimate
     is zero rather than an error."""
