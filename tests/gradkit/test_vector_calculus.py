@@ -348,3 +348,5 @@ def test_vector_laplacian_names_v_when_it_does_not_depend_on_x():
     other = torch.rand(4, 3, requires_grad=True)
     with pytest.raises(ValueError, match=r"^vector_laplacian: `v` does not depend on `x`"):
         vector_laplacian(other.sin(), x)
+    with pytest.raises(ValueError, match=r"^vector_laplacian: `v` does not require grad"):
+        vector_laplacian(torch.ones(4, 3), x)
