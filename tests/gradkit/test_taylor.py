@@ -1,8 +1,8 @@
 """Tests for gradkit._taylor: every forward rule against torch.func, in float64.
 
 Each function uses one operation (or a few) on points (N, 3); ``laplacian(f, x, strict=True)``
-must run the forward path and match the trace of torch.func's Hessian, and ``dims`` must
-match the partial trace.
+must run the forward path and match the trace of torch.func's Hessian, ``dims`` must
+match the partial trace, and ``gradient(f, x, strict=True)`` torch.func's gradient.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.func import hessian, vmap
+from torch.func import hessian, jacrev, vmap
 
 import gradkit as gk
 
@@ -143,6 +143,10 @@ def test_rule_matches_torch_func(name):
     torch.testing.assert_close(lap, h.diagonal(dim1=-2, dim2=-1).sum(-1), **TOL)
     part = gk.laplacian(f, x, dims=[2, 0], strict=True)
     torch.testing.assert_close(part, h[:, 0, 0] + h[:, 2, 2], **TOL)
+    # the first derivatives the rules carry (J), which a Laplacian of a field linear in
+    # some step would not see
+    grad = vmap(jacrev(lambda xi: f(xi.unsqueeze(0)).reshape(())))(x)
+    torch.testing.assert_close(gk.gradient(f, x, strict=True), grad, **TOL)
 
 
 @pytest.mark.parametrize("op", [
