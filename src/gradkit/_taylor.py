@@ -73,7 +73,7 @@ def _name(func: Any) -> str:
     for prefix, namespace in (("torch.", torch), ("torch.nn.functional.", F), ("Tensor.", Tensor)):
         if getattr(namespace, name, None) is func:
             return prefix + name
-    return str(getattr(func, "__qualname__", name))
+    return name  # torch's own name, e.g. special_erf for torch.special.erf
 
 
 def _lift(j: Tensor, ndim: int) -> Tensor:
@@ -322,7 +322,7 @@ def _silu(x: Tensor, y: Tensor, a: tuple[Any, ...], k: dict[str, Any]) -> tuple[
 
 
 def _gelu(x: Tensor, y: Tensor, a: tuple[Any, ...], k: dict[str, Any]) -> tuple[Tensor, Tensor]:
-    if _arg(a, k, 1, "approximate", "none") != "none":
+    if k.get("approximate", "none") != "none":  # a keyword-only option of F.gelu
         raise _Unsupported("with approximate='tanh' has no forward rule")
     cdf = 0.5 * (1 + torch.erf(x * (1 / math.sqrt(2))))
     pdf = torch.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
@@ -380,7 +380,7 @@ _register([torch.pow, T.pow, T.__pow__], _pow)
 def _sides(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
     a = args[0]
     b = args[1] if len(args) > 1 else kwargs.get("other")
-    if kwargs.get("alpha", 1) != 1 or len(args) > 2:
+    if kwargs.get("alpha", 1) != 1:  # a keyword-only option of add and sub
         raise _Unsupported("with `alpha` has no forward rule")
     return a, b
 

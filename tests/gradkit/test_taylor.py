@@ -116,6 +116,11 @@ FORMS = {
         (z @ W).reshape(-1, 2, 2), W[0, :2], B[:2], B[2:], None, False, 0.1, 0.5
     ).sin().sum((1, 2)),
     "clone-function": lambda z: torch.sin(torch.clone(z) ** 2).sum(-1),
+    "softplus-positional": lambda z: F.softplus(z @ W, 2.0, 1.0).sum(-1),
+    # a nonlinear input, so that the second derivatives batch_norm scales are not zero
+    "batch-norm-of-nonlinear": lambda z: F.batch_norm(
+        torch.sin(z @ W), W[0], B, weight=B + 1, eps=0.25
+    ).pow(3).sum(-1),
     # a constant with more axes than the tracked value: the jets gain the missing axes
     "broadcast-to-more-axes": lambda z: (
         torch.sin(z) * torch.arange(1.0, 3.0, dtype=z.dtype).reshape(2, 1, 1)
@@ -183,7 +188,15 @@ def test_no_rule_means_fallback(op):
      "`Tensor.__getitem__` is supported only with ints, slices, None and `...`"),
     (lambda z: F.layer_norm(z, (3,), torch.sin(z[0])).sum(1),
      "`torch.nn.functional.layer_norm` is supported only with constant weight and bias"),
+    (lambda z: F.layer_norm(z, (3,), None, torch.sin(z[0])).sum(1),
+     "`torch.nn.functional.layer_norm` is supported only with constant weight and bias"),
     (lambda z: torch.max(z, 1).values, "`torch.max` returned several tensors"),
+    (lambda z: F.linear(z, W.T, bias=torch.cat([z[0], z[0, :1]])).sum(1),
+     "`torch.nn.functional.linear` is supported only with a constant 2-D weight and bias"),
+    (lambda z: F.linear(z, W.T, torch.cat([z[0], z[0, :1]])).sum(1),
+     "`torch.nn.functional.linear` is supported only with a constant 2-D weight and bias"),
+    (lambda z: z.new_ones(z.shape[0]) * 2 + W[0, 0],
+     "the output does not come from the input through operations the forward mode sees"),
     (lambda z: torch.sin(z).T.sum(0), "no forward rule for Tensor.T (attribute)"),
     (lambda z: torch.cumsum(z, 1)[:, -1], "no forward rule for `torch.cumsum`"),
     # outside torch, torch.nn.functional and Tensor: torch's own name for it
@@ -216,6 +229,8 @@ def test_fallback_names_the_operation_and_why(op, reason):
      "`Tensor.sum` without `dim` reduces over the points (rows) too"),
     (lambda z: torch.sin(z) - torch.sin(z).mean(0),
      "`Tensor.mean` over dim (0,) reduces over the points (dim 0, e.g. a batch mean)"),
+    (lambda z: (torch.sin(z) - torch.sin(z).mean(-2)).sum(1),
+     "`Tensor.mean` over dim (-2,) reduces over the points (dim 0, e.g. a batch mean)"),
     (lambda z: (z[:, 0] @ torch.ones(5, 3, dtype=z.dtype))[0] + z[:, 0],
      "`Tensor.matmul` of a vector of one value per point contracts over the points"),
     (lambda z: (torch.sin(z) @ torch.sin(z)[:3])[:, 0],
@@ -254,3 +269,26 @@ def test_a_view_made_out_of_sight_is_refused():
     with pytest.raises(_Unsupported, match="view of a value that depends on the input"):
         with tracer:
             torch.sin(x) + hidden.view(5, 3)
+
+
+def test_relu_has_torchs_derivative_at_zero():
+    """torch's relu has derivative 0 at 0 (its backward uses x > 0); so does the rule."""
+    x = torch.tensor([[0.0, 1.0, -1.0]], dtype=torch.float64)
+    got = gk.gradient(lambda t: F.relu(t).sum(1), x, strict=True)
+    torch.testing.assert_close(got, torch.tensor([[0.0, 1.0, 0.0]], dtype=torch.float64))
+
+
+def test_a_view_made_out_of_sight_message_in_full():
+    from gradkit._taylor import _Tracer, _Unsupported
+
+    x = _points()
+    tracer = _Tracer("laplacian", iter(()))
+    tracer.seed(x, torch.ones(1, *x.shape, dtype=x.dtype))
+    hidden = x.view(-1)
+    with pytest.raises(_Unsupported) as info:
+        with tracer:
+            torch.sin(x) + hidden.view(5, 3)
+    assert str(info.value) == (
+        "`Tensor.add` received a view of a value that depends on the input, made where the "
+        "forward mode cannot see (e.g. by a custom autograd.Function or a backward hook)"
+    )
