@@ -253,3 +253,18 @@ def test_plot_graph_rows_follow_the_longest_path():
                     if t.get_text() in ("None", "AccumulateGrad\n(2,)"))
     assert bottom == [0.0, 1.0, 2.0, 3.0]
     plt.close(ax.figure)
+
+
+@needs_mpl
+def test_plot_graph_draws_a_shared_node_and_its_constant_once():
+    """h = x * c (c needs no grad) feeds sin and cos: h, its leaf and its None input are one
+    box each (a repeated node's inputs are not listed again)."""
+    import matplotlib.pyplot as plt
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * torch.tensor([3.0, 4.0])
+    ax = plot_graph((h.sin() + h.cos()).sum())
+    assert sorted(t.get_text() for t in ax.texts) == sorted([
+        "SumBackward0", "AddBackward0", "SinBackward0", "CosBackward0", "MulBackward0",
+        "AccumulateGrad\n(2,)", "None"])
+    plt.close(ax.figure)

@@ -292,3 +292,59 @@ def test_a_view_made_out_of_sight_message_in_full():
         "`Tensor.add` received a view of a value that depends on the input, made where the "
         "forward mode cannot see (e.g. by a custom autograd.Function or a backward hook)"
     )
+
+
+class _KeepsPoints(torch.nn.Module):
+    """Keeps a reference point set as an attribute, e.g. the collocation points it was
+    built with; called on those very points."""
+
+    def __init__(self, ref: Tensor) -> None:
+        super().__init__()
+        self.ref = ref
+
+    def forward(self, t: Tensor) -> Tensor:
+        return ((t - self.ref[0]) ** 2).sum(1)
+
+
+def test_a_module_that_keeps_the_points_as_a_constant():
+    """Its attribute shares the points' storage, yet is a constant (it existed before the
+    call), and so is what it computes from it: the forward path runs, exact."""
+    x = _points()
+    got = gk.laplacian(_KeepsPoints(x), x, strict=True)
+    torch.testing.assert_close(got, torch.full((5,), 6.0, dtype=x.dtype))
+
+
+@pytest.mark.parametrize("f", [
+    lambda t: torch.stack([t[:, 0] ** 2, (t**3).sum(1)], 0)[1],  # joined along the points
+    lambda t: torch.cat([t**2, t**3])[5:].sum(1),  # cat's default dim, 0 (5 points)
+], ids=["stack-dim-0", "cat-default-dim"])
+def test_joining_along_the_points_then_taking_them_back(f):
+    """Joining along dim 0 and indexing back to one row per point is pointwise: both give
+    sum(x_i^3), gradient 3 x^2 and Laplacian 6 sum(x_i)."""
+    x = _points()
+    torch.testing.assert_close(gk.gradient(f, x, strict=True), 3 * x**2, **TOL)
+    torch.testing.assert_close(gk.laplacian(f, x, strict=True), 6 * x.sum(1), **TOL)
+
+
+def test_a_reshape_of_a_constant_to_a_tracked_shape_is_refused():
+    c = torch.arange(5.0, dtype=torch.float64)
+    with pytest.raises(gk.TaylorModeError,
+                       match=re.escape("`Tensor.view_as` is tracked only in its first argument")):
+        gk.laplacian(lambda t: (t**2).sum(1) + c.view_as(t[:, 0]), _points(), strict=True)
+
+
+@pytest.mark.parametrize(("f", "reason"), [
+    (lambda t, c, h: torch.sin(c, out=h), "`torch.sin` is elementwise only in its first argument"),
+    (lambda t, c, h: torch.cat([c, c], 1, out=h), "`torch.cat` has no tracked argument"),
+], ids=["sin-out", "cat-out"])
+def test_an_out_argument_that_is_tracked_is_refused(f, reason):
+    """Writing a constant's result into a tracked tensor (out=) is not an operation on it."""
+    c = torch.rand(5, 3, dtype=torch.float64)
+
+    def g(t):
+        h = torch.cat([torch.sin(t), torch.sin(t)], 1) if "cat" in reason else torch.sin(t)
+        f(t, c, h)
+        return h.sum(1)
+
+    with pytest.raises(gk.TaylorModeError, match=re.escape(f"this callable: {reason}")):
+        gk.laplacian(g, _points(), create_graph=False, strict=True)
