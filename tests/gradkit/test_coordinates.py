@@ -255,27 +255,25 @@ def test_the_curl_needs_three_coordinates_even_where_the_system_has_two():
     )
 
 
-def test_wrong_width_message_lists_every_width():
-    x = torch.rand(4, 4, requires_grad=True)
+@pytest.mark.parametrize(("system", "width", "message"), [
+    (lambda: gk.cylindrical, 4,
+     "cylindrical_gradient: `x` must hold the coordinates (r, phi, z) or (r, phi), one "
+     "column each: shape (N, 2) or (N, 3), got (4, 4)."),
+    # made in the test, so that a mutation test judges the constructor too
+    (lambda: gk.OrthogonalCoordinates("parabolic", "(sigma, tau, phi)", _parabolic_h, (3,)), 2,
+     "parabolic_gradient: `x` must hold the coordinates (sigma, tau, phi), one column "
+     "each: shape (N, 3), got (4, 2)."),
+], ids=["cylindrical", "a-users-system"])
+def test_wrong_width_message_names_the_coordinates_and_every_width(system, width, message):
+    x = torch.rand(4, width, requires_grad=True)
     with pytest.raises(ValueError) as info:
-        gk.cylindrical_gradient(x.sum(1), x)
-    assert str(info.value) == (
-        "cylindrical_gradient: `x` must hold the coordinates (r, phi, z) or (r, phi), one "
-        "column each: shape (N, 2) or (N, 3), got (4, 4)."
-    )
+        system().gradient(x.sum(1), x)
+    assert str(info.value) == message
 
 
-def test_a_users_system_names_its_coordinates():
-    """Its repr and its wrong-width message name the coordinates it was given."""
+def test_a_users_system_repr_names_its_coordinates():
     parabolic = gk.OrthogonalCoordinates("parabolic", "(sigma, tau, phi)", _parabolic_h, (3,))
     assert repr(parabolic) == "OrthogonalCoordinates('parabolic', '(sigma, tau, phi)')"
-    x = torch.rand(4, 2, requires_grad=True)
-    with pytest.raises(ValueError) as info:
-        parabolic.gradient(x.sum(1), x)
-    assert str(info.value) == (
-        "parabolic_gradient: `x` must hold the coordinates (sigma, tau, phi), one column "
-        "each: shape (N, 3), got (4, 2)."
-    )
 
 
 def test_a_constant_field_keeps_the_terms_without_derivatives():
