@@ -40,6 +40,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -157,11 +158,16 @@ def _run(f: Callable[[nn.Module, Tensor, bool], Tensor], net: nn.Module, x: Tens
     return time.perf_counter() - t0
 
 
-def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str, object]:
+def _cell_inputs(model: str, d: int, mode: str, n: int) -> tuple[nn.Module, Tensor, bool]:
+    """One cell's network, points and whether it trains, the same for every table."""
     torch.manual_seed(0)
     net = MODELS[model](d).to(DEVICE)
     x = torch.rand(n, d, generator=torch.Generator().manual_seed(1)).to(DEVICE)
-    train = mode == "train"
+    return net, x, mode == "train"
+
+
+def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str, object]:
+    net, x, train = _cell_inputs(model, d, mode, n)
     methods = _methods()
     ref = _nested(net, x, False).reshape(-1)
     scale = ref.abs().max().item()
@@ -196,11 +202,9 @@ def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[
     """Eager gradkit against compiled gradkit, one cell (compiled afresh)."""
     torch.compiler.reset()  # one compiled function per cell, not a recompile of the last
     # A cold compile: Inductor's on-disk cache would otherwise serve an earlier run's code.
-    os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-inductor-")
-    torch.manual_seed(0)
-    net = MODELS[model](d).to(DEVICE)
-    x = torch.rand(n, d, generator=torch.Generator().manual_seed(1)).to(DEVICE)
-    train = mode == "train"
+    cache = tempfile.mkdtemp(prefix="bench-inductor-")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+    net, x, train = _cell_inputs(model, d, mode, n)
     fast = torch.compile(lambda z: gk.laplacian(net, z, create_graph=train, strict=True),
                          fullgraph=True, dynamic=False)
 
@@ -221,6 +225,7 @@ def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[
             t = _run(f, net, x, train)
             if r >= 2:
                 times[name].append(t)
+    shutil.rmtree(cache, ignore_errors=True)  # the compiled code is loaded; one cell's cache
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"model": model, "d": d, "mode": mode, "n": n, "median_s": med,
             "ratio": _paired_ratios(times, "gradkit"), "rounds_s": times,
@@ -257,14 +262,11 @@ def bench_stochastic(d: int, n: int, repeats: int, samples: int = 16) -> dict[st
 
 
 def profile_cell(model: str, d: int, mode: str, repeats: int, n: int = N, rows: int = 12) -> None:
-    """Print each method's operators by self CPU time over ``repeats`` calls of one cell
-    (after two warm-up calls), and the share of the total that the top rows take."""
+    """Print each method's operator time per call and its operators by self CPU time, over
+    ``repeats`` calls of one cell (after two warm-up calls)."""
     from torch.profiler import ProfilerActivity, profile
 
-    torch.manual_seed(0)
-    net = MODELS[model](d).to(DEVICE)
-    x = torch.rand(n, d, generator=torch.Generator().manual_seed(1)).to(DEVICE)
-    train = mode == "train"
+    net, x, train = _cell_inputs(model, d, mode, n)
     for name, f in _methods().items():
         for _ in range(2):
             _run(f, net, x, train)
@@ -337,7 +339,8 @@ def main() -> None:
                                      "compiled": comp}, indent=1))
     if a.md:
         a.md.parent.mkdir(parents=True, exist_ok=True)
-        a.md.write_text(markdown(meta, cells, stoch) + compiled_markdown(comp))
+        # --only-compiled times no cell of the first two tables
+        a.md.write_text((markdown(meta, cells, stoch) if cells else "") + compiled_markdown(comp))
 
 
 def _target(c: dict[str, object]) -> str:
