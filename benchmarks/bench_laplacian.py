@@ -40,6 +40,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import statistics
 import sys
@@ -147,15 +148,28 @@ def _methods() -> dict[str, Callable[[nn.Module, Tensor, bool], Tensor]]:
     return out
 
 
+def _minor_faults() -> int:
+    """The process's minor page faults so far: pages the kernel mapped (and zeroed) on first
+    touch, which no operator profile shows."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _run(f: Callable[[nn.Module, Tensor, bool], Tensor], net: nn.Module, x: Tensor,
          train: bool) -> float:
+    return _run_counted(f, net, x, train)[0]
+
+
+def _run_counted(f: Callable[[nn.Module, Tensor, bool], Tensor], net: nn.Module, x: Tensor,
+                 train: bool) -> tuple[float, int]:
+    """One call's time (s) and the minor page faults it took."""
     _sync()
+    faults = _minor_faults()
     t0 = time.perf_counter()
     lap = f(net, x, train)
     if train:
         lap.square().mean().backward()
     _sync()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _minor_faults() - faults
 
 
 def _cell_inputs(model: str, d: int, mode: str, n: int) -> tuple[nn.Module, Tensor, bool]:
@@ -176,15 +190,18 @@ def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str,
         err = (got - ref).abs().max().item()
         assert err <= 1e-3 * max(scale, 1.0), (model, d, name, err, scale)
     times: dict[str, list[float]] = {k: [] for k in methods}
+    faults: dict[str, list[int]] = {k: [] for k in methods}
     for r in range(repeats + 2):
         for name, f in methods.items():
             net.zero_grad(set_to_none=True)
-            t = _run(f, net, x, train)
+            t, pf = _run_counted(f, net, x, train)
             if r >= 2:
                 times[name].append(t)
+                faults[name].append(pf)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"model": model, "d": d, "mode": mode, "n": n, "median_s": med,
-            "ratio": _paired_ratios(times, "nested"), "rounds_s": times}
+            "ratio": _paired_ratios(times, "nested"), "rounds_s": times,
+            "faults_median": {k: statistics.median(v) for k, v in faults.items()}}
 
 
 def _paired_ratios(times: dict[str, list[float]], base: str) -> dict[str, float]:
@@ -270,14 +287,17 @@ def profile_cell(model: str, d: int, mode: str, repeats: int, n: int = N, rows: 
     for name, f in _methods().items():
         for _ in range(2):
             _run(f, net, x, train)
+        wall, faults = 0.0, 0
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(repeats):
                 net.zero_grad(set_to_none=True)
-                _run(f, net, x, train)
+                t, pf = _run_counted(f, net, x, train)
+                wall, faults = wall + t, faults + pf
         events = prof.key_averages()
         total = sum(e.self_cpu_time_total for e in events)
-        print(f"\n## {model} d={d} {mode}: {name}, {repeats} calls, "
-              f"{total / 1e3 / repeats:.1f} ms of operator time per call")
+        print(f"\n## {model} d={d} {mode}: {name}, {repeats} calls, per call: "
+              f"{1e3 * wall / repeats:.1f} ms wall, {total / 1e3 / repeats:.1f} ms of operator "
+              f"time, {faults // repeats} minor page faults")
         print(events.table(sort_by="self_cpu_time_total", row_limit=rows))
 
 
@@ -291,6 +311,7 @@ def main() -> None:
     p.add_argument("--render", type=Path,
                    help="write --md from this recorded results file, without timing")
     p.add_argument("--only-compiled", action="store_true", help="the compiled table alone")
+    p.add_argument("--no-compiled", action="store_true", help="leave out the compiled table")
     p.add_argument("--profile", nargs=3, metavar=("MODEL", "D", "MODE"),
                    help="where one cell's time goes: torch.profiler's operators, per method")
     a = p.parse_args()
@@ -321,7 +342,7 @@ def main() -> None:
         for s in stoch:
             print(json.dumps(s), flush=True)
     comp = []
-    for model in ("mlp", "resmlp"):
+    for model in ("mlp", "resmlp") if not a.no_compiled else ():
         for d in [d for d in dims if d <= 50]:
             for mode in ("value", "train"):
                 c = bench_compiled(model, d, mode, repeats, n)
@@ -332,7 +353,8 @@ def main() -> None:
             platform.machine(), "platform": platform.platform(),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "repeats": repeats, "jet": jet_laplacian is not None,
-            "device": DEVICE if DEVICE == "cpu" else torch.cuda.get_device_name()}
+            "device": DEVICE if DEVICE == "cpu" else torch.cuda.get_device_name(),
+            "allocator": {k: os.environ[k] for k in ALLOCATOR_SETTINGS if k in os.environ}}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps({"meta": meta, "cells": cells, "stochastic": stoch,
@@ -341,6 +363,25 @@ def main() -> None:
         a.md.parent.mkdir(parents=True, exist_ok=True)
         # --only-compiled times no cell of the first two tables
         a.md.write_text((markdown(meta, cells, stoch) if cells else "") + compiled_markdown(comp))
+
+
+# The environment variables that change how memory is got from the system, recorded with a
+# run: glibc's malloc tunables, PyTorch's transparent-huge-page allocation, a preloaded malloc.
+ALLOCATOR_SETTINGS = ("GLIBC_TUNABLES", "THP_MEM_ALLOC_ENABLE", "LD_PRELOAD")
+
+
+def _allocator(meta: dict[str, Any]) -> str:
+    env = meta.get("allocator")
+    if env is None:
+        return "allocator settings not recorded"
+    if not env:
+        return "the system allocator's defaults"
+    return "allocator settings " + ", ".join(f"`{k}={v}`" for k, v in env.items())
+
+
+def _faults(c: dict[str, Any], methods: list[str]) -> str:
+    f = c.get("faults_median")
+    return " / ".join(f"{f[m]:.0f}" for m in methods) if f else "-"
 
 
 def _target(c: dict[str, object]) -> str:
@@ -388,13 +429,14 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
     has_jet = bool(meta["jet"])
     head = "| model | d | mode | nested (s) | gradkit (s) | gradkit / nested |"
     head += " jet (s) | jet / nested |" if has_jet else ""
-    head += " target |"
+    methods = ["nested", "gradkit"] + (["jet"] if has_jet else [])
+    head += f" page faults per call ({' / '.join(methods)}) | target |"
     bad = inconsistent(cells)
     spread = any("rounds_s" in c for c in cells)
     lines = [f"Recorded with `make bench-laplacian` (`benchmarks/bench_laplacian.py`): "
              f"{meta.get('date', 'date not recorded')}; {meta['device']} "
              f"({meta.get('platform', meta['machine'])}); torch {meta['torch']}, "
-             f"Python {meta['python']}, {meta['threads']} CPU thread(s); "
+             f"Python {meta['python']}, {meta['threads']} CPU thread(s); {_allocator(meta)}; "
              f"median of {meta['repeats']} interleaved rounds"
              + (" (fastest-slowest round in brackets)" if spread else
                 " (the run did not record the spread of the rounds)")
@@ -412,7 +454,7 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
         if has_jet:
             row += f" {_time(c, 'jet')} | {r['jet']:.2f} |"
         verdict = "noise" if (c["model"], c["d"], c["mode"]) in bad else _target(c)
-        lines.append(row + f" {verdict} |")
+        lines.append(row + f" {_faults(c, methods)} | {verdict} |")
     lines += ["", "| d | N | probes | exact forward (s) | estimate (s) | relative RMS error |",
               "|---|---|---|---|---|---|"]
     for s in stoch:
