@@ -97,6 +97,8 @@ sphinx_gallery_conf = {
     # the 160 x 112 px they are shown at
     "image_srcset": ["2x"],
     "thumbnail_size": (320, 224),
+    # the examples run in as many processes as Sphinx has (-j auto: one per core)
+    "parallel": True,
 }
 
 # -- myst-nb -----------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Run every executable page from a fresh state, and fail the build on a wrong value.
 
 NOTE: [One way to run a page]
-- A gallery script is run by sphinx-gallery in the Sphinx process, after its
-  ``reset_modules``: matplotlib's reset (figures closed, rcParams restored) and
-  :func:`reset_torch`.
+- A gallery script is run by sphinx-gallery after its ``reset_modules``: matplotlib's
+  reset (figures closed, rcParams restored) and :func:`reset_torch`. With its
+  ``parallel`` option (conf.py: as many processes as Sphinx's ``-j``), the scripts of a
+  gallery section run in joblib's worker processes, each script after the same reset;
+  with one process (``-j 1``), in the Sphinx process.
 - A MyST-NB page is run by myst-nb in a kernel of its own
   (``nb_execution_mode = "force"``): it runs whenever Sphinx reads the page, and
   Sphinx reads a page when its source, the configuration or (below) one of its
