@@ -329,7 +329,7 @@ bench-laplacian: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py --out benchmarks/results/laplacian.json \
 	  --md benchmarks/results/laplacian.md
 	GLIBC_TUNABLES=$(BENCH_KEPT_MEMORY) $(BENCH_VENV)/bin/python benchmarks/bench_laplacian.py \
-	  --no-compiled --out benchmarks/results/laplacian-kept-memory.json \
+	  --only-laplacian --out benchmarks/results/laplacian-kept-memory.json \
 	  --md benchmarks/results/laplacian-kept-memory.md
 	$(BIN)/python benchmarks/plot_laplacian.py benchmarks/results/laplacian.json \
 	  --out benchmarks/results/laplacian.png

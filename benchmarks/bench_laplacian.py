@@ -64,6 +64,9 @@ _JET_CACHE: dict[int, tuple[nn.Module, Callable[[Tensor], Tensor]]] = {}
 
 N, WIDTH = 4096, 64
 DEVICE = "cpu"
+# The environment variables that change how memory is got from the system, recorded with a
+# run: glibc's malloc tunables, PyTorch's transparent-huge-page allocation, a preloaded malloc.
+ALLOCATOR_SETTINGS = ("GLIBC_TUNABLES", "THP_MEM_ALLOC_ENABLE", "LD_PRELOAD")
 
 
 def _sync() -> None:
@@ -150,17 +153,12 @@ def _methods() -> dict[str, Callable[[nn.Module, Tensor, bool], Tensor]]:
 
 def _minor_faults() -> int:
     """The process's minor page faults so far: pages the kernel mapped (and zeroed) on first
-    touch, which no operator profile shows."""
+    touch. An operator profile counts their time in the operator that touched the pages."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _run(f: Callable[[nn.Module, Tensor, bool], Tensor], net: nn.Module, x: Tensor,
-         train: bool) -> float:
-    return _run_counted(f, net, x, train)[0]
-
-
-def _run_counted(f: Callable[[nn.Module, Tensor, bool], Tensor], net: nn.Module, x: Tensor,
-                 train: bool) -> tuple[float, int]:
+         train: bool) -> tuple[float, int]:
     """One call's time (s) and the minor page faults it took."""
     _sync()
     faults = _minor_faults()
@@ -194,7 +192,7 @@ def bench_cell(model: str, d: int, mode: str, repeats: int, n: int) -> dict[str,
     for r in range(repeats + 2):
         for name, f in methods.items():
             net.zero_grad(set_to_none=True)
-            t, pf = _run_counted(f, net, x, train)
+            t, pf = _run(f, net, x, train)
             if r >= 2:
                 times[name].append(t)
                 faults[name].append(pf)
@@ -230,7 +228,7 @@ def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[
             return fast(x)
 
     methods = {"gradkit": _gradkit, "gradkit_compiled": compiled}
-    compile_s = _run(compiled, net, x, train)
+    compile_s, _ = _run(compiled, net, x, train)
     ref = _gradkit(net, x, False).reshape(-1)
     for name, f in methods.items():
         err = (f(net, x, False).reshape(-1).detach() - ref).abs().max().item()
@@ -239,7 +237,7 @@ def bench_compiled(model: str, d: int, mode: str, repeats: int, n: int) -> dict[
     for r in range(repeats + 2):
         for name, f in methods.items():
             net.zero_grad(set_to_none=True)
-            t = _run(f, net, x, train)
+            t, _ = _run(f, net, x, train)
             if r >= 2:
                 times[name].append(t)
     shutil.rmtree(cache, ignore_errors=True)  # the compiled code is loaded; one cell's cache
@@ -291,7 +289,7 @@ def profile_cell(model: str, d: int, mode: str, repeats: int, n: int = N, rows: 
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(repeats):
                 net.zero_grad(set_to_none=True)
-                t, pf = _run_counted(f, net, x, train)
+                t, pf = _run(f, net, x, train)
                 wall, faults = wall + t, faults + pf
         events = prof.key_averages()
         total = sum(e.self_cpu_time_total for e in events)
@@ -311,7 +309,8 @@ def main() -> None:
     p.add_argument("--render", type=Path,
                    help="write --md from this recorded results file, without timing")
     p.add_argument("--only-compiled", action="store_true", help="the compiled table alone")
-    p.add_argument("--no-compiled", action="store_true", help="leave out the compiled table")
+    p.add_argument("--only-laplacian", action="store_true",
+                   help="the Laplacian table alone: no stochastic, no compiled table")
     p.add_argument("--profile", nargs=3, metavar=("MODEL", "D", "MODE"),
                    help="where one cell's time goes: torch.profiler's operators, per method")
     a = p.parse_args()
@@ -338,11 +337,12 @@ def main() -> None:
                     print(json.dumps(c), flush=True)
                     cells.append(c)
         stoch = [bench_stochastic(d, nn_, repeats) for d, nn_ in
-                 ([(100, 512)] if a.quick else [(100, N), (1000, 256)])]
+                 ([(100, 512)] if a.quick else [(100, N), (1000, 256)])
+                 if not a.only_laplacian]
         for s in stoch:
             print(json.dumps(s), flush=True)
     comp = []
-    for model in ("mlp", "resmlp") if not a.no_compiled else ():
+    for model in ("mlp", "resmlp") if not a.only_laplacian else ():
         for d in [d for d in dims if d <= 50]:
             for mode in ("value", "train"):
                 c = bench_compiled(model, d, mode, repeats, n)
@@ -363,11 +363,6 @@ def main() -> None:
         a.md.parent.mkdir(parents=True, exist_ok=True)
         # --only-compiled times no cell of the first two tables
         a.md.write_text((markdown(meta, cells, stoch) if cells else "") + compiled_markdown(comp))
-
-
-# The environment variables that change how memory is got from the system, recorded with a
-# run: glibc's malloc tunables, PyTorch's transparent-huge-page allocation, a preloaded malloc.
-ALLOCATOR_SETTINGS = ("GLIBC_TUNABLES", "THP_MEM_ALLOC_ENABLE", "LD_PRELOAD")
 
 
 def _allocator(meta: dict[str, Any]) -> str:
@@ -455,8 +450,9 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
             row += f" {_time(c, 'jet')} | {r['jet']:.2f} |"
         verdict = "noise" if (c["model"], c["d"], c["mode"]) in bad else _target(c)
         lines.append(row + f" {_faults(c, methods)} | {verdict} |")
-    lines += ["", "| d | N | probes | exact forward (s) | estimate (s) | relative RMS error |",
-              "|---|---|---|---|---|---|"]
+    if stoch:
+        lines += ["", "| d | N | probes | exact forward (s) | estimate (s) | relative RMS error |",
+                  "|---|---|---|---|---|---|"]
     for s in stoch:
         lines.append(f"| {s['d']} | {s['n']} | {s['samples']} Rademacher | {s['exact_s']:.4f} "
                      f"| {s['estimate_s']:.4f} | {s['rel_rms_error']:.3f} "
@@ -465,6 +461,8 @@ def markdown(meta: dict[str, object], cells: list[dict[str, object]],
 
 
 def compiled_markdown(comp: list[dict[str, object]]) -> str:
+    if not comp:
+        return ""
     lines = ["", "| model | d | mode | eager gradkit (s) | compiled (s) | compiled / eager "
              "| first compiled call (s, empty compile cache) |", "|---|---|---|---|---|---|---|"]
     for c in comp:
