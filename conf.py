@@ -24,6 +24,9 @@ version = release
 extensions = [
     # How every page runs, reruns and fails (tools/autograd_site/sphinxext/execution.py)
     "autograd_site.sphinxext.execution",
+    # The MyST-NB pages' kernels forked from one that imported torch once
+    # (tools/autograd_site/sphinxext/kernels.py)
+    "autograd_site.sphinxext.kernels",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     # Math rendered at build time by KaTeX (tools/autograd_site/sphinxext/math.py)

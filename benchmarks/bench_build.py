@@ -84,7 +84,7 @@ def main():
         ("one touched example", statistics.median(touched), touched),
     ]
     print(f"Site build benchmark ({env_note}; median of {args.repeats} runs, builds of a copy)")
-    print(f"{'what':<22}{'median s':>10}{'x import':>10}  {'target':<14}runs")
+    print(f"{'what':<22}{'median s':>10}{'x import':>10}  {'target':<16}runs")
     failed = []
     for name, median, runs in rows:
         ratio = median / t_import
@@ -94,7 +94,7 @@ def main():
             failed.append(name)
             mark += " MISSED"
         runs_text = ", ".join(f"{r:.2f}" for r in runs)
-        print(f"{name:<22}{median:>10.2f}{ratio:>10.2f}  {mark:<14}[{runs_text}]")
+        print(f"{name:<22}{median:>10.2f}{ratio:>10.2f}  {mark:<16}[{runs_text}]")
     if failed:
         print(f"targets missed: {', '.join(failed)}")
 

@@ -24,13 +24,12 @@ from pathlib import Path
 
 import pytest
 from autograd_site.project import (
-    ROOT,
     build_command,
     copy_project,
     myst_nb_pages,
     stage_static_assets,
 )
-from autograd_site.sphinxext.execution import inputs_fingerprint
+from autograd_site.sphinxext.execution import RESET_FILES, inputs_fingerprint
 
 FAILING_PAGE = """---
 file_format: mystnb
@@ -101,14 +100,18 @@ def test_a_change_to_an_input_changes_the_fingerprint(scratch, edit):
     assert inputs_fingerprint(scratch) != before
 
 
-@pytest.mark.parametrize("module", ["execution.py", "reader_tracebacks.py"])
+@pytest.mark.parametrize("module", [path.name for path in RESET_FILES])
 def test_a_change_to_the_reset_code_changes_the_fingerprint(scratch, tmp_path, module):
-    """The reset before each example and the kernels' start-up file are inputs of every page."""
-    sphinxext = ROOT / "tools" / "autograd_site" / "sphinxext"
-    files = [sphinxext / "execution.py", sphinxext / "reader_tracebacks.py"]
+    """The reset before each example, the kernels' start-up file and the code that starts
+    the kernels are inputs of every page."""
+    files = list(RESET_FILES)
+    assert {f.name for f in files} >= {
+        "execution.py", "reader_tracebacks.py", "kernel_server.py", "kernel_launcher.py"
+    }
     before = inputs_fingerprint(scratch, reset_files=files)
     changed = tmp_path / module
-    changed.write_text((sphinxext / module).read_text() + "\n# changed\n")
+    original = next(f for f in files if f.name == module)
+    changed.write_text(original.read_text() + "\n# changed\n")
     after = inputs_fingerprint(
         scratch, reset_files=[changed if f.name == module else f for f in files]
     )
@@ -188,20 +191,41 @@ def test_a_second_build_stops_at_once_while_one_runs(scratch):
     assert time.perf_counter() - start < 60
 
 
-def _kernels_of(pids: set[int]) -> list[int]:
-    """Jupyter kernels whose parent (JPY_PARENT_PID) was one of ``pids``."""
-    found = []
+def _environments() -> dict[int, dict[bytes, bytes]]:
+    """Each process's environment as it started (/proc/PID/environ)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
+            items = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        for item in environ:
-            if item.startswith(b"JPY_PARENT_PID=") and int(item.split(b"=")[1] or 0) in pids:
-                found.append(int(entry.name))
+        found[int(entry.name)] = dict(item.partition(b"=")[::2] for item in items if item)
     return found
+
+
+def _kernels_of(pids: set[int]) -> list[int]:
+    """Jupyter kernels whose parent (JPY_PARENT_PID) was one of ``pids``, and the kernel
+    server those started from with the kernels it forked (they carry its socket's name:
+    NOTE: [Kernels forked from one process])."""
+    environments = _environments()
+    kernels = [
+        pid
+        for pid, environ in environments.items()
+        if int(environ.get(b"JPY_PARENT_PID") or 0) in pids
+    ]
+    servers = {
+        environments[pid][b"AUTOGRAD_SITE_KERNEL_SERVER"]
+        for pid in kernels
+        if b"AUTOGRAD_SITE_KERNEL_SERVER" in environments[pid]
+    }
+    forked = [
+        pid
+        for pid, environ in environments.items()
+        if environ.get(b"AUTOGRAD_SITE_KERNEL_SERVER") in servers
+    ]
+    return sorted(set(kernels) | set(forked))
 
 
 def _session_pids(sid: int) -> set[int]:
@@ -251,7 +275,7 @@ def test_executed_pages_are_spread_over_the_chunks_a_parallel_build_reads(monkey
 
     names = [f"page{i:02}" for i in range(54)]
     executed = names[30:39]
-    monkeypatch.setattr(execution, "_myst_nb_docnames", lambda env: executed)
+    monkeypatch.setattr(execution, "myst_nb_docnames", lambda env: executed)
 
     def off_share(order):
         """How far each chunk's count of executed pages is from its share by size."""

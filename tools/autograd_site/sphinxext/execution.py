@@ -9,7 +9,9 @@ NOTE: [One way to run a page]
 - A MyST-NB page is run by myst-nb in a kernel of its own
   (``nb_execution_mode = "force"``): it runs whenever Sphinx reads the page, and
   Sphinx reads a page when its source, the configuration or (below) one of its
-  other inputs changed. No kernel, figure or cache is shared between pages.
+  other inputs changed. No kernel, figure or cache is shared between pages. The
+  kernel is a fresh process forked from one that imported torch once per build
+  (NOTE: [Kernels forked from one process] in kernels.py).
 
 NOTE: [Other inputs of a page]
 A page's outputs also depend on gradkit's sources, on :func:`reset_torch`, on
@@ -99,9 +101,14 @@ def _load_forward_mode_quietly(torch) -> None:
         torch.func.jvp(torch.sin, (torch.zeros(()),), (torch.ones(()),))
 
 
-# The code that sets a page's starting state: this module (reset_torch) and the
-# kernels' start-up file.
-RESET_FILES = (Path(__file__), Path(__file__).with_name("reader_tracebacks.py"))
+# The code that sets a page's starting state: this module (reset_torch), the
+# kernels' start-up file, and the kernel server and launcher that start the kernels.
+RESET_FILES = (
+    Path(__file__),
+    Path(__file__).with_name("reader_tracebacks.py"),
+    Path(__file__).parent.parent / "kernel_server.py",
+    Path(__file__).parent.parent / "kernel_launcher.py",
+)
 
 
 def inputs_fingerprint(confdir: str | os.PathLike, reset_files=RESET_FILES) -> str:
@@ -177,7 +184,7 @@ def _rerun_if_inputs_changed(app):
         logger.info(f"[execution] {reason}: every page runs")
 
 
-def _myst_nb_docnames(env):
+def myst_nb_docnames(env):
     return [
         docname
         for docname in sorted(env.found_docs)
@@ -189,7 +196,7 @@ def _myst_nb_docnames(env):
 def _reread_notebooks_if_inputs_changed(app, env, added, changed, removed):
     if not getattr(env, "autograd_site_inputs_changed", False):
         return []
-    return [name for name in _myst_nb_docnames(env) if name not in added]
+    return [name for name in myst_nb_docnames(env) if name not in added]
 
 
 def _spread_executed_pages(app, env, docnames):
@@ -200,7 +207,7 @@ def _spread_executed_pages(app, env, docnames):
     after another while the other processes sit idle. Spread out, each chunk runs its
     share. The order changes only which process reads a page, not what it shows (each
     runs in a kernel of its own)."""
-    executed = set(_myst_nb_docnames(env)) & set(docnames)
+    executed = set(myst_nb_docnames(env)) & set(docnames)
     if len(executed) < 2 or app.parallel <= 1:
         return
     others = [name for name in docnames if name not in executed]
