@@ -106,7 +106,8 @@ def test_a_change_to_the_reset_code_changes_the_fingerprint(scratch, tmp_path, m
     the kernels are inputs of every page."""
     files = list(RESET_FILES)
     assert {f.name for f in files} >= {
-        "execution.py", "reader_tracebacks.py", "kernel_server.py", "kernel_launcher.py"
+        "execution.py", "reader_tracebacks.py", "kernels.py", "kernel_server.py",
+        "kernel_launcher.py",
     }
     before = inputs_fingerprint(scratch, reset_files=files)
     changed = tmp_path / module
@@ -205,17 +206,18 @@ def _environments() -> dict[int, dict[bytes, bytes]]:
     return found
 
 
-def _kernels_of(pids: set[int]) -> list[int]:
-    """Jupyter kernels whose parent (JPY_PARENT_PID) was one of ``pids``, and the kernel
-    server those started from with the kernels it forked (they carry its socket's name:
-    NOTE: [Kernels forked from one process])."""
+def _kernels_of(pids: set[int], servers: set[bytes]) -> list[int]:
+    """Jupyter kernels whose parent (JPY_PARENT_PID) was one of ``pids``, and every process
+    of the kernel servers they named (the server, the kernels it forked and their
+    children carry its socket's name: NOTE: [Kernels forked from one process]).
+    ``servers`` collects those names, so a server is still found once its kernels end."""
     environments = _environments()
     kernels = [
         pid
         for pid, environ in environments.items()
         if int(environ.get(b"JPY_PARENT_PID") or 0) in pids
     ]
-    servers = {
+    servers |= {
         environments[pid][b"AUTOGRAD_SITE_KERNEL_SERVER"]
         for pid in kernels
         if b"AUTOGRAD_SITE_KERNEL_SERVER" in environments[pid]
@@ -245,10 +247,11 @@ def test_ctrl_c_leaves_no_kernel_running(scratch):
         start_new_session=True,
     )
     seen: set[int] = set()
+    servers: set[bytes] = set()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         seen |= _session_pids(process.pid)
-        if _kernels_of(seen):
+        if _kernels_of(seen, servers):
             break
         time.sleep(0.2)
     assert process.poll() is None, "the build ended before any kernel started"
@@ -257,10 +260,15 @@ def test_ctrl_c_leaves_no_kernel_running(scratch):
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     process.communicate(timeout=120)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and (_kernels_of(seen) or _session_pids(process.pid)):
+    while time.monotonic() < deadline and (
+        _kernels_of(seen, servers) or _session_pids(process.pid)
+    ):
         time.sleep(0.5)
+    assert servers, "no kernel server was seen: the kernels did not start from one"
     assert not _session_pids(process.pid), "build processes left running"
-    assert not _kernels_of(seen), "kernels left running"
+    assert not _kernels_of(seen, servers), "kernels or kernel servers left running"
+    left = [path for path in servers if os.path.exists(os.path.dirname(path))]
+    assert not left, f"kernel servers' folders left behind: {left}"
 
 
 # -- a parallel build spreads the executed pages over its processes --------------------

@@ -1,13 +1,14 @@
 """The build's kernel command: a kernel forked by the kernel server, or a plain one.
 
-jupyter_client starts this module as the kernel (the build's kernel spec,
-``autograd_site.sphinxext.execution``) with ipykernel's arguments. It asks the kernel
+jupyter_client starts this module as the kernel (the build's kernel spec, written by
+``autograd_site.sphinxext.kernels``) with ipykernel's arguments. It asks the kernel
 server (``autograd_site.kernel_server``, whose socket is named by
-``AUTOGRAD_SITE_KERNEL_SERVER``) to fork a kernel, then stands in for that kernel:
-it forwards the signals jupyter_client sends it, and exits with the kernel's exit code
-when the kernel ends. If no server is named, or the server cannot serve this
-environment, it becomes a plain ``python -m ipykernel_launcher`` with the same
-arguments.
+``AUTOGRAD_SITE_KERNEL_SERVER``) to fork a kernel, then stands in for that kernel: it
+forwards the signals jupyter_client sends it to the kernel's process group (as
+jupyter_client signals a plain kernel's group), and exits with the kernel's exit code
+once the kernel's process has ended. If no server is named, or the server cannot
+serve this kernel, it becomes a plain ``python -m ipykernel_launcher`` with the same
+arguments, and says why on its standard error.
 
 Usage: ``python -m autograd_site.kernel_launcher -f CONNECTION_FILE``.
 """
@@ -20,7 +21,7 @@ import signal
 import socket
 import sys
 
-from autograd_site.kernel_server import STREAMS, encode_request
+from autograd_site.kernel_server import send_request
 
 SERVER_VARIABLE = "AUTOGRAD_SITE_KERNEL_SERVER"
 
@@ -34,17 +35,27 @@ def _plain_kernel(arguments: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *arguments])
 
 
-def _ask_server(path: str, arguments: list[str]) -> tuple[socket.socket, int] | str:
+def _read_line(conn: socket.socket, pending: bytearray) -> str:
+    """The next line from ``conn`` (b"" at its end), keeping what follows in ``pending``."""
+    while b"\n" not in pending:
+        chunk = conn.recv(4096)
+        if not chunk:
+            line = bytes(pending)
+            pending.clear()
+            return line.decode()
+        pending += chunk
+    line, _, rest = bytes(pending).partition(b"\n")
+    pending[:] = rest
+    return line.decode()
+
+
+def _ask_server(path: str, arguments: list[str], pending: bytearray):
     """The connection and the forked kernel's pid, or why the server did not fork one."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
-        socket.send_fds(
-            conn,
-            [encode_request(arguments, os.getcwd(), dict(os.environ))],
-            list(range(STREAMS)),
-        )
-        reply = conn.makefile("rb").readline().decode()
+        send_request(conn, arguments, os.getcwd(), dict(os.environ))
+        reply = _read_line(conn, pending)
     except OSError as err:
         conn.close()
         return f"cannot reach the kernel server at {path}: {err}"
@@ -54,43 +65,63 @@ def _ask_server(path: str, arguments: list[str]) -> tuple[socket.socket, int] | 
     return reply.strip() or "the kernel server closed the connection"
 
 
-def _stand_in(conn: socket.socket, kernel: int) -> int:
-    """Forward signals to the kernel until it ends; return its exit code."""
+def _signal_group(kernel: int, alive, signum: int) -> None:
+    """Send ``signum`` to the kernel's process group while the kernel lives."""
+    if alive():
+        try:
+            os.killpg(kernel, signum)
+        except ProcessLookupError:
+            pass
+
+
+def _stand_in(conn: socket.socket, kernel: int, pending: bytearray, parent: int) -> int:
+    """Forward signals to the kernel until its process ends; return its exit code."""
+    # A pidfd names this very process even after its pid is freed, and becomes
+    # readable when the process ends (the kernel is the server's child, not ours).
+    ended = os.pidfd_open(kernel)
+
+    def alive() -> bool:
+        return not select.select([ended], [], [], 0)[0]
+
     for signum in FORWARDED:
-        signal.signal(signum, lambda received, _frame: os.kill(kernel, received))
-    parent = os.getppid()
-    received = b""
+        signal.signal(signum, lambda received, _frame: _signal_group(kernel, alive, received))
+    code = 1  # unless the kernel reports one: it ended without reporting (it crashed)
+    watched = [ended, conn]
     while True:
-        # The socket closes when the kernel ends; check on the parent every second
-        # (as ipykernel's own parent poller does), so no kernel outlives its client.
-        readable, _, _ = select.select([conn], [], [], 1.0)
+        # Check on the parent every second (as ipykernel's own parent poller does), so
+        # no kernel outlives the process that started it.
+        readable, _, _ = select.select(watched, [], [], 1.0)
         if os.getppid() != parent:
-            os.kill(kernel, signal.SIGKILL)
+            _signal_group(kernel, alive, signal.SIGKILL)
             return 1
-        if not readable:
-            continue
-        chunk = conn.recv(4096)
-        if not chunk:
+        if ended in readable:
             break
-        received += chunk
-    for line in received.decode().splitlines():
+        if conn in readable:
+            chunk = conn.recv(4096)
+            if not chunk:
+                watched.remove(conn)
+            pending += chunk
+    for line in bytes(pending).decode().splitlines():
         if line.startswith("exit "):
-            return int(line.split()[1])
-    return 1  # the kernel ended without reporting: it crashed
+            code = int(line.split()[1])
+    return code
 
 
 def main(arguments: list[str]) -> int:
     """Run the kernel ipykernel's ``arguments`` describe; return its exit code."""
+    # jupyter_client names the process that started this one; if it dies, so does the kernel
+    parent = int(os.environ.get("JPY_PARENT_PID") or os.getppid())
     path = os.environ.get(SERVER_VARIABLE)
     if not path:
         _plain_kernel(arguments)
-    outcome = _ask_server(path, arguments)
+    pending = bytearray()
+    outcome = _ask_server(path, arguments, pending)
     if isinstance(outcome, str):
         print(f"autograd_site.kernel_launcher: {outcome}; starting a plain kernel",
               file=sys.stderr)
         _plain_kernel(arguments)
     conn, kernel = outcome
-    return _stand_in(conn, kernel)
+    return _stand_in(conn, kernel, pending, parent)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@
   and written beside the page as ``<page>.ipynb`` (``autograd_site.sphinxext.notebooks``
   writes it, in clean Markdown); a "Run this page yourself" box after the title links
   to it. (sphinx-gallery offers its scripts as ``.py``, ``.ipynb`` and zip itself.)
-- gradkit's wheel, built from ``src/`` by ``pip wheel`` at build time, is served
-  at ``_downloads/gradkit/``. The ``gradkit-install`` directive puts, at the top
-  of each page that uses gradkit, the link and the exact ``pip install``
-  command (the wheel's published address, :func:`install_command`: the notebooks'
-  install cell runs the same command); every other page runs with torch,
-  matplotlib and numpy alone.
+- gradkit's wheel, built from ``src/`` by ``pip wheel`` at build time (started as the
+  build starts, so that it runs beside the pages), is served at ``_downloads/gradkit/``.
+  The ``gradkit-install`` directive puts, at the top of each page that uses gradkit,
+  the link and the exact ``pip install`` command (the wheel's published address,
+  :func:`install_command`: the notebooks' install cell runs the same command); every
+  other page runs with torch, matplotlib and numpy alone.
 - Every executed page and the home page say when, with which torch and Python
   their outputs were computed, and on which device (the ``computed-with.html``
   template), read from the build's environment: the date is ``SOURCE_DATE_EPOCH``,
@@ -140,12 +140,12 @@ class GradkitInstall(Directive):
         return [box]
 
 
-def build_wheel(confdir: Path, folder: Path) -> Path:
-    """Build gradkit's wheel from the sources in ``confdir`` into ``folder``; return its path."""
+def start_wheel_build(confdir: Path, folder: Path) -> subprocess.Popen:
+    """Start building gradkit's wheel from the sources in ``confdir`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("gradkit-*.whl"):
         old.unlink()
-    result = subprocess.run(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -158,12 +158,18 @@ def build_wheel(confdir: Path, folder: Path) -> Path:
             str(folder),
             str(confdir),
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def finish_wheel_build(process: subprocess.Popen, folder: Path) -> Path:
+    """Wait for a build :func:`start_wheel_build` started; return the wheel's path."""
+    stdout, stderr = process.communicate()
     wheels = list(folder.glob("gradkit-*.whl"))
-    if result.returncode != 0 or len(wheels) != 1:
-        raise RuntimeError(f"building gradkit's wheel failed:\n{result.stdout}\n{result.stderr}")
+    if process.returncode != 0 or len(wheels) != 1:
+        raise RuntimeError(f"building gradkit's wheel failed:\n{stdout}\n{stderr}")
     return wheels[0]
 
 
@@ -174,17 +180,34 @@ def _wheel_is_current(wheel: Path, confdir: Path) -> bool:
     return wheel.stat().st_mtime >= max(p.stat().st_mtime for p in sources if p.is_file())
 
 
-def _serve_wheel(app, exception):
-    if exception is not None or app.builder.format != "html":
+_wheel_build: subprocess.Popen | None = None
+
+
+def _start_wheel(app):
+    """Build the wheel while the pages run (pip takes a second), if it is not current."""
+    global _wheel_build
+    if app.builder.format != "html":
         return
     confdir = Path(app.confdir)
     folder = Path(app.outdir) / WHEEL_FOLDER
+    if not _wheel_is_current(folder / wheel_name(app.config.release), confdir):
+        _wheel_build = start_wheel_build(confdir, folder)
+
+
+def _serve_wheel(app, exception):
+    global _wheel_build
+    if _wheel_build is None:
+        return
+    process, _wheel_build = _wheel_build, None
+    folder = Path(app.outdir) / WHEEL_FOLDER
+    if exception is not None:
+        process.communicate()  # a failed build leaves no process behind
+        return
+    built = finish_wheel_build(process, folder)
     wheel = folder / wheel_name(app.config.release)
-    if not _wheel_is_current(wheel, confdir):
-        built = build_wheel(confdir, folder)
-        if built.name != wheel.name:
-            raise RuntimeError(f"gradkit's wheel is {built.name}, the pages link {wheel.name}")
-        logger.info(f"[downloads] built {WHEEL_FOLDER}/{wheel.name}")
+    if built.name != wheel.name:
+        raise RuntimeError(f"gradkit's wheel is {built.name}, the pages link {wheel.name}")
+    logger.info(f"[downloads] built {WHEEL_FOLDER}/{wheel.name}")
 
 
 # -- what computed the outputs ----------------------------------------------------------
@@ -249,5 +272,6 @@ def setup(app):
     app.connect("builder-inited", _remember_computed_with)
     app.connect("doctree-read", _add_notebook_box)
     app.connect("html-page-context", _add_computed_with)
+    app.connect("builder-inited", _start_wheel)
     app.connect("build-finished", _serve_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -106,6 +106,7 @@ def _load_forward_mode_quietly(torch) -> None:
 RESET_FILES = (
     Path(__file__),
     Path(__file__).with_name("reader_tracebacks.py"),
+    Path(__file__).with_name("kernels.py"),
     Path(__file__).parent.parent / "kernel_server.py",
     Path(__file__).parent.parent / "kernel_launcher.py",
 )

@@ -2,20 +2,24 @@
 
 NOTE: [Kernels forked from one process]
 Each MyST-NB page still runs in a fresh kernel of its own (NOTE: [One way to run a page]
-in execution.py), but the kernel is forked from a server that has imported numpy, torch,
-matplotlib and the kernel's dependencies (``autograd_site.kernel_server``), rather than started from
-nothing: about 2.5 s less per page (interpreter start, ``import torch``, torch's teardown).
+in execution.py), but on Linux the kernel is forked from a server that has imported
+numpy, torch, matplotlib and the kernel's dependencies (``autograd_site.kernel_server``,
+which lists what a page can tell apart) rather than started from nothing: no page waits
+for the interpreter to start, for ``import torch`` or for what torch loads on first use.
 
 When a build is about to read a MyST-NB page (or, when every page will run, before
 the gallery runs, so that the server imports torch meanwhile), this extension
-- writes a ``python3`` kernel spec whose command is ``autograd_site.kernel_launcher``
-  into ``_build/jupyter/kernels`` and puts that folder first on ``JUPYTER_PATH``, so the
-  pages' own kernel name (``python3``) finds it and nothing in a page changes;
+- writes a ``python3`` kernel spec, ipykernel's own but for its command
+  (``autograd_site.kernel_launcher``), into a folder of the build's own that it puts
+  first on ``JUPYTER_PATH``: the pages' own kernel name (``python3``) finds it, and
+  nothing in a page or its download changes;
 - starts the server with the build's environment, its socket named by
-  ``AUTOGRAD_SITE_KERNEL_SERVER`` (the launcher falls back to a plain kernel when the
-  server is missing or was started under another environment);
-- stops it when the build finishes. The server also ends when the build's process dies:
-  it reads its standard input, the build's end of a pipe.
+  ``AUTOGRAD_SITE_KERNEL_SERVER`` (the launcher falls back to a plain kernel, saying why
+  on the console, when the server cannot serve a kernel);
+- stops it when the build finishes, and fails the build if it had stopped early (its
+  pages then ran in plain kernels: right, but slow). The server also ends when the
+  build's process dies: it reads its standard input, the build's end of a pipe.
+Elsewhere (no ``os.pidfd_open``, which the launcher needs) the pages run in plain kernels.
 """
 
 from __future__ import annotations
@@ -30,24 +34,30 @@ import time
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
+from sphinx.util import logging
 
 from autograd_site.kernel_launcher import SERVER_VARIABLE
 from autograd_site.sphinxext.execution import myst_nb_docnames
 
+logger = logging.getLogger(__name__)
+
 _server: subprocess.Popen | None = None
-_socket_folder: str | None = None
+_folder: str | None = None
 _saved_environment: dict[str, str | None] = {}
 
 
-def kernel_spec(python: str) -> dict:
-    """The kernel spec that starts kernels through the launcher (ipykernel's, but for argv)."""
-    return {
-        "argv": [python, "-m", "autograd_site.kernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "metadata": {"debugger": True},
-        "kernel_protocol_version": "5.5",
-    }
+def kernel_spec() -> dict:
+    """ipykernel's kernel spec, with the launcher as its command."""
+    from ipykernel.kernelspec import get_kernel_dict, make_ipkernel_cmd
+
+    return {**get_kernel_dict(), "argv": make_ipkernel_cmd(mod="autograd_site.kernel_launcher")}
+
+
+def write_kernel_spec(folder: Path) -> None:
+    """Write the ``python3`` kernel spec under ``folder`` (a ``JUPYTER_PATH`` entry)."""
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps(kernel_spec(), indent=1))
 
 
 def wait_for_socket(server: subprocess.Popen, path: str, timeout: float = 60) -> None:
@@ -77,18 +87,18 @@ def _restore_environment() -> None:
 
 
 def _start_server(app) -> None:
-    global _server, _socket_folder
+    global _server, _folder
     if _server is not None or app.config.nb_execution_mode == "off":
         return
-    jupyter = Path(app.outdir).parent / "jupyter"
-    spec = jupyter / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps(kernel_spec(sys.executable), indent=1))
-    _set_environment("JUPYTER_PATH", os.pathsep.join(
-        [str(jupyter), *filter(None, [os.environ.get("JUPYTER_PATH")])]))
+    if not hasattr(os, "pidfd_open"):
+        return
     # A short folder of its own: a socket's path must fit in 108 bytes.
-    _socket_folder = tempfile.mkdtemp(prefix="autograd-kernels-")
-    path = os.path.join(_socket_folder, "server")
+    _folder = tempfile.mkdtemp(prefix="autograd-kernels-")
+    write_kernel_spec(Path(_folder))
+    _set_environment(
+        "JUPYTER_PATH", os.pathsep.join([_folder, *filter(None, [os.environ.get("JUPYTER_PATH")])])
+    )
+    path = os.path.join(_folder, "server")
     _set_environment(SERVER_VARIABLE, path)
     _server = subprocess.Popen(
         [sys.executable, "-m", "autograd_site.kernel_server", path],
@@ -97,6 +107,8 @@ def _start_server(app) -> None:
         # what jupyter_client gives a kernel (os.environ), not the C library's environment,
         # which a library may have changed underneath it (ncurses sets COLUMNS and LINES)
         env=dict(os.environ),
+        # matplotlib reads a matplotlibrc in the folder it is imported in; this one has none
+        cwd=_folder,
     )
     wait_for_socket(_server, path)
 
@@ -113,9 +125,10 @@ def _start_before_reading(app, env, docnames):
 
 
 def _stop_server(app, exception):
-    global _server, _socket_folder
+    global _server, _folder
     if _server is None:
         return
+    ended_early = _server.poll()
     _server.stdin.close()
     try:
         _server.wait(timeout=10)
@@ -123,9 +136,15 @@ def _stop_server(app, exception):
         _server.kill()
         _server.wait()
     _server = None
-    shutil.rmtree(_socket_folder, ignore_errors=True)
-    _socket_folder = None
+    shutil.rmtree(_folder, ignore_errors=True)
+    _folder = None
     _restore_environment()
+    if ended_early is not None and exception is None:
+        logger.warning(
+            f"the kernel server stopped during the build (exit code {ended_early}; its "
+            "error is printed above): the MyST-NB pages read after that ran in plain kernels",
+            type="autograd_site", subtype="kernels",
+        )
 
 
 def setup(app):
