@@ -26,7 +26,12 @@ from pathlib import Path
 
 import pytest
 from autograd_site.kernel_launcher import SERVER_VARIABLE
-from autograd_site.kernel_server import PER_KERNEL, environment_differences, send_request
+from autograd_site.kernel_server import (
+    HEADER,
+    PER_KERNEL,
+    environment_differences,
+    send_request,
+)
 from autograd_site.sphinxext.kernels import wait_for_socket, write_kernel_spec
 from jupyter_client.manager import KernelManager
 
@@ -285,12 +290,12 @@ def test_an_interrupt_reaches_the_pages_own_processes(kernels, tmp_path):
     try:
         assert kernel.parent() == server.pid
         kernel.run("import subprocess; sleeper = subprocess.Popen(['sleep', '60'])")
-        request = kernel.client.execute("sleeper.wait()")
+        request = kernel.client.execute("import time; time.sleep(60)")
         time.sleep(1)
         kernel.manager.interrupt_kernel()
         while kernel.client.get_shell_msg(timeout=30)["parent_header"].get("msg_id") != request:
             pass
-        ended = kernel.run("import time; time.sleep(0.5); print(sleeper.poll())")["text"]
+        ended = kernel.run("print(sleeper.wait(timeout=5))")["text"]
     finally:
         kernel.stop()
     assert ended.strip() == str(-signal.SIGINT)
@@ -306,18 +311,23 @@ def test_a_pages_exit_handlers_run_when_its_kernel_shuts_down(kernels, tmp_path)
     assert _wait_until(mark.exists), "the page's atexit function did not run"
 
 
-def test_each_forked_kernel_draws_its_own_numpy_random_numbers(kernels, tmp_path):
-    """numpy seeds its global generator when imported, in the server; each kernel reseeds."""
+def test_each_forked_kernel_draws_its_own_random_numbers(kernels, tmp_path):
+    """numpy and torch seed their global generators from entropy when imported (in the
+    server); each forked kernel seeds them afresh, as a fresh process would."""
     server = kernels()
+    draw = (
+        "import random, numpy, torch\n"
+        "print(random.random(), numpy.random.rand(), torch.rand(1).item(), torch.initial_seed())"
+    )
     drawn = []
     for _ in range(2):
         kernel = Kernel(tmp_path)
         try:
             assert kernel.parent() == server.pid
-            drawn.append(kernel.run("import numpy; print(numpy.random.rand())")["text"])
+            drawn.append(kernel.run(draw)["text"].split())
         finally:
             kernel.stop()
-    assert drawn[0] != drawn[1]
+    assert all(first != second for first, second in zip(*drawn, strict=True)), drawn
 
 
 def test_a_page_folder_with_a_matplotlibrc_gets_a_plain_kernel(kernels, tmp_path):
@@ -336,13 +346,21 @@ def test_a_page_folder_with_a_matplotlibrc_gets_a_plain_kernel(kernels, tmp_path
 
 
 def test_the_server_outlives_a_launcher_that_leaves_early(kernels, tmp_path):
-    """A refused launcher that has gone, or one that sends half a request, ends only its
-    own request: the next kernel is still forked."""
+    """A refused launcher that has gone, or one that sends half a request or a malformed
+    one, ends only its own request: the next kernel is still forked."""
     server = kernels()
     path = os.environ[SERVER_VARIABLE]
+    def raw(body: bytes, length: int | None = None):
+        header = HEADER.pack(len(body) if length is None else length)
+        return lambda conn: (socket.send_fds(conn, [header], [0, 1, 2]), conn.sendall(body))
+
     for send in (
         lambda conn: send_request(conn, ["-f", "x"], str(tmp_path), {"A": "differs"}),
         lambda conn: conn.sendall(b"\0\0"),
+        raw(b'{"argv": ["-f", "x"]}'),
+        raw(b"[1, 2]"),
+        raw(b"not json"),
+        raw(b"{}", length=1 << 31),
     ):
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(path)
@@ -397,3 +415,16 @@ def test_a_forked_kernel_writes_on_the_console_what_a_plain_kernel_writes(kernel
     forked, parent = _console_of_a_page(tmp_path / "forked", page)
     assert parent == server.pid
     assert forked.splitlines() == plain.splitlines()
+
+
+def test_a_kernel_killed_outright_ends_its_launcher_with_exit_code_one(kernels, tmp_path):
+    """A kernel that ends without reporting (killed, crashed) is reported as failed."""
+    server = kernels()
+    kernel = Kernel(tmp_path)
+    try:
+        assert kernel.parent() == server.pid
+        os.kill(kernel.pid(), signal.SIGKILL)
+        assert kernel.manager.provisioner.process.wait(timeout=30) == 1
+    finally:
+        kernel.client.stop_channels()
+        kernel.manager.cleanup_resources()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from html.parser import HTMLParser
 
 import pytest
 from autograd_site.fonts import cut_font
@@ -40,6 +41,44 @@ def test_only_the_text_of_katex_output_is_read():
     page = ('<p>prose ∂ outside</p><span class="katex"><span class="katex-html">'
             '<span class="mord">α</span><br><span>≤</span></span></span><p>after ∇</p>')
     assert math_characters(page) == {ord("α"), ord("≤")}
+
+
+@pytest.mark.parametrize(
+    "opening",
+    ['<span class="katex">', '<span class="katex" id="m1">', '<span id="m1" class="x katex">'],
+)
+def test_katex_output_is_found_whatever_its_attributes(opening):
+    page = f'<p>∂</p>{opening}<span>α<span>β</span></span>γ</span><span class="katex-x">∇</span>'
+    assert math_characters(page) == {ord("α"), ord("β"), ord("γ")}
+
+
+def test_katex_output_left_open_is_read_to_the_end_of_the_page():
+    assert math_characters('<p>∂</p><span class="katex"><span>α</span>β') == {ord("α"), ord("β")}
+
+
+class _WholePageMath(HTMLParser):
+    """The characters inside any element with class ``katex``, the whole page parsed:
+    a reader independent of math_fonts' (which parses only KaTeX's fragments)."""
+
+    def __init__(self):
+        super().__init__()
+        self.open: list[bool] = []
+        self.characters: set[int] = set()
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"br", "img", "meta", "link", "input", "hr", "wbr", "source", "area",
+                   "base", "col", "embed", "track"}:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.open.append(bool(self.open and self.open[-1]) or "katex" in classes)
+
+    def handle_endtag(self, tag):
+        if self.open and tag not in {"br", "img", "meta", "link", "input", "hr", "wbr"}:
+            self.open.pop()
+
+    def handle_data(self, data):
+        if self.open and self.open[-1]:
+            self.characters.update(map(ord, data))
 
 
 def test_a_cut_font_keeps_what_is_asked_and_drops_the_rest(staged_fonts, tmp_path):
@@ -113,7 +152,12 @@ def test_cutting_a_katex_font_prints_no_warning(staged_fonts, tmp_path, caplog):
 
 
 def test_every_character_of_the_site_math_is_in_the_served_fonts(built_site, staged_fonts):
-    used = site_math_characters(built_site)
+    used: set[int] = set()
+    for page in built_site.rglob("*.html"):  # read here, not by the code that chose the cut
+        reader = _WholePageMath()
+        reader.feed(page.read_text(encoding="utf-8"))
+        used |= reader.characters
+    assert used == site_math_characters(built_site)
     assert {ord("∂"), ord("=")} <= used, "no math found in the built pages"
     missing, cut = {}, 0
     for full in sorted(staged_fonts.glob("*.woff2")):

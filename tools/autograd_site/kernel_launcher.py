@@ -5,10 +5,11 @@ jupyter_client starts this module as the kernel (the build's kernel spec, writte
 server (``autograd_site.kernel_server``, whose socket is named by
 ``AUTOGRAD_SITE_KERNEL_SERVER``) to fork a kernel, then stands in for that kernel: it
 forwards the signals jupyter_client sends it to the kernel's process group (as
-jupyter_client signals a plain kernel's group), and exits with the kernel's exit code
-once the kernel's process has ended. If no server is named, or the server cannot
-serve this kernel, it becomes a plain ``python -m ipykernel_launcher`` with the same
-arguments, and says why on its standard error.
+jupyter_client signals a plain kernel's group), and exits once the kernel's process
+has ended, with the exit code the kernel reported (:func:`_stand_in`). If no server is
+named, or the server cannot serve this kernel, it becomes a plain
+``python -m ipykernel_launcher`` with the same arguments, and says why on its standard
+error.
 
 Usage: ``python -m autograd_site.kernel_launcher -f CONNECTION_FILE``.
 """
@@ -35,34 +36,30 @@ def _plain_kernel(arguments: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *arguments])
 
 
-def _read_line(conn: socket.socket, pending: bytearray) -> str:
-    """The next line from ``conn`` (b"" at its end), keeping what follows in ``pending``."""
-    while b"\n" not in pending:
-        chunk = conn.recv(4096)
-        if not chunk:
-            line = bytes(pending)
-            pending.clear()
-            return line.decode()
-        pending += chunk
-    line, _, rest = bytes(pending).partition(b"\n")
-    pending[:] = rest
-    return line.decode()
-
-
 def _ask_server(path: str, arguments: list[str], pending: bytearray):
-    """The connection and the forked kernel's pid, or why the server did not fork one."""
+    """The connection, the forked kernel's pid and pidfd, or why no kernel was forked.
+
+    What the server or kernel sends after its first line is kept in ``pending``."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    pidfds: list[int] = []
     try:
         conn.connect(path)
         send_request(conn, arguments, os.getcwd(), dict(os.environ))
-        reply = _read_line(conn, pending)
+        while b"\n" not in pending:
+            chunk, fds, _flags, _address = socket.recv_fds(conn, 4096, 1)
+            pidfds += fds
+            if not chunk:
+                break
+            pending += chunk
     except OSError as err:
         conn.close()
         return f"cannot reach the kernel server at {path}: {err}"
-    if reply.startswith("started "):
-        return conn, int(reply.split()[1])
+    reply, _, rest = bytes(pending).partition(b"\n")
+    pending[:] = rest
+    if reply.startswith(b"started ") and len(pidfds) == 1:
+        return conn, int(reply.split()[1]), pidfds[0]
     conn.close()
-    return reply.strip() or "the kernel server closed the connection"
+    return reply.decode().strip() or "the kernel server closed the connection"
 
 
 def _signal_group(kernel: int, alive, signum: int) -> None:
@@ -74,20 +71,22 @@ def _signal_group(kernel: int, alive, signum: int) -> None:
             pass
 
 
-def _stand_in(conn: socket.socket, kernel: int, pending: bytearray, parent: int) -> int:
-    """Forward signals to the kernel until its process ends; return its exit code."""
-    # A pidfd names this very process even after its pid is freed, and becomes
-    # readable when the process ends (the kernel is the server's child, not ours).
-    ended = os.pidfd_open(kernel)
+def _stand_in(conn: socket.socket, kernel: int, ended: int, pending: bytearray,
+              parent: int) -> int:
+    """Forward signals to the kernel until its process ends; return its exit code.
+
+    ``ended`` is the kernel's pidfd: it names that very process, and becomes readable
+    when the process ends (the kernel is the server's child, not ours). The exit code
+    is the one the kernel reported when ipykernel returned; 1 if it ended without
+    reporting (killed, crashed, or ended by the page with ``os._exit``)."""
 
     def alive() -> bool:
         return not select.select([ended], [], [], 0)[0]
 
     for signum in FORWARDED:
         signal.signal(signum, lambda received, _frame: _signal_group(kernel, alive, received))
-    code = 1  # unless the kernel reports one: it ended without reporting (it crashed)
     watched = [ended, conn]
-    while True:
+    while ended in watched:
         # Check on the parent every second (as ipykernel's own parent poller does), so
         # no kernel outlives the process that started it.
         readable, _, _ = select.select(watched, [], [], 1.0)
@@ -95,16 +94,24 @@ def _stand_in(conn: socket.socket, kernel: int, pending: bytearray, parent: int)
             _signal_group(kernel, alive, signal.SIGKILL)
             return 1
         if ended in readable:
-            break
+            watched.remove(ended)
         if conn in readable:
             chunk = conn.recv(4096)
             if not chunk:
                 watched.remove(conn)
             pending += chunk
+    # What the kernel sent just before it ended (never wait: a process the page
+    # started may hold the connection open).
+    conn.setblocking(False)
+    try:
+        while chunk := conn.recv(4096):
+            pending += chunk
+    except BlockingIOError:
+        pass
     for line in bytes(pending).decode().splitlines():
         if line.startswith("exit "):
-            code = int(line.split()[1])
-    return code
+            return int(line.split()[1])
+    return 1
 
 
 def main(arguments: list[str]) -> int:
@@ -120,8 +127,8 @@ def main(arguments: list[str]) -> int:
         print(f"autograd_site.kernel_launcher: {outcome}; starting a plain kernel",
               file=sys.stderr)
         _plain_kernel(arguments)
-    conn, kernel = outcome
-    return _stand_in(conn, kernel, pending, parent)
+    conn, kernel, ended = outcome
+    return _stand_in(conn, kernel, ended, pending, parent)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,19 @@ plain kernel does.
 
 What a page can tell apart (``tests/site/test_kernel_server.py`` compares a page's view
 of both kernels: arguments, import path, folder, environment, signal handlers, session,
-random state, inline figures, exit handlers, signals reaching the page's own children):
+random state, inline figures, console output, exit handlers, signals reaching the page's
+own children):
 - the modules above are already in ``sys.modules``, with the warning filters and
-  loggers they set up at import, set up before IPython's rather than after; what they
-  made is frozen (``gc.freeze``): the garbage collector never frees it (the objects a
-  page makes are collected as usual);
-- one more thread (the one that ends the kernel if its launcher is killed);
+  loggers they set up at import, set up before IPython's rather than after;
+- what they made is frozen (``gc.freeze``): ``gc.get_objects()`` and
+  ``gc.get_referrers()`` do not list it and the collector never frees it (what a page
+  makes, its tensors included, is listed and collected as usual);
+- the process: its parent is the server, one more thread watches the launcher, its
+  peak memory (``ru_maxrss``) includes the server's, ``/proc/self/cmdline`` and
+  ``/proc/self/environ`` show the server's start (``sys.orig_argv`` and ``os.environ``
+  are the kernel's), and the outermost frames of ``inspect.stack()`` are this module's;
+- generators seeded at import by other libraries (sympy's) start where the server's
+  did; Python's, numpy's and torch's global generators are seeded afresh in each kernel;
 - the string hash seed is the server's, the same for every page of a build (a fresh
   seed per build, as before: no page may print in an order that depends on it).
 
@@ -37,15 +44,17 @@ How a kernel starts (``autograd_site.kernel_launcher`` is the other end):
    launcher forwards jupyter_client's signals (interrupt, terminate) to its group.
 4. When the kernel shuts down, the child tells the launcher its exit code and exits as
    a plain kernel does (exit handlers, finalizers). The launcher exits when the
-   child's process has ended. When the launcher is killed (jupyter_client's last
-   resort), the child sees its socket close and kills its own process group.
+   child's process has ended, watched through a pidfd the child sends it. When the
+   launcher is killed (jupyter_client's last resort), the child sees its socket close
+   and kills its own process group.
 
 The server ends when its standard input closes: the build holds the other end
-(``autograd_site.sphinxext.kernels``), so it also ends when the build is killed; it then
-removes its socket's folder, which is its own.
+(``autograd_site.sphinxext.kernels``), so it also ends when the build is killed. It then
+removes its socket and prints, on its standard output, how many kernels it forked and
+how many it refused (``{"forked": 9, "refused": 0}``).
 
 Usage: ``python -m autograd_site.kernel_server SOCKET`` with the build's environment,
-from a folder without a ``matplotlibrc``; the folder of SOCKET belongs to the server.
+from a folder without a ``matplotlibrc``.
 """
 
 from __future__ import annotations
@@ -55,7 +64,6 @@ import importlib
 import json
 import os
 import selectors
-import shutil
 import signal
 import socket
 import struct
@@ -91,6 +99,7 @@ PER_KERNEL = frozenset(
 HEADER = struct.Struct("!I")
 STREAMS = 3  # stdin, stdout, stderr
 REQUEST_TIMEOUT = 30  # seconds a launcher may take to send its request
+MAX_REQUEST = 1 << 20  # bytes: an environment is a few kilobytes
 
 # A kernel's sys.argv[0], as under ``python -m ipykernel_launcher``.
 LAUNCHER_FILE = str(find_spec("ipykernel_launcher").origin)
@@ -144,7 +153,19 @@ def _receive_request(conn: socket.socket, fds: list[int]) -> dict:
     if len(fds) != STREAMS:
         raise ConnectionError(f"expected {STREAMS} stream descriptors, got {len(fds)}")
     (length,) = HEADER.unpack(header)
-    return json.loads(_receive_exactly(conn, length))
+    if length > MAX_REQUEST:
+        raise ValueError(f"a request of {length} bytes")
+    request = json.loads(_receive_exactly(conn, length))
+    if not (
+        isinstance(request, dict)
+        and isinstance(request.get("argv"), list)
+        and all(isinstance(item, str) for item in request["argv"])
+        and isinstance(request.get("cwd"), str)
+        and isinstance(request.get("env"), dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in request["env"].items())
+    ):
+        raise ValueError("a request without its argv, cwd and env")
+    return request
 
 
 def _end_group_when_launcher_ends(conn: socket.socket) -> None:
@@ -163,7 +184,7 @@ def _exit_code(code: object) -> int:
     """The process exit code that ``sys.exit(code)`` gives."""
     if code is None:
         return 0
-    return code if isinstance(code, int) else 1
+    return int(code) if isinstance(code, int) else 1
 
 
 def _run_kernel(conn: socket.socket, request: dict, fds: list[int]) -> NoReturn:
@@ -180,14 +201,21 @@ def _run_kernel(conn: socket.socket, request: dict, fds: list[int]) -> NoReturn:
         os.chdir(request["cwd"])
         sys.argv = [LAUNCHER_FILE, *request["argv"]]
         sys.orig_argv = [sys.executable, "-m", "ipykernel_launcher", *request["argv"]]
-        # numpy's global generator was seeded once, in the server; a fresh process gets
-        # fresh entropy (Python's random module reseeds itself after a fork).
+        # numpy's and torch's global generators were seeded once, from entropy, when the
+        # server imported them; a fresh process seeds them afresh (Python's random module
+        # reseeds itself after a fork).
         import numpy
+        import torch
 
         numpy.random.seed()
+        torch.default_generator.seed()
         from ipykernel import kernelapp
 
-        conn.sendall(f"started {os.getpid()}\n".encode())
+        # With this process's pidfd, the launcher can watch it and signal it by name,
+        # whenever this process ends (the server reaps it at once, freeing its pid).
+        pidfd = os.pidfd_open(os.getpid())
+        socket.send_fds(conn, [f"started {os.getpid()}\n".encode()], [pidfd])
+        os.close(pidfd)
         threading.Thread(target=_end_group_when_launcher_ends, args=(conn,), daemon=True).start()
         try:
             kernelapp.launch_new_instance()
@@ -205,8 +233,8 @@ def _run_kernel(conn: socket.socket, request: dict, fds: list[int]) -> NoReturn:
     sys.exit(code)
 
 
-def _serve_one(conn: socket.socket, own_environment: dict[str, str]):
-    """Answer one launcher: refuse, or fork a kernel for it.
+def _serve_one(conn: socket.socket, own_environment: dict[str, str], counts: dict[str, int]):
+    """Answer one launcher: refuse, or fork a kernel for it; count which in ``counts``.
 
     Returns ``(conn, request, fds)`` in the forked child, which then becomes the kernel
     (outside every ``try`` of the server, so that its exit unwinds nothing of the
@@ -219,12 +247,14 @@ def _serve_one(conn: socket.socket, own_environment: dict[str, str]):
         conn.settimeout(None)
         reason = refusal(request, own_environment)
         if reason:
+            counts["refused"] += 1
             conn.sendall(f"refused: {reason}\n".encode())
         else:
+            counts["forked"] += 1
             sys.stdout.flush()
             sys.stderr.flush()
             child = os.fork() == 0
-    except (OSError, ValueError) as err:  # one launcher's failure ends only its request
+    except Exception as err:  # noqa: BLE001 - one launcher's failure ends only its request
         print(f"kernel server: a request failed: {err!r}", file=sys.stderr)
     if child:
         return conn, request, fds
@@ -268,6 +298,7 @@ def serve(path: str) -> NoReturn:
     # instead of 1 s: Python's advice for a server that forks, ``gc.freeze``).
     gc.freeze()
 
+    counts = {"forked": 0, "refused": 0}
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
     selector.register(sys.stdin.fileno(), selectors.EVENT_READ)
@@ -275,16 +306,19 @@ def serve(path: str) -> NoReturn:
         for key, _events in selector.select():
             if key.fileobj == listener:
                 conn, _address = listener.accept()
-                kernel = _serve_one(conn, own_environment)
+                kernel = _serve_one(conn, own_environment, counts)
                 if kernel is not None:
                     selector.close()
                     listener.close()
                     _run_kernel(*kernel)
             elif not os.read(sys.stdin.fileno(), 1):
-                # The build has ended. The kernels are processes of their own; nothing
-                # here needs saving, and torch's teardown would keep the build waiting.
+                # The build has ended: say how many kernels were forked and refused (on
+                # standard output, which the build reads). The kernels are processes of
+                # their own; nothing here needs saving, and torch's teardown would keep
+                # the build waiting.
                 listener.close()
-                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+                os.unlink(path)
+                print(json.dumps(counts), flush=True)
                 os._exit(0)
 
 

@@ -5,8 +5,8 @@
   and written beside the page as ``<page>.ipynb`` (``autograd_site.sphinxext.notebooks``
   writes it, in clean Markdown); a "Run this page yourself" box after the title links
   to it. (sphinx-gallery offers its scripts as ``.py``, ``.ipynb`` and zip itself.)
-- gradkit's wheel, built from ``src/`` by ``pip wheel`` at build time (started as the
-  build starts, so that it runs beside the pages), is served at ``_downloads/gradkit/``.
+- gradkit's wheel, built from ``src/`` by ``pip wheel`` at build time (while the pages
+  are written), is served at ``_downloads/gradkit/``.
   The ``gradkit-install`` directive puts, at the top of each page that uses gradkit,
   the link and the exact ``pip install`` command (the wheel's published address,
   :func:`install_command`: the notebooks' install cell runs the same command); every
@@ -19,14 +19,18 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import posixpath
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import IO
 
 import nbformat
 from docutils import nodes
@@ -140,12 +144,46 @@ class GradkitInstall(Directive):
         return [box]
 
 
-def start_wheel_build(confdir: Path, folder: Path) -> subprocess.Popen:
-    """Start building gradkit's wheel from the sources in ``confdir`` into ``folder``."""
+@dataclass
+class WheelBuild:
+    """A ``pip wheel`` running in the background, and the file it prints to."""
+
+    process: subprocess.Popen
+    output: IO[str]
+    folder: Path
+
+    def finish(self) -> Path:
+        """Wait for the build; return the wheel's path (an error with pip's output if none)."""
+        self.process.wait()
+        printed = self._close()
+        wheels = list(self.folder.glob("gradkit-*.whl"))
+        if self.process.returncode != 0 or len(wheels) != 1:
+            raise RuntimeError(f"building gradkit's wheel failed:\n{printed}")
+        return wheels[0]
+
+    def abandon(self) -> None:
+        """Stop the build (the site's build failed)."""
+        self.process.kill()
+        self.process.wait()
+        self._close()
+
+    def _close(self) -> str:
+        atexit.unregister(self.process.kill)
+        with self.output:
+            self.output.seek(0)
+            return self.output.read()
+
+
+def start_wheel_build(confdir: Path, folder: Path) -> WheelBuild:
+    """Start building gradkit's wheel from the sources in ``confdir`` into ``folder``.
+
+    What pip prints goes to a temporary file, so a long output cannot stall it; the
+    process is killed if this one exits first (Ctrl-C)."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("gradkit-*.whl"):
         old.unlink()
-    return subprocess.Popen(
+    output = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by WheelBuild
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -158,19 +196,11 @@ def start_wheel_build(confdir: Path, folder: Path) -> subprocess.Popen:
             str(folder),
             str(confdir),
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
-
-
-def finish_wheel_build(process: subprocess.Popen, folder: Path) -> Path:
-    """Wait for a build :func:`start_wheel_build` started; return the wheel's path."""
-    stdout, stderr = process.communicate()
-    wheels = list(folder.glob("gradkit-*.whl"))
-    if process.returncode != 0 or len(wheels) != 1:
-        raise RuntimeError(f"building gradkit's wheel failed:\n{stdout}\n{stderr}")
-    return wheels[0]
+    atexit.register(process.kill)
+    return WheelBuild(process, output, folder)
 
 
 def _wheel_is_current(wheel: Path, confdir: Path) -> bool:
@@ -180,11 +210,13 @@ def _wheel_is_current(wheel: Path, confdir: Path) -> bool:
     return wheel.stat().st_mtime >= max(p.stat().st_mtime for p in sources if p.is_file())
 
 
-_wheel_build: subprocess.Popen | None = None
+_wheel_build: WheelBuild | None = None
 
 
-def _start_wheel(app):
-    """Build the wheel while the pages run (pip takes a second), if it is not current."""
+def _start_wheel(app, env):
+    """Build the wheel while the pages are written (pip takes a second), if it is not
+    current. Not sooner: pip writes into the source tree (``build/``, ``src/*.egg-info``)
+    while it builds, and the pages import gradkit from there while they run."""
     global _wheel_build
     if app.builder.format != "html":
         return
@@ -198,13 +230,12 @@ def _serve_wheel(app, exception):
     global _wheel_build
     if _wheel_build is None:
         return
-    process, _wheel_build = _wheel_build, None
-    folder = Path(app.outdir) / WHEEL_FOLDER
+    build, _wheel_build = _wheel_build, None
     if exception is not None:
-        process.communicate()  # a failed build leaves no process behind
+        build.abandon()  # a failed build leaves no process behind
         return
-    built = finish_wheel_build(process, folder)
-    wheel = folder / wheel_name(app.config.release)
+    built = build.finish()
+    wheel = Path(app.outdir) / WHEEL_FOLDER / wheel_name(app.config.release)
     if built.name != wheel.name:
         raise RuntimeError(f"gradkit's wheel is {built.name}, the pages link {wheel.name}")
     logger.info(f"[downloads] built {WHEEL_FOLDER}/{wheel.name}")
@@ -272,6 +303,6 @@ def setup(app):
     app.connect("builder-inited", _remember_computed_with)
     app.connect("doctree-read", _add_notebook_box)
     app.connect("html-page-context", _add_computed_with)
-    app.connect("builder-inited", _start_wheel)
+    app.connect("env-updated", _start_wheel)
     app.connect("build-finished", _serve_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

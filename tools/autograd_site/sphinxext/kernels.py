@@ -16,14 +16,17 @@ the gallery runs, so that the server imports torch meanwhile), this extension
 - starts the server with the build's environment, its socket named by
   ``AUTOGRAD_SITE_KERNEL_SERVER`` (the launcher falls back to a plain kernel, saying why
   on the console, when the server cannot serve a kernel);
-- stops it when the build finishes, and fails the build if it had stopped early (its
-  pages then ran in plain kernels: right, but slow). The server also ends when the
-  build's process dies: it reads its standard input, the build's end of a pipe.
-Elsewhere (no ``os.pidfd_open``, which the launcher needs) the pages run in plain kernels.
+- stops it when the build finishes, and fails the build if it had stopped early or
+  refused a kernel (those pages ran in plain kernels: right, but slow). The server also
+  ends when the build's process dies: it reads its standard input, the build's end of
+  a pipe.
+Where processes have no pidfds (``os.pidfd_open``, which the launcher needs: Linux 5.3
+and later) the pages run in plain kernels.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -88,12 +91,12 @@ def _restore_environment() -> None:
 
 def _start_server(app) -> None:
     global _server, _folder
-    if _server is not None or app.config.nb_execution_mode == "off":
+    if _server is not None or app.config.nb_execution_mode == "off" or not pidfds_work():
         return
-    if not hasattr(os, "pidfd_open"):
-        return
-    # A short folder of its own: a socket's path must fit in 108 bytes.
+    # A short folder of its own: a socket's path must fit in 108 bytes. Removed when the
+    # build finishes, or when its process exits (Ctrl-C ends a build without finishing).
     _folder = tempfile.mkdtemp(prefix="autograd-kernels-")
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
     write_kernel_spec(Path(_folder))
     _set_environment(
         "JUPYTER_PATH", os.pathsep.join([_folder, *filter(None, [os.environ.get("JUPYTER_PATH")])])
@@ -103,6 +106,8 @@ def _start_server(app) -> None:
     _server = subprocess.Popen(
         [sys.executable, "-m", "autograd_site.kernel_server", path],
         stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,  # how many kernels it forked and refused, at its end
+        text=True,
         start_new_session=True,
         # what jupyter_client gives a kernel (os.environ), not the C library's environment,
         # which a library may have changed underneath it (ncurses sets COLUMNS and LINES)
@@ -129,22 +134,39 @@ def _stop_server(app, exception):
     if _server is None:
         return
     ended_early = _server.poll()
-    _server.stdin.close()
     try:
-        _server.wait(timeout=10)
+        report, _ = _server.communicate(timeout=10)  # closes its input: it ends
     except subprocess.TimeoutExpired:
         _server.kill()
-        _server.wait()
+        report, _ = _server.communicate()
     _server = None
     shutil.rmtree(_folder, ignore_errors=True)
     _folder = None
     _restore_environment()
-    if ended_early is not None and exception is None:
+    if exception is not None:
+        return
+    if ended_early is not None:
         logger.warning(
             f"the kernel server stopped during the build (exit code {ended_early}; its "
             "error is printed above): the MyST-NB pages read after that ran in plain kernels",
             type="autograd_site", subtype="kernels",
         )
+    elif (refused := json.loads(report or "{}").get("refused", 0)) > 0:
+        logger.warning(
+            f"the kernel server could not serve {refused} MyST-NB page(s), which ran in plain "
+            "kernels (autograd_site.kernel_launcher printed why above)",
+            type="autograd_site", subtype="kernels",
+        )
+
+
+def pidfds_work() -> bool:
+    """Whether this system gives process file descriptors, which the launcher needs
+    (Linux 5.3 and later, where a sandbox allows them)."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 def setup(app):

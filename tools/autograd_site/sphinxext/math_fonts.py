@@ -59,8 +59,9 @@ class _KatexText(HTMLParser):
             self.characters.update(map(ord, data))
 
 
-# Where KaTeX's output starts (math.py writes it), and the tags that nest inside it.
-_KATEX_START = re.compile(r'<span class="katex">')
+# Where KaTeX's output starts (a span whose classes include "katex"; math.py writes
+# ``<span class="katex">``), and the tags that nest inside it.
+_KATEX_START = re.compile(r'<span\b[^>]*?\bclass="(?:[^"]*\s)?katex(?:\s[^"]*)?"[^>]*>')
 _SPAN_TAG = re.compile(r"<(/?)span\b")
 
 
@@ -76,6 +77,8 @@ def katex_fragments(html: str):
             if depth == 0:
                 yield html[start.start() : html.index(">", tag.end()) + 1]
                 break
+        else:  # never closed: the rest of the page
+            yield html[start.start() :]
 
 
 def math_characters(html: str) -> set[int]:
