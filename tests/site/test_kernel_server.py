@@ -224,31 +224,12 @@ def test_under_another_environment_the_launcher_starts_a_plain_kernel(
 ):
     server = kernels()
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")  # read by torch at import
-    stderr = tmp_path / "stderr"
-    with open(stderr, "w") as sink:
-        manager = KernelManager(kernel_name="python3")
-        manager.start_kernel(cwd=str(tmp_path), stderr=sink)
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=120)
-        outputs = []
-        client.execute_interactive(
-            "import os; print(os.getppid(), os.environ['ATEN_CPU_CAPABILITY'])",
-            timeout=60,
-            output_hook=outputs.append,
-        )
-        parent, capability = "".join(
-            m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream"
-        ).split()
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=False)
-    assert int(parent) != server.pid
-    assert capability == "default"
-    assert "environment differs in ATEN_CPU_CAPABILITY; starting a plain kernel" in (
-        stderr.read_text()
+    console, printed, parent = _page_in_a_new_kernel(
+        tmp_path, "import os; print(os.environ['ATEN_CPU_CAPABILITY'])\n"
     )
+    assert parent != server.pid
+    assert printed.split()[0] == "default"
+    assert "environment differs in ATEN_CPU_CAPABILITY; starting a plain kernel" in console
 
 
 def test_environment_differences_ignore_only_the_per_kernel_variables():
@@ -374,9 +355,10 @@ def test_the_server_outlives_a_launcher_that_leaves_early(kernels, tmp_path):
     assert server.poll() is None
 
 
-def _console_of_a_page(folder: Path, code: str) -> tuple[str, int]:
-    """What a kernel writes on its standard error (the build's console) for a page, and
-    the kernel's parent process."""
+def _page_in_a_new_kernel(folder: Path, code: str) -> tuple[str, str, int]:
+    """Run ``code`` in a kernel started in ``folder``, as the build starts one; return what
+    the kernel wrote on its standard error (the build's console), what the page printed,
+    and the kernel's parent process."""
     stderr = folder / "stderr"
     printed: list[str] = []
 
@@ -396,7 +378,8 @@ def _console_of_a_page(folder: Path, code: str) -> tuple[str, int]:
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=False)
-    return stderr.read_text(), int("".join(printed).split()[-1])
+    text = "".join(printed)
+    return stderr.read_text(), text, int(text.split()[-1])
 
 
 def test_a_forked_kernel_writes_on_the_console_what_a_plain_kernel_writes(kernels, tmp_path):
@@ -410,9 +393,9 @@ def test_a_forked_kernel_writes_on_the_console_what_a_plain_kernel_writes(kernel
     )
     (tmp_path / "plain").mkdir()
     (tmp_path / "forked").mkdir()
-    plain, _ = _console_of_a_page(tmp_path / "plain", page)
+    plain, _, _ = _page_in_a_new_kernel(tmp_path / "plain", page)
     server = kernels()
-    forked, parent = _console_of_a_page(tmp_path / "forked", page)
+    forked, _, parent = _page_in_a_new_kernel(tmp_path / "forked", page)
     assert parent == server.pid
     assert forked.splitlines() == plain.splitlines()
 
