@@ -165,6 +165,18 @@ def test_a_failing_myst_nb_page_fails_the_build_with_its_cell_and_message(scratc
     assert "one plus one is not three" in console
 
 
+def test_a_page_the_kernel_server_cannot_serve_fails_the_build_naming_why(scratch):
+    """It would still run, in a plain kernel, but slowly and unnoticed: the build says so
+    (NOTE: [Kernels forked from one process])."""
+    page = myst_nb_pages(scratch)[0]
+    (page.parent / "matplotlibrc").write_text("lines.linewidth: 7\n")
+    result = build(scratch, *NO_GALLERY)
+    console = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "has a matplotlibrc" in console
+    assert "the kernel server could not serve 1 MyST-NB page(s)" in console
+
+
 def test_a_failing_gallery_script_fails_the_build_with_its_line_and_message(scratch):
     """A wrong check in a gallery script stops the build; the console shows line and message."""
     script = scratch / "gallery" / "basics" / "plot_01_scalar_derivative.py"
