@@ -19,8 +19,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from autograd_site.kernel_server import (
     environment_differences,
     send_request,
 )
-from autograd_site.sphinxext.kernels import wait_for_socket, write_kernel_spec
+from autograd_site.sphinxext.kernels import start_kernel_server, write_kernel_spec
 from jupyter_client.manager import KernelManager
 
 PROBE = r"""
@@ -67,23 +65,16 @@ def kernels(tmp_path, monkeypatch):
     servers = []
 
     def start_server():
-        path = str(jupyter / "server")
-        monkeypatch.setenv(SERVER_VARIABLE, path)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "autograd_site.kernel_server", path],
-            stdin=subprocess.PIPE,
-            start_new_session=True,
-            env=dict(os.environ),
-            cwd=jupyter,
-        )
+        monkeypatch.setenv(SERVER_VARIABLE, str(jupyter / "server"))
+        server = start_kernel_server(jupyter)
         servers.append(server)
-        wait_for_socket(server, path)
         return server
 
     yield start_server
     for server in servers:
-        server.stdin.close()
-        server.wait(timeout=30)
+        if server.poll() is None:
+            server.communicate(timeout=30)  # closes its input: it ends
+        server.stdout.close()
 
 
 class Kernel:

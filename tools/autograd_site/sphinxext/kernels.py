@@ -101,9 +101,17 @@ def _start_server(app) -> None:
     _set_environment(
         "JUPYTER_PATH", os.pathsep.join([_folder, *filter(None, [os.environ.get("JUPYTER_PATH")])])
     )
-    path = os.path.join(_folder, "server")
-    _set_environment(SERVER_VARIABLE, path)
-    _server = subprocess.Popen(
+    _set_environment(SERVER_VARIABLE, os.path.join(_folder, "server"))
+    _server = start_kernel_server(Path(_folder))
+
+
+def start_kernel_server(folder: Path) -> subprocess.Popen:
+    """Start the kernel server on the socket ``SERVER_VARIABLE`` names, from ``folder``
+    (which has no matplotlibrc), with this process's environment; return once it listens.
+
+    The server stops when its standard input is closed."""
+    path = os.environ[SERVER_VARIABLE]
+    server = subprocess.Popen(
         [sys.executable, "-m", "autograd_site.kernel_server", path],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,  # how many kernels it forked and refused, at its end
@@ -112,10 +120,11 @@ def _start_server(app) -> None:
         # what jupyter_client gives a kernel (os.environ), not the C library's environment,
         # which a library may have changed underneath it (ncurses sets COLUMNS and LINES)
         env=dict(os.environ),
-        # matplotlib reads a matplotlibrc in the folder it is imported in; this one has none
-        cwd=_folder,
+        # matplotlib reads a matplotlibrc in the folder it is imported in
+        cwd=folder,
     )
-    wait_for_socket(_server, path)
+    wait_for_socket(server, path)
+    return server
 
 
 def _start_while_the_gallery_runs(app):
